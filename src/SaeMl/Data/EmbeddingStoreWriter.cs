@@ -1,0 +1,109 @@
+using SaeMl.Data.Npy;
+
+namespace SaeMl.Data;
+
+/// <summary>
+/// Writes an <see cref="EmbeddingStore"/> folder: contiguous <c>.npy</c> shards of at most
+/// <see cref="RowsPerShard"/> rows and, on <see cref="Commit"/>, the <c>store.json</c> manifest.
+/// Each shard is written under a temporary name and renamed when full, and the manifest is written
+/// last, so a folder with a manifest always describes complete shards.
+/// </summary>
+public sealed class EmbeddingStoreWriter : IDisposable
+{
+    /// <summary>The default shard size in bytes (about 512 MB, the size of the paper's reference shards).</summary>
+    public const long DefaultShardBytes = 512L << 20;
+
+    private readonly List<ShardEntry> _completed = [];
+    private NpyWriter? _current;
+    private bool _committed;
+
+    /// <summary>Starts a store in <paramref name="folder"/>, which is created if needed.</summary>
+    /// <param name="folder">The store folder; it must not already hold a store manifest.</param>
+    /// <param name="dimension">The number of values per embedding.</param>
+    /// <param name="dataType">Float32 or Float16 shards.</param>
+    /// <param name="rowsPerShard">Rows per shard; null sizes shards to about <see cref="DefaultShardBytes"/>.</param>
+    /// <exception cref="IOException">The folder already holds a store.</exception>
+    public EmbeddingStoreWriter(string folder, int dimension, NpyDataType dataType = NpyDataType.Float32, long? rowsPerShard = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        if (!dataType.IsFloatingPoint())
+            throw new ArgumentException($"Embedding shards hold float32 or float16 values, not {dataType}.", nameof(dataType));
+        if (rowsPerShard is <= 0)
+            throw new ArgumentOutOfRangeException(nameof(rowsPerShard), rowsPerShard, "Rows per shard must be positive.");
+
+        Folder = Path.GetFullPath(folder);
+        Dimension = dimension;
+        DataType = dataType;
+        RowsPerShard = rowsPerShard ?? Math.Max(1, DefaultShardBytes / ((long)dimension * dataType.ElementSize()));
+        if (File.Exists(Path.Combine(Folder, EmbeddingStore.ManifestFileName)))
+            throw new IOException($"'{Folder}' already holds an embedding store ({EmbeddingStore.ManifestFileName}); delete it or choose another folder.");
+        Directory.CreateDirectory(Folder);
+    }
+
+    /// <summary>The store folder.</summary>
+    public string Folder { get; }
+
+    /// <summary>The number of values per embedding.</summary>
+    public int Dimension { get; }
+
+    /// <summary>The element type of the shards.</summary>
+    public NpyDataType DataType { get; }
+
+    /// <summary>The most rows a shard holds.</summary>
+    public long RowsPerShard { get; }
+
+    /// <summary>The number of rows written so far.</summary>
+    public long RowsWritten { get; private set; }
+
+    /// <summary>Appends whole embeddings (row-major), opening new shards as they fill.</summary>
+    public void WriteRows(ReadOnlySpan<float> values)
+    {
+        ObjectDisposedException.ThrowIf(_committed, this);
+        if (values.Length % Dimension != 0)
+            throw new ArgumentException($"{values.Length} values are not a whole number of embeddings of dimension {Dimension}.", nameof(values));
+
+        while (!values.IsEmpty)
+        {
+            _current ??= new NpyWriter(ShardPath(_completed.Count), DataType, Dimension);
+            var room = (int)Math.Min(RowsPerShard - _current.RowsWritten, values.Length / Dimension);
+            _current.WriteRows(values[..(room * Dimension)]);
+            values = values[(room * Dimension)..];
+            RowsWritten += room;
+            if (_current.RowsWritten == RowsPerShard)
+                CompleteShard();
+        }
+    }
+
+    /// <summary>Completes the last shard and writes the manifest.</summary>
+    public void Commit()
+    {
+        ObjectDisposedException.ThrowIf(_committed, this);
+        if (_current is not null || _completed.Count == 0)
+        {
+            _current ??= new NpyWriter(ShardPath(0), DataType, Dimension);
+            CompleteShard();
+        }
+
+        new EmbeddingStoreManifest(ShardLayout.Contiguous, Dimension, RowsWritten, _completed)
+            .Write(Path.Combine(Folder, EmbeddingStore.ManifestFileName));
+        _committed = true;
+    }
+
+    /// <summary>Stops writing; without <see cref="Commit"/> the shard in progress is discarded and no manifest is written.</summary>
+    public void Dispose()
+    {
+        _current?.Dispose();
+        _current = null;
+        _committed = true;
+    }
+
+    private void CompleteShard()
+    {
+        _current!.Commit();
+        _completed.Add(new ShardEntry(Path.GetFileName(_current.Path), _current.RowsWritten));
+        _current = null;
+    }
+
+    private string ShardPath(int index) => Path.Combine(Folder, $"part-{index:D5}.npy");
+}
