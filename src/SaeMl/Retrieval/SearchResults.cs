@@ -50,7 +50,7 @@ public sealed class SearchResults
     /// <summary>Writes the rows as int64 and the scores as float32 <c>.npy</c> files, each <c>[QueryCount, K]</c>.</summary>
     public void SaveNpy(string rowsPath, string scoresPath)
     {
-        NpyWriter.Write(rowsPath, _rows, K);
+        NpyWriter.WriteIntegers(rowsPath, _rows, K);
         NpyWriter.Write(scoresPath, _scores, K);
     }
 

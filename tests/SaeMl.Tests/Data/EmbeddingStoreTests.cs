@@ -87,7 +87,7 @@ public sealed class EmbeddingStoreTests : IDisposable
     public void Integer_shards_are_not_embeddings()
     {
         var ids = _folder.File("ids.npy");
-        NpyWriter.Write(ids, [1L, 2L, 3L], columns: 3);
+        NpyWriter.WriteIntegers(ids, [1L, 2L, 3L], columns: 3);
 
         var open = () => EmbeddingStore.Open(ids);
 

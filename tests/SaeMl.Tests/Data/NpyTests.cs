@@ -149,12 +149,12 @@ public sealed class NpyTests : IDisposable
     public void Int64_round_trips_and_int32_rejects_values_it_cannot_hold()
     {
         var path = _folder.File("ids.npy");
-        NpyWriter.Write(path, [0L, long.MaxValue, -5L, 42L], columns: 2);
+        NpyWriter.WriteIntegers(path, [0L, long.MaxValue, -5L, 42L], columns: 2);
         using (var file = NpyFile.Open(path))
             file.ReadAllInt64().Should().Equal(0L, long.MaxValue, -5L, 42L);
 
         var narrow = _folder.File("narrow.npy");
-        var write = () => NpyWriter.Write(narrow, [1L, 1L << 40], columns: 2, NpyDataType.Int32);
+        var write = () => NpyWriter.WriteIntegers(narrow, [1L, 1L << 40], columns: 2, NpyDataType.Int32);
         write.Should().Throw<OverflowException>();
         File.Exists(narrow).Should().BeFalse();
     }

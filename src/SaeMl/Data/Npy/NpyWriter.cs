@@ -141,8 +141,11 @@ public sealed class NpyWriter : IDisposable
         writer.Commit();
     }
 
-    /// <summary>Writes a whole integer array in one call.</summary>
-    public static void Write(string path, ReadOnlySpan<long> values, int columns, NpyDataType dataType = NpyDataType.Int64, int formatVersion = 1)
+    /// <summary>
+    /// Writes a whole integer array in one call. (Named apart from <see cref="Write"/> so that a
+    /// collection of integer literals meant as floats cannot silently become an integer file.)
+    /// </summary>
+    public static void WriteIntegers(string path, ReadOnlySpan<long> values, int columns, NpyDataType dataType = NpyDataType.Int64, int formatVersion = 1)
     {
         using var writer = new NpyWriter(path, dataType, columns, formatVersion);
         writer.WriteRows(values);

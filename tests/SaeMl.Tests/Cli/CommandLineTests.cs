@@ -1,0 +1,145 @@
+using SaeMl.Cli;
+using SaeMl.Data;
+using SaeMl.Data.Npy;
+using SaeMl.Retrieval;
+using Spectre.Console;
+
+namespace SaeMl.Tests.Cli;
+
+public sealed class CommandLineTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private static async Task<(int ExitCode, string Output)> Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        console.Profile.Width = 200;
+        var exitCode = await SaeMlCommandLine.InvokeAsync(args, console, output, output);
+        return (exitCode, output.ToString());
+    }
+
+    /// <summary>A corpus of 6 rows and 2 queries in 2-D, with hand-computed rankings.</summary>
+    private (string Corpus, string Queries) WriteSmallWorld()
+    {
+        var corpus = _folder.File("corpus.npy");
+        var queries = _folder.File("queries.npy");
+        NpyWriter.Write(corpus, [1, 0, 0, 1, 0.5f, 0.5f, -1, 0, 0.9f, 0.1f, 0, -1], columns: 2);
+        NpyWriter.Write(queries, [1, 0, 0, 2], columns: 2);
+        return (corpus, queries);
+    }
+
+    [Fact]
+    public async Task Neighbors_writes_ids_and_scores_as_an_npy_pair()
+    {
+        var (corpus, queries) = WriteSmallWorld();
+        var prefix = _folder.File("out");
+
+        var (exitCode, output) = await Run("neighbors", "--corpus", corpus, "--queries", queries, "--k", "3", "--output", prefix, "--device", "cpu");
+
+        exitCode.Should().Be(0, output);
+        var results = SearchResults.LoadNpy(prefix + ".ids.npy", prefix + ".scores.npy");
+        // Query (1, 0) scores rows 1, 0, 0.5, -1, 0.9, 0; query (0, 2) scores 0, 2, 1, 0, 0.2, -2.
+        results.Rows.ToArray().Should().Equal(0L, 4L, 2L, 1L, 2L, 4L);
+        results.Scores.ToArray().Should().Equal(1f, 0.9f, 0.5f, 2f, 1f, 0.2f);
+        output.Should().Contain("Searching 2 queries against 6 documents").And.Contain("Wrote");
+    }
+
+    [Fact]
+    public async Task Neighbors_writes_a_trec_run_with_the_given_ids()
+    {
+        var (corpus, queries) = WriteSmallWorld();
+        var corpusIds = _folder.File("corpus-ids.txt");
+        var queryIds = _folder.File("query-ids.txt");
+        File.WriteAllLines(corpusIds, ["a", "b", "c", "d", "e", "f"]);
+        File.WriteAllLines(queryIds, ["east", "north"]);
+        var run = _folder.File("run.trec");
+
+        var (exitCode, output) = await Run("neighbors", "--corpus", corpus, "--queries", queries, "--k", "2", "--output", run,
+            "--format", "trec", "--corpus-ids", corpusIds, "--query-ids", queryIds, "--tag", "test");
+
+        exitCode.Should().Be(0, output);
+        File.ReadAllLines(run).Should().Equal("east Q0 a 1 1 test", "east Q0 e 2 0.9 test", "north Q0 b 1 2 test", "north Q0 c 2 1 test");
+    }
+
+    [Fact]
+    public async Task Neighbors_reports_a_bad_input_file_in_one_line_and_exits_with_1()
+    {
+        var (corpus, _) = WriteSmallWorld();
+        var queries = _folder.File("queries3.npy");
+        NpyWriter.Write(queries, [1, 0, 0], columns: 3);
+
+        var (exitCode, output) = await Run("neighbors", "--corpus", corpus, "--queries", queries, "--output", _folder.File("out"));
+
+        exitCode.Should().Be(CommandAction.Failed);
+        output.Should().Contain($"error: Query store '{queries}' has dimension 3, but corpus store '{corpus}' has dimension 2.");
+        output.Should().NotContain("   at ", "users get the message, not a stack trace");
+    }
+
+    [Fact]
+    public async Task Neighbors_checks_id_files_against_the_stores_before_searching()
+    {
+        var (corpus, queries) = WriteSmallWorld();
+        var corpusIds = _folder.File("corpus-ids.txt");
+        File.WriteAllLines(corpusIds, ["a", "b"]);
+
+        var (exitCode, output) = await Run("neighbors", "--corpus", corpus, "--queries", queries, "--output", _folder.File("run.trec"),
+            "--format", "trec", "--corpus-ids", corpusIds);
+
+        exitCode.Should().Be(CommandAction.Failed);
+        output.Should().Contain($"'{corpusIds}' holds 2 ids, but embedding store '{corpus}' has 6 rows.");
+        File.Exists(_folder.File("run.trec")).Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("--k", "0", "--k must be at least 1.")]
+    [InlineData("--format", "csv", "Argument 'csv' not recognized")]
+    public async Task Neighbors_rejects_bad_option_values(string option, string value, string expected)
+    {
+        var (corpus, queries) = WriteSmallWorld();
+
+        var (exitCode, output) = await Run("neighbors", "--corpus", corpus, "--queries", queries, "--output", _folder.File("out"), option, value);
+
+        exitCode.Should().NotBe(0);
+        output.Should().Contain(expected);
+    }
+
+    [Fact]
+    public async Task Neighbors_on_a_missing_gpu_says_so_instead_of_falling_back()
+    {
+        var (corpus, queries) = WriteSmallWorld();
+        if (TorchSharp.torch.cuda.is_available())
+            return; // the behaviour under test needs a machine without CUDA
+
+        var (exitCode, output) = await Run("neighbors", "--corpus", corpus, "--queries", queries, "--output", _folder.File("out"), "--device", "cuda");
+
+        exitCode.Should().Be(CommandAction.Failed);
+        output.Should().Contain("error: Device 'cuda:0' was requested, but TorchSharp sees no CUDA device");
+    }
+
+    [Fact]
+    public async Task Demo_generates_searches_and_reuses_its_vectors_on_a_second_run()
+    {
+        string[] args = ["demo", "--output", _folder.Path, "--documents", "600", "--queries", "12", "--dimension", "16", "--topics", "6", "--device", "cpu"];
+
+        var (firstExit, first) = await Run(args);
+        var (secondExit, second) = await Run(args);
+
+        firstExit.Should().Be(0, first);
+        first.Should().Contain("Generated the vectors").And.Contain("Query Q00000").And.Contain("Share of retrieved documents");
+        secondExit.Should().Be(0, second);
+        second.Should().Contain("Reusing the vectors");
+        var folder = Path.Combine(_folder.Path, "planted-s42-600x16-t6-q12");
+        using var corpus = EmbeddingStore.Open(Path.Combine(folder, "corpus"));
+        corpus.RowCount.Should().Be(600);
+        TrecRun.Read(Path.Combine(folder, "exact.trec")).QueryCount.Should().Be(12);
+    }
+}
