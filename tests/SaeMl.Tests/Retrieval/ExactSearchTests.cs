@@ -231,12 +231,28 @@ public sealed class ExactSearchTests : IDisposable
     [Fact]
     public void The_budget_sets_the_chunk_size()
     {
-        // 100 queries × 768 floats + running top-k, then 2 host rows + 2 score columns per corpus row.
+        // Fixed: 100 queries × 768 floats and the running top-k (4 × 12 bytes per kept entry).
+        // Per corpus row: 2 host rows, a score column, and the tie sort's 12 bytes per score over 12 groups.
         var rows = ExactSearch.ChunkRowsWithin(budgetBytes: 64L << 20, blockRows: 100, dimension: 768, k: 10, onCuda: false);
 
         var fixedBytes = 100L * 768 * 4 + 100L * 10 * 4 * 12;
-        var perRow = 768L * 4 * 2 + 2L * 100 * 4;
+        var perRow = 768L * 4 * 2 + 100L * (4 + 1);
         rows.Should().Be((int)(((64L << 20) - fixedBytes) / perRow));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1024)]
+    [InlineData(65_535)]
+    [InlineData(65_536)]
+    [InlineData(100_000)]
+    public void Score_buffer_rows_are_never_a_multiple_of_4_kib_apart(long columns)
+    {
+        var rowLength = ExactSearch.PaddedRowLength(columns);
+
+        rowLength.Should().BeGreaterThanOrEqualTo(columns);
+        (rowLength * sizeof(float) % 4096).Should().NotBe(0);
+        (rowLength * sizeof(float) % 64).Should().Be(0, "rows stay aligned to cache lines");
     }
 
     [Fact]

@@ -1,0 +1,8 @@
+using System.CommandLine;
+using SaeMl.Benchmarks;
+
+var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for docs/benchmarks.md")
+{
+    ExactSearchBenchmark.Create(),
+};
+return await root.Parse(args).InvokeAsync();
