@@ -8,7 +8,7 @@ internal static class CliOptions
 {
     public static Option<int> PositiveInt(string name, string description, int defaultValue)
     {
-        var option = new Option<int>(name) { Description = $"{description} (default: {defaultValue})", DefaultValueFactory = _ => defaultValue };
+        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
         option.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() < 1)
@@ -19,7 +19,7 @@ internal static class CliOptions
 
     public static Option<string> Device() => new("--device")
     {
-        Description = "Where tensor work runs: auto (CUDA when available), cpu, cuda or cuda:N (default: auto)",
+        Description = "Where tensor work runs: auto (CUDA when available), cpu, cuda or cuda:N",
         DefaultValueFactory = _ => ComputeDevice.Auto.ToString(),
     };
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using SaeMl.Cli.Commands;
 using Spectre.Console;
 
@@ -7,8 +8,14 @@ namespace SaeMl.Cli;
 /// <summary>The <c>saeml</c> command tree; tests invoke it in-process with their own console.</summary>
 internal static class SaeMlCommandLine
 {
-    public static RootCommand Build(IAnsiConsole console) => new("saeml: sparse autoencoders that make dense retrieval interpretable and controllable")
+    /// <summary>
+    /// The root is a plain command named <c>saeml</c>: a <see cref="RootCommand"/> takes its name from
+    /// the executable (<c>SaeMl.Cli</c>), which is not what users type.
+    /// </summary>
+    public static Command Build(IAnsiConsole console) => new("saeml", "Sparse autoencoders that make dense retrieval interpretable and controllable")
     {
+        new HelpOption(),
+        new VersionOption(),
         DemoCommand.Create(console),
         NeighborsCommand.Create(console),
     };

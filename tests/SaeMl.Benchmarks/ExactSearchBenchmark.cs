@@ -22,12 +22,15 @@ internal static class ExactSearchBenchmark
         var k = new Option<int>("--k") { Description = "Neighbours per query", DefaultValueFactory = _ => 100 };
         var repeats = new Option<int>("--repeats") { Description = "Timed runs of each side (the median is reported)", DefaultValueFactory = _ => 3 };
         var budget = new Option<int>("--memory-budget-mb") { Description = "Exact search working memory", DefaultValueFactory = _ => (int)(ExactSearchOptions.Defaults.MemoryBudgetBytes >> 20) };
-        var command = new Command("exact-search", "Exact top-k search vs one plain matrix product of the same shapes") { corpusRows, queryRows, dimension, k, repeats, budget };
-        command.SetAction(parse => Run(parse.GetValue(corpusRows), parse.GetValue(queryRows), parse.GetValue(dimension), parse.GetValue(k), parse.GetValue(repeats), parse.GetValue(budget)));
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var command = new Command("exact-search", "Exact top-k search vs one plain matrix product of the same shapes") { corpusRows, queryRows, dimension, k, repeats, budget, device };
+        command.SetAction(parse => Run(
+            parse.GetValue(corpusRows), parse.GetValue(queryRows), parse.GetValue(dimension), parse.GetValue(k), parse.GetValue(repeats), parse.GetValue(budget),
+            ComputeDevice.Parse(parse.GetValue(device)!)));
         return command;
     }
 
-    private static int Run(int corpusRows, int queryRows, int dimension, int k, int repeats, int budgetMiB)
+    private static int Run(int corpusRows, int queryRows, int dimension, int k, int repeats, int budgetMiB, ComputeDevice device)
     {
         var folder = Directory.CreateTempSubdirectory("saeml-bench-");
         try
@@ -41,8 +44,10 @@ internal static class ExactSearchBenchmark
                 queries = MemoryMarshalFloats(queryValues).ToArray();
 
             using var corpus = EmbeddingStore.Open(corpusPath);
-            var options = new ExactSearchOptions { K = k, Device = ComputeDevice.Cpu, MemoryBudgetBytes = (long)budgetMiB << 20 };
-            var chunkRows = ExactSearch.ChunkRowsWithin(options.MemoryBudgetBytes, Math.Min(options.QueryBlockRows, queryRows), dimension, k, onCuda: false);
+            var options = new ExactSearchOptions { K = k, Device = device, MemoryBudgetBytes = (long)budgetMiB << 20 };
+            var torchDevice = device.ToTorchDevice();
+            var onCuda = torchDevice.type == TorchSharp.DeviceType.CUDA;
+            var chunkRows = ExactSearch.ChunkRowsWithin(options.MemoryBudgetBytes, Math.Min(options.QueryBlockRows, queryRows), dimension, k, onCuda);
             ExactSearch.Search(queries.AsMemory(0, Math.Min(queryRows, 64) * dimension), corpus, options); // warm-up: page cache, kernels
 
             var searchSeconds = new List<double>();
@@ -59,14 +64,16 @@ internal static class ExactSearchBenchmark
             }
 
             var productSeconds = new List<double>();
-            using (var corpusTensor = tensor(LoadAll(corpus), [corpusRows, dimension]))
-            using (var queryTensor = tensor(queries, [queryRows, dimension]))
+            using (var corpusTensor = tensor(LoadAll(corpus), [corpusRows, dimension], device: torchDevice))
+            using (var queryTensor = tensor(queries, [queryRows, dimension], device: torchDevice))
             {
                 using (queryTensor.narrow(0, 0, Math.Min(queryRows, 64)).mm(corpusTensor.t())) { } // warm-up
                 for (var r = 0; r < repeats; r++)
                 {
                     var stopwatch = Stopwatch.StartNew();
                     using var scores = queryTensor.mm(corpusTensor.t());
+                    if (onCuda)
+                        TorchSharp.torch.cuda.synchronize();
                     productSeconds.Add(stopwatch.Elapsed.TotalSeconds);
                 }
             }
@@ -77,11 +84,11 @@ internal static class ExactSearchBenchmark
             Console.WriteLine($"### Exact search, {corpusRows:N0} × {dimension} corpus, {queryRows:N0} queries, k = {k}");
             Console.WriteLine();
             Console.WriteLine($"Machine: {MachineDescription.Describe()}");
-            Console.WriteLine($"Memory budget {budgetMiB} MiB → corpus chunks of {chunkRows:N0} rows; median of {repeats} runs after a warm-up.");
+            Console.WriteLine($"Device {device.Resolve()}. Memory budget {budgetMiB} MiB → corpus chunks of {chunkRows:N0} rows; median of {repeats} runs after a warm-up.");
             Console.WriteLine();
             Console.WriteLine("| measurement | seconds | GFLOP/s | ratio to plain product |");
             Console.WriteLine("|---|---|---|---|");
-            Console.WriteLine($"| plain product [{queryRows}×{dimension}]·[{dimension}×{corpusRows}] (corpus in memory) | {product:F2} | {flops / product / 1e9:F1} | 1.00 |");
+            Console.WriteLine($"| plain product [{queryRows}×{dimension}]·[{dimension}×{corpusRows}] (corpus in device memory) | {product:F2} | {flops / product / 1e9:F1} | 1.00 |");
             Console.WriteLine($"| exact search, top-{k} (corpus memory-mapped from .npy) | {search:F2} | {flops / search / 1e9:F1} | {product / search:F2} |");
             Console.WriteLine();
             Console.WriteLine($"Exact search peak memory: resident {peakResident / 1048576.0:N0} MiB (includes the {new FileInfo(corpusPath).Length / 1048576.0:N0} MiB memory-mapped corpus file), anonymous {peakAnonymous / 1048576.0:N0} MiB.");

@@ -20,8 +20,8 @@ internal static class DemoCommand
 
     public static Command Create(IAnsiConsole console)
     {
-        var output = new Option<string>("--output") { Description = "Folder for the demo's files (default: saeml-demo)", DefaultValueFactory = _ => "saeml-demo" };
-        var seed = new Option<int>("--seed") { Description = "Seed of the generated world (default: 42)", DefaultValueFactory = _ => 42 };
+        var output = new Option<string>("--output") { Description = "Folder for the demo's files", DefaultValueFactory = _ => "saeml-demo" };
+        var seed = new Option<int>("--seed") { Description = "Seed of the generated world", DefaultValueFactory = _ => 42 };
         var documents = CliOptions.PositiveInt("--documents", "Documents in the generated corpus", 20_000);
         var queries = CliOptions.PositiveInt("--queries", "Generated queries", 200);
         var dimension = CliOptions.PositiveInt("--dimension", "Embedding dimension", 128);

@@ -21,10 +21,10 @@ internal static class NeighborsCommand
         };
         var k = CliOptions.PositiveInt("--k", "Neighbours per query", ExactSearchOptions.Defaults.K);
         var format = new Option<string>("--format") { Description = "Output format", DefaultValueFactory = _ => "npy" }.AcceptOnlyFromAmong("npy", "trec");
-        var corpusIds = new Option<string?>("--corpus-ids") { Description = "Document ids, one per line in corpus row order, for --format trec (default: row numbers)" };
-        var queryIds = new Option<string?>("--query-ids") { Description = "Query ids, one per line in query row order, for --format trec (default: row numbers)" };
+        var corpusIds = new Option<string?>("--corpus-ids") { Description = "Document ids, one per line in corpus row order, for --format trec; without it, row numbers" };
+        var queryIds = new Option<string?>("--query-ids") { Description = "Query ids, one per line in query row order, for --format trec; without it, row numbers" };
         var tag = new Option<string>("--tag") { Description = "Run tag for --format trec", DefaultValueFactory = _ => "saeml" };
-        var layout = new Option<string?>("--layout") { Description = "Row layout of shard folders without a store.json manifest (default: contiguous)" }
+        var layout = new Option<string?>("--layout") { Description = "Row layout of shard folders without a store.json manifest; without it, contiguous" }
             .AcceptOnlyFromAmong("contiguous", "round-robin");
         var device = CliOptions.Device();
         var budget = CliOptions.PositiveInt("--memory-budget-mb", "Working memory for scoring, in MiB", (int)(ExactSearchOptions.Defaults.MemoryBudgetBytes >> 20));

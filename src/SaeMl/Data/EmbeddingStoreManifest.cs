@@ -42,7 +42,7 @@ internal sealed record EmbeddingStoreManifest(ShardLayout Layout, int Dimension,
         }
     }
 
-    public void Write(string path) => TemporaryFiles.WriteAtomically(path, stream =>
+    public void Write(string path) => AtomicFile.Write(path, stream =>
     {
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();

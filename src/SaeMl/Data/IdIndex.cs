@@ -76,7 +76,7 @@ public sealed class IdIndex
     }
 
     /// <summary>Writes one id per line, in row order.</summary>
-    public void Save(string path) => TemporaryFiles.WriteAtomically(path, stream =>
+    public void Save(string path) => AtomicFile.Write(path, stream =>
     {
         using var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 16, leaveOpen: true);
         foreach (var id in _ids)

@@ -10,9 +10,9 @@ namespace SaeMl.Data;
 /// </summary>
 public sealed class TrecRunWriter : IDisposable
 {
+    private readonly AtomicFile _file;
     private readonly StreamWriter _writer;
     private readonly HashSet<string> _queries = new(StringComparer.Ordinal);
-    private readonly string _temporaryPath;
     private bool _closed;
 
     /// <summary>Starts a run file; nothing appears under <paramref name="path"/> until <see cref="Commit"/>.</summary>
@@ -22,14 +22,13 @@ public sealed class TrecRunWriter : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         RequireToken(tag, "run tag");
-        Path = System.IO.Path.GetFullPath(path);
         Tag = tag;
-        _temporaryPath = TemporaryFiles.NameBeside(Path);
-        _writer = new StreamWriter(_temporaryPath, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 16);
+        _file = new AtomicFile(path);
+        _writer = new StreamWriter(_file.Stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 16, leaveOpen: true);
     }
 
     /// <summary>The final file name.</summary>
-    public string Path { get; }
+    public string Path => _file.Path;
 
     /// <summary>The run tag.</summary>
     public string Tag { get; }
@@ -62,10 +61,8 @@ public sealed class TrecRunWriter : IDisposable
     public void Commit()
     {
         ObjectDisposedException.ThrowIf(_closed, this);
-        _writer.Flush();
-        ((FileStream)_writer.BaseStream).Flush(flushToDisk: true);
         _writer.Dispose();
-        File.Move(_temporaryPath, Path, overwrite: true);
+        _file.Commit();
         _closed = true;
     }
 
@@ -74,9 +71,9 @@ public sealed class TrecRunWriter : IDisposable
     {
         if (_closed)
             return;
-        _writer.Dispose();
-        File.Delete(_temporaryPath);
         _closed = true;
+        _writer.Dispose();
+        _file.Dispose();
     }
 
     private static void RequireToken(string value, string what)

@@ -126,6 +126,15 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Help_names_the_tool_as_users_type_it()
+    {
+        var (exitCode, output) = await Run("neighbors", "--help");
+
+        exitCode.Should().Be(0);
+        output.Should().Contain("saeml neighbors [options]").And.Contain("--corpus <corpus> (REQUIRED)");
+    }
+
+    [Fact]
     public async Task Demo_generates_searches_and_reuses_its_vectors_on_a_second_run()
     {
         string[] args = ["demo", "--output", _folder.Path, "--documents", "600", "--queries", "12", "--dimension", "16", "--topics", "6", "--device", "cpu"];

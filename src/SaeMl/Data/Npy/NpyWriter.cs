@@ -18,9 +18,9 @@ namespace SaeMl.Data.Npy;
 public sealed class NpyWriter : IDisposable
 {
     private const int ConversionBlock = 1 << 14;
-    private readonly FileStream _stream;
+    private readonly AtomicFile _file;
     private readonly int _formatVersion;
-    private bool _committed;
+    private bool _closed;
 
     /// <summary>Starts a new file; nothing appears under <paramref name="path"/> until <see cref="Commit"/>.</summary>
     /// <param name="path">The final file name.</param>
@@ -36,20 +36,18 @@ public sealed class NpyWriter : IDisposable
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("SaeMl writes .npy files on little-endian machines only.");
 
-        Path = System.IO.Path.GetFullPath(path);
         DataType = dataType;
         Columns = columns;
         _formatVersion = formatVersion;
-        TemporaryPath = TemporaryFiles.NameBeside(Path);
-        _stream = new FileStream(TemporaryPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 20);
-        _stream.Write(new NpyHeader(dataType, 0, columns).Encode(formatVersion, reserveRowDigits: true));
+        _file = new AtomicFile(path);
+        _file.Stream.Write(new NpyHeader(dataType, 0, columns).Encode(formatVersion, reserveRowDigits: true));
     }
 
     /// <summary>The final file name.</summary>
-    public string Path { get; }
+    public string Path => _file.Path;
 
     /// <summary>The file being written until <see cref="Commit"/> renames it to <see cref="Path"/>.</summary>
-    public string TemporaryPath { get; }
+    public string TemporaryPath => _file.TemporaryPath;
 
     /// <summary>The element type stored in the file.</summary>
     public NpyDataType DataType { get; }
@@ -69,7 +67,7 @@ public sealed class NpyWriter : IDisposable
         switch (DataType)
         {
             case NpyDataType.Float32:
-                _stream.Write(MemoryMarshal.AsBytes(values));
+                _file.Stream.Write(MemoryMarshal.AsBytes(values));
                 break;
             case NpyDataType.Float16:
                 WriteAsHalf(values);
@@ -90,7 +88,7 @@ public sealed class NpyWriter : IDisposable
         switch (DataType)
         {
             case NpyDataType.Int64:
-                _stream.Write(MemoryMarshal.AsBytes(values));
+                _file.Stream.Write(MemoryMarshal.AsBytes(values));
                 break;
             case NpyDataType.Int32:
                 Span<int> narrow = stackalloc int[256];
@@ -99,7 +97,7 @@ public sealed class NpyWriter : IDisposable
                     var block = values.Slice(start, Math.Min(narrow.Length, values.Length - start));
                     for (var i = 0; i < block.Length; i++)
                         narrow[i] = checked((int)block[i]);
-                    _stream.Write(MemoryMarshal.AsBytes(narrow[..block.Length]));
+                    _file.Stream.Write(MemoryMarshal.AsBytes(narrow[..block.Length]));
                 }
 
                 break;
@@ -113,24 +111,19 @@ public sealed class NpyWriter : IDisposable
     /// <summary>Writes the final header, flushes to disk and renames the file to <see cref="Path"/>, replacing any file there.</summary>
     public void Commit()
     {
-        ObjectDisposedException.ThrowIf(_committed, this);
+        ObjectDisposedException.ThrowIf(_closed, this);
         var header = new NpyHeader(DataType, RowsWritten, Columns).Encode(_formatVersion, reserveRowDigits: true);
-        _stream.Position = 0;
-        _stream.Write(header);
-        _stream.Flush(flushToDisk: true);
-        _stream.Dispose();
-        File.Move(TemporaryPath, Path, overwrite: true);
-        _committed = true;
+        _file.Stream.Position = 0;
+        _file.Stream.Write(header);
+        _file.Commit();
+        _closed = true;
     }
 
     /// <summary>Closes the file; without <see cref="Commit"/> the temporary file is deleted and the target left untouched.</summary>
     public void Dispose()
     {
-        if (_committed)
-            return;
-        _stream.Dispose();
-        File.Delete(TemporaryPath);
-        _committed = true;
+        _closed = true;
+        _file.Dispose();
     }
 
     /// <summary>Writes a whole float array in one call.</summary>
@@ -154,7 +147,7 @@ public sealed class NpyWriter : IDisposable
 
     private long CheckWholeRows(int valueCount)
     {
-        ObjectDisposedException.ThrowIf(_committed, this);
+        ObjectDisposedException.ThrowIf(_closed, this);
         if (Columns == 0)
         {
             if (valueCount != 0)
@@ -181,7 +174,7 @@ public sealed class NpyWriter : IDisposable
             }
 
             TensorPrimitives.ConvertToHalf(block, buffer);
-            _stream.Write(MemoryMarshal.AsBytes(buffer.AsSpan(0, block.Length)));
+            _file.Stream.Write(MemoryMarshal.AsBytes(buffer.AsSpan(0, block.Length)));
         }
     }
 
