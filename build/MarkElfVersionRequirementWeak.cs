@@ -40,7 +40,7 @@ public sealed class MarkElfVersionRequirementWeak : Task
                 File.Replace(temporary, path, destinationBackupFileName: null);
                 Log.LogMessage(MessageImportance.Normal, "{0}: marked the '{1}' requirement weak.", path, VersionName);
             }
-            catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
             {
                 Log.LogError("Could not mark '{0}' weak in '{1}': {2}", VersionName, path, ex.Message);
             }
@@ -49,7 +49,10 @@ public sealed class MarkElfVersionRequirementWeak : Task
         return !Log.HasLoggedErrors;
     }
 
-    /// <summary>Sets VER_FLG_WEAK on every Vernaux entry named <see cref="VersionName"/>; returns how many changed.</summary>
+    /// <summary>
+    /// Sets VER_FLG_WEAK on every Vernaux entry named <see cref="VersionName"/>; returns how many changed.
+    /// Offsets outside the file (a malformed ELF) surface as ArgumentException from BitConverter.
+    /// </summary>
     private int MarkWeak(byte[] image, string path)
     {
         if (image.Length < 64 || image[0] != 0x7f || image[1] != (byte)'E' || image[2] != (byte)'L' || image[3] != (byte)'F')

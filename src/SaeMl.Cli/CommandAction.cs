@@ -1,11 +1,12 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Spectre.Console;
 
 namespace SaeMl.Cli;
 
 /// <summary>
 /// Runs a command's body and turns the errors a user can cause (bad files, bad arguments, missing
-/// devices) into one red line and exit code 1, instead of a stack trace.
+/// devices, too little memory) into one red line and exit code 1, instead of a stack trace.
 /// </summary>
 internal static class CommandAction
 {
@@ -24,11 +25,35 @@ internal static class CommandAction
                 console.MarkupLine("[yellow]Cancelled.[/]");
                 return Cancelled;
             }
-            catch (Exception ex) when (ex is FormatException or ArgumentException or IOException or InvalidOperationException
-                                           or KeyNotFoundException or UnauthorizedAccessException or OverflowException)
+            catch (OutOfMemoryException)
             {
-                console.MarkupLine($"[red]error:[/] {Markup.Escape(ex.Message)}");
+                console.MarkupLine("[red]error:[/] out of memory; lower --memory-budget-mb or --query-block, or search fewer queries at a time.");
+                return Failed;
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException or IOException or InvalidOperationException
+                                           or KeyNotFoundException or UnauthorizedAccessException or OverflowException
+                                           or ExternalException)
+            {
+                console.MarkupLine($"[red]error:[/] {Markup.Escape(OneLine(ex))}");
                 return Failed;
             }
         }, CancellationToken.None);
+
+    /// <summary>
+    /// The message without what .NET appends to argument errors (" (Parameter 'x')" and a line with
+    /// the actual value) and without native stack traces that follow the first line.
+    /// </summary>
+    internal static string OneLine(Exception ex)
+    {
+        var message = ex.Message;
+        if (ex is ArgumentException { ParamName: { } name })
+        {
+            var suffix = message.IndexOf($" (Parameter '{name}')", StringComparison.Ordinal);
+            if (suffix >= 0)
+                message = message[..suffix];
+        }
+
+        var lineBreak = message.AsSpan().IndexOfAny('\r', '\n');
+        return lineBreak >= 0 ? message[..lineBreak] : message;
+    }
 }

@@ -37,26 +37,20 @@ internal static class DemoCommand
         {
             var world = PlantedTopicWorld.Create(parse.GetValue(seed), parse.GetValue(documents), parse.GetValue(queries), parse.GetValue(dimension), parse.GetValue(topics));
             var folder = Path.Combine(parse.GetValue(output)!, $"planted-s{world.Seed}-{world.DocumentTopics.Count}x{world.Dimension}-t{world.Topics}-q{world.QueryTopics.Count}");
-            var corpusFolder = Path.Combine(folder, "corpus");
-            var queriesPath = Path.Combine(folder, "queries.npy");
-            var corpusIdsPath = Path.Combine(folder, "corpus-ids.txt");
-            var queryIdsPath = Path.Combine(folder, "query-ids.txt");
-
             console.MarkupLine($"[bold]SaeMl demo[/]: {world.DocumentTopics.Count:N0} documents and {world.QueryTopics.Count:N0} queries, "
                 + $"dimension {world.Dimension}, {world.Topics} planted topics, seed {world.Seed}.");
-            if (File.Exists(Path.Combine(corpusFolder, EmbeddingStore.ManifestFileName)) && File.Exists(queryIdsPath))
+            if (Directory.Exists(folder))
             {
                 console.MarkupLine($"Reusing the vectors in [link]{Markup.Escape(folder)}[/].");
             }
             else
             {
-                Directory.CreateDirectory(folder);
-                console.Status().Start("Generating vectors…", _ => world.Write(corpusFolder, queriesPath, corpusIdsPath, queryIdsPath));
+                console.Status().Start("Generating vectors…", _ => world.Write(folder));
                 console.MarkupLine($"Generated the vectors in [link]{Markup.Escape(folder)}[/].");
             }
 
-            using var corpus = EmbeddingStore.Open(corpusFolder);
-            using var queryStore = EmbeddingStore.Open(queriesPath);
+            using var corpus = EmbeddingStore.Open(PlantedTopicWorld.CorpusFolder(folder));
+            using var queryStore = EmbeddingStore.Open(PlantedTopicWorld.QueriesPath(folder));
             var options = new ExactSearchOptions { K = parse.GetValue(k), Device = ComputeDevice.Parse(parse.GetValue(device)!) };
             var stopwatch = Stopwatch.StartNew();
             var results = ProgressBars.Run(console, "Exact search", report => ExactSearch.Search(
@@ -64,7 +58,7 @@ internal static class DemoCommand
             console.MarkupLine($"Exact search of the top {results.K} on {options.Device.Resolve()}: {stopwatch.Elapsed.TotalSeconds:F2} s.");
 
             var runPath = Path.Combine(folder, "exact.trec");
-            results.WriteTrecRun(runPath, IdIndex.Load(queryIdsPath), IdIndex.Load(corpusIdsPath), "exact");
+            results.WriteTrecRun(runPath, IdIndex.Load(PlantedTopicWorld.QueryIdsPath(folder)), IdIndex.Load(PlantedTopicWorld.CorpusIdsPath(folder)), "exact");
 
             for (var query = 0; query < Math.Min(ShownQueries, results.QueryCount); query++)
                 console.Write(ResultTable(world, results, query));

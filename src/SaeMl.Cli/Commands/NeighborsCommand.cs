@@ -56,6 +56,11 @@ internal static class NeighborsCommand
                 QueryBlockRows = parse.GetValue(block),
             };
 
+            var target = parse.GetValue(output)!;
+            var targetFolder = Path.GetDirectoryName(Path.GetFullPath(target))!;
+            if (!Directory.Exists(targetFolder))
+                throw new DirectoryNotFoundException($"The output folder '{targetFolder}' does not exist; create it first.");
+
             using var corpusStore = EmbeddingStore.Open(parse.GetValue(corpus)!, shardLayout);
             using var queryStore = EmbeddingStore.Open(parse.GetValue(queries)!, shardLayout);
             var documentIndex = corpusIdsPath is null ? null : LoadIds(corpusIdsPath, corpusStore);
@@ -69,7 +74,6 @@ internal static class NeighborsCommand
                 queryStore, corpusStore, options, new CallbackProgress<SearchProgress>(p => report(p.ScannedRows, p.TotalRows)), cancellationToken));
             var seconds = stopwatch.Elapsed.TotalSeconds;
 
-            var target = parse.GetValue(output)!;
             string[] written;
             if (isTrec)
             {

@@ -45,9 +45,40 @@ internal sealed class PlantedTopicWorld
 
     public static string QueryId(int row) => $"Q{row:D5}";
 
-    /// <summary>Writes the corpus as a 4-shard store, the queries as one .npy file, and both id lists.</summary>
-    public void Write(string corpusFolder, string queriesPath, string corpusIdsPath, string queryIdsPath)
+    public static string CorpusFolder(string folder) => Path.Combine(folder, "corpus");
+
+    public static string QueriesPath(string folder) => Path.Combine(folder, "queries.npy");
+
+    public static string CorpusIdsPath(string folder) => Path.Combine(folder, "corpus-ids.txt");
+
+    public static string QueryIdsPath(string folder) => Path.Combine(folder, "query-ids.txt");
+
+    /// <summary>
+    /// Writes the corpus as a 4-shard store, the queries as one .npy file, and both id lists into
+    /// <paramref name="folder"/>. Everything goes to a staging folder first, renamed into place at the
+    /// end, so an existing world folder is always complete.
+    /// </summary>
+    public void Write(string folder)
     {
+        var staging = $"{Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))}.partial-{Guid.NewGuid():N}";
+        try
+        {
+            WriteFiles(staging);
+            Directory.Move(staging, folder);
+        }
+        catch
+        {
+            if (Directory.Exists(staging))
+                Directory.Delete(staging, recursive: true);
+            throw;
+        }
+    }
+
+    private void WriteFiles(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var corpusFolder = CorpusFolder(folder);
+        var queriesPath = QueriesPath(folder);
         var random = new Random(unchecked(Seed * 7919 + 1));
         var directions = Enumerable.Range(0, Topics).Select(_ => Normalised(Gaussian(random, Dimension, 1.0))).ToArray();
 
@@ -65,8 +96,8 @@ internal sealed class PlantedTopicWorld
             queries.Commit();
         }
 
-        IdIndex.Build(Enumerable.Range(0, DocumentTopics.Count).Select(DocumentId), corpusFolder).Save(corpusIdsPath);
-        IdIndex.Build(Enumerable.Range(0, QueryTopics.Count).Select(QueryId), queriesPath).Save(queryIdsPath);
+        IdIndex.Build(Enumerable.Range(0, DocumentTopics.Count).Select(DocumentId), corpusFolder).Save(CorpusIdsPath(folder));
+        IdIndex.Build(Enumerable.Range(0, QueryTopics.Count).Select(QueryId), queriesPath).Save(QueryIdsPath(folder));
     }
 
     private float[] Sample(float[] direction, Random random)

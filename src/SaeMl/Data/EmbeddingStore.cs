@@ -19,6 +19,12 @@ public sealed class EmbeddingStore : IDisposable
     /// <summary>The manifest file name inside a store folder.</summary>
     public const string ManifestFileName = "store.json";
 
+    /// <summary>
+    /// The file <see cref="EmbeddingStoreWriter"/> keeps in a store folder until it commits: a folder
+    /// holding it has only part of its rows and is refused by <see cref="Open(string, ShardLayout?)"/>.
+    /// </summary>
+    public const string UnfinishedMarkerFileName = "store.unfinished";
+
     private readonly NpyFile[] _shards;
     private readonly long[] _shardStarts;
 
@@ -75,7 +81,7 @@ public sealed class EmbeddingStore : IDisposable
     /// A manifest's own layout wins, and naming a different one is an error.
     /// </param>
     /// <exception cref="FileNotFoundException">Nothing exists at <paramref name="path"/>, or the folder holds no shard.</exception>
-    /// <exception cref="FormatException">A shard or the manifest is invalid, or shards disagree.</exception>
+    /// <exception cref="FormatException">A shard or the manifest is invalid, shards disagree, or the folder's writer did not finish.</exception>
     public static EmbeddingStore Open(string path, ShardLayout? layout = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -83,6 +89,13 @@ public sealed class EmbeddingStore : IDisposable
             return Open([path], layout ?? ShardLayout.Contiguous, path);
         if (!Directory.Exists(path))
             throw new FileNotFoundException($"No embedding store at '{path}': expected a .npy file or a folder of .npy shards.", path);
+
+        if (File.Exists(System.IO.Path.Combine(path, UnfinishedMarkerFileName)))
+        {
+            throw new FormatException(
+                $"Embedding store folder '{path}' holds {UnfinishedMarkerFileName}: its writer did not finish, so its shards may hold only part "
+                + "of the rows. Run the write again (or resume it), or delete the folder.");
+        }
 
         var manifestPath = System.IO.Path.Combine(path, ManifestFileName);
         if (File.Exists(manifestPath))

@@ -5,8 +5,9 @@ namespace SaeMl.Data;
 /// <summary>
 /// Writes an <see cref="EmbeddingStore"/> folder: contiguous <c>.npy</c> shards of at most
 /// <see cref="RowsPerShard"/> rows and, on <see cref="Commit"/>, the <c>store.json</c> manifest.
-/// Each shard is written under a temporary name and renamed when full, and the manifest is written
-/// last, so a folder with a manifest always describes complete shards.
+/// Each shard is written under a temporary name and renamed when full. Until the manifest is written
+/// the folder holds a <c>store.unfinished</c> marker, so a write that stops early leaves its complete
+/// shards in place but is never mistaken for a whole store.
 /// </summary>
 public sealed class EmbeddingStoreWriter : IDisposable
 {
@@ -39,6 +40,7 @@ public sealed class EmbeddingStoreWriter : IDisposable
         if (File.Exists(Path.Combine(Folder, EmbeddingStore.ManifestFileName)))
             throw new IOException($"'{Folder}' already holds an embedding store ({EmbeddingStore.ManifestFileName}); delete it or choose another folder.");
         Directory.CreateDirectory(Folder);
+        AtomicFile.Write(MarkerPath, stream => stream.Write("An EmbeddingStoreWriter is writing this folder, or stopped before it finished.\n"u8));
     }
 
     /// <summary>The store folder.</summary>
@@ -87,10 +89,14 @@ public sealed class EmbeddingStoreWriter : IDisposable
 
         new EmbeddingStoreManifest(ShardLayout.Contiguous, Dimension, RowsWritten, _completed)
             .Write(Path.Combine(Folder, EmbeddingStore.ManifestFileName));
+        File.Delete(MarkerPath);
         _committed = true;
     }
 
-    /// <summary>Stops writing; without <see cref="Commit"/> the shard in progress is discarded and no manifest is written.</summary>
+    /// <summary>
+    /// Stops writing; without <see cref="Commit"/> the shard in progress is discarded, no manifest is
+    /// written and the <c>store.unfinished</c> marker stays.
+    /// </summary>
     public void Dispose()
     {
         _current?.Dispose();
@@ -106,4 +112,6 @@ public sealed class EmbeddingStoreWriter : IDisposable
     }
 
     private string ShardPath(int index) => Path.Combine(Folder, $"part-{index:D5}.npy");
+
+    private string MarkerPath => Path.Combine(Folder, EmbeddingStore.UnfinishedMarkerFileName);
 }

@@ -60,7 +60,7 @@ public sealed class IdIndex
         ArgumentNullException.ThrowIfNull(ids);
         var builder = new Builder(source);
         foreach (var id in ids)
-            builder.Add(id, location: null);
+            builder.Add(id, line: null);
         return builder.ToIndex();
     }
 
@@ -99,17 +99,18 @@ public sealed class IdIndex
         private readonly List<string> _ids = [];
         private readonly Dictionary<string, int> _rows = new(StringComparer.Ordinal);
 
-        public void Add(string id, long? location)
+        public void Add(string id, long? line)
         {
-            var where = location is { } line ? $"at line {line} of '{source}'" : $"at row {_ids.Count} of '{source}'";
             if (string.IsNullOrEmpty(id))
-                throw new FormatException($"Empty id {where}.");
+                throw new FormatException($"Empty id {Where(line)}.");
             if (id.AsSpan().IndexOfAny('\n', '\r') >= 0)
-                throw new FormatException($"Id {where} holds a line break.");
+                throw new FormatException($"Id {Where(line)} holds a line break.");
             if (!_rows.TryAdd(id, _ids.Count))
-                throw new FormatException($"Duplicate id '{id}' {where}: it is already row {_rows[id]}. Ids must be unique.");
+                throw new FormatException($"Duplicate id '{id}' {Where(line)}: it is already row {_rows[id]}. Ids must be unique.");
             _ids.Add(id);
         }
+
+        private string Where(long? line) => line is { } number ? $"at line {number} of '{source}'" : $"at row {_ids.Count} of '{source}'";
 
         public IdIndex ToIndex() => new(source, _ids, _rows);
     }

@@ -48,8 +48,7 @@ public sealed class TrecRun
     /// <exception cref="FormatException">A line does not have six fields, a rank or score does not parse, or a document repeats within a query.</exception>
     public static TrecRun Read(string path)
     {
-        var byQuery = new Dictionary<string, List<RankedDocument>>(StringComparer.Ordinal);
-        var seen = new HashSet<(string, string)>();
+        var lines = new Dictionary<string, List<(RankedDocument Entry, long Line)>>(StringComparer.Ordinal);
         foreach (var (number, text) in TextLines.Read(path))
         {
             var fields = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
@@ -59,19 +58,25 @@ public sealed class TrecRun
                 throw new FormatException($"Line {number} of '{path}' has rank '{fields[3]}', which is not an integer.");
             if (!float.TryParse(fields[4], NumberStyles.Float, CultureInfo.InvariantCulture, out var score) || !float.IsFinite(score))
                 throw new FormatException($"Line {number} of '{path}' has score '{fields[4]}', which is not a finite number.");
-            if (!seen.Add((fields[0], fields[2])))
-                throw new FormatException($"Line {number} of '{path}' lists document '{fields[2]}' for query '{fields[0]}' a second time.");
 
-            if (!byQuery.TryGetValue(fields[0], out var ranking))
-                byQuery[fields[0]] = ranking = [];
-            ranking.Add(new RankedDocument(fields[2], rank, score));
+            if (!lines.TryGetValue(fields[0], out var entries))
+                lines[fields[0]] = entries = [];
+            entries.Add((new RankedDocument(fields[2], rank, score), number));
         }
 
-        foreach (var ranking in byQuery.Values)
+        // Checked per query once the file is read, so only one query's documents are hashed at a time.
+        var byQuery = new Dictionary<string, List<RankedDocument>>(lines.Count, StringComparer.Ordinal);
+        var firstLine = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (query, entries) in lines)
         {
-            var ordered = ranking.OrderBy(entry => entry.Rank).ToList(); // stable: equal ranks keep file order
-            ranking.Clear();
-            ranking.AddRange(ordered);
+            firstLine.Clear();
+            foreach (var (entry, line) in entries)
+            {
+                if (!firstLine.TryAdd(entry.DocumentId, line))
+                    throw new FormatException($"Line {line} of '{path}' lists document '{entry.DocumentId}' for query '{query}' a second time (first on line {firstLine[entry.DocumentId]}).");
+            }
+
+            byQuery[query] = entries.OrderBy(e => e.Entry.Rank).Select(e => e.Entry).ToList(); // stable: equal ranks keep file order
         }
 
         return new TrecRun(path, byQuery);

@@ -28,8 +28,17 @@ public readonly record struct SearchProgress(long ScannedRows, long TotalRows);
 /// </remarks>
 public static class ExactSearch
 {
+    /// <summary>The most bytes a span over a host tensor can address.</summary>
+    private const long MaxSpanBytes = int.MaxValue;
+
     /// <summary>Rows with a tie at the top-k cut are stably sorted in this many groups (see <see cref="OrderedTopK"/>).</summary>
-    private const int TieSortGroups = 12;
+    private const int TieSortGroups = 16;
+
+    /// <summary>
+    /// Memory per score of a row being tie-sorted: its copy (4 bytes), the sorted values (4), their
+    /// positions (8) and libtorch's own sort buffers (about 16, measured).
+    /// </summary>
+    private const int TieSortBytesPerScore = 32;
 
     private delegate void RowReader(long firstRow, Span<float> destination);
 
@@ -102,11 +111,20 @@ public static class ExactSearch
         var device = options.Device.ToTorchDevice();
         var dimension = corpus.Dimension;
         var k = (int)Math.Min(options.K, corpus.RowCount);
-        var blockRows = Math.Max(1, Math.Min(options.QueryBlockRows, queryCount));
-        var chunkRows = options.CorpusChunkRows ?? ChunkRowsWithin(options.MemoryBudgetBytes, blockRows, dimension, options.K, device.type == DeviceType.CUDA);
+        if ((long)queryCount * k > Array.MaxLength)
+        {
+            throw new ArgumentException(
+                $"{queryCount} queries × k = {k} results exceed what one result array holds ({Array.MaxLength}); search fewer queries at a time.", nameof(options));
+        }
+
+        // Host tensors are filled and read through spans, which address at most 2 GiB.
+        var blockRows = (int)Math.Max(1, Math.Min(
+            Math.Min(options.QueryBlockRows, queryCount),
+            Math.Min(MaxSpanBytes / ((long)dimension * sizeof(float)), MaxSpanBytes / ((long)k * sizeof(long)))));
+        var chunkRows = options.CorpusChunkRows ?? ChunkRowsWithin(options.MemoryBudgetBytes, blockRows, dimension, k, device.type == DeviceType.CUDA);
         if (chunkRows < 1)
             throw new ArgumentOutOfRangeException(nameof(options), chunkRows, "CorpusChunkRows must be at least 1.");
-        chunkRows = (int)Math.Min(chunkRows, corpus.RowCount);
+        chunkRows = (int)Math.Min(Math.Min(chunkRows, corpus.RowCount), MaxChunkRows(dimension));
 
         var rows = new long[(long)queryCount * k];
         var scores = new float[(long)queryCount * k];
@@ -174,11 +192,11 @@ public static class ExactSearch
         if (tiedAtCut.any().item<bool>())
         {
             var tiedRows = tiedAtCut.nonzero().squeeze(1);
-            // Sort a few rows at a time: values and positions of a quarter of the block take 12 bytes
-            // per score, at most as much memory as the score matrix itself.
+            // Sort a sixteenth of the block at a time, each group's temporaries freed before the next.
             var group = Math.Max(1, scores.shape[0] / TieSortGroups);
             for (long start = 0; start < tiedRows.shape[0]; start += group)
             {
+                using var groupScope = NewDisposeScope(); // one group's temporaries at a time
                 var rows = tiedRows.narrow(0, start, Math.Min(group, tiedRows.shape[0] - start));
                 var (sorted, order) = scores.index_select(0, rows).sort(1, descending: true, stable: true);
                 bestScores.index_copy_(0, rows, sorted.narrow(1, 0, k));
@@ -240,7 +258,7 @@ public static class ExactSearch
     internal static int ChunkRowsWithin(long budgetBytes, int blockRows, int dimension, int k, bool onCuda)
     {
         var fixedBytes = (long)blockRows * dimension * sizeof(float) * (onCuda ? 2 : 1) + (long)blockRows * k * 4 * (sizeof(float) + sizeof(long));
-        var tieSortBytesPerScore = (sizeof(float) + sizeof(long) + TieSortGroups - 1) / TieSortGroups;
+        var tieSortBytesPerScore = (TieSortBytesPerScore + TieSortGroups - 1) / TieSortGroups;
         var perCorpusRow = (long)dimension * sizeof(float) * (onCuda ? 3 : 2) + (long)blockRows * (sizeof(float) + tieSortBytesPerScore);
         var rows = (budgetBytes - fixedBytes) / perCorpusRow;
         if (rows < 1)
@@ -250,8 +268,11 @@ public static class ExactSearch
                 $"A memory budget of {budgetBytes} bytes cannot hold a block of {blockRows} queries of dimension {dimension} with k = {k}; raise the budget or lower QueryBlockRows.");
         }
 
-        return (int)Math.Min(rows, int.MaxValue / dimension);
+        return (int)Math.Min(rows, MaxChunkRows(dimension));
     }
+
+    /// <summary>The most corpus rows a host chunk buffer holds: its span addresses at most 2 GiB.</summary>
+    private static int MaxChunkRows(int dimension) => (int)(MaxSpanBytes / ((long)dimension * sizeof(float)));
 
     /// <summary>
     /// Streams the corpus through two host tensors: while one chunk is scored, the next is copied

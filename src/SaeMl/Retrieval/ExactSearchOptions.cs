@@ -28,10 +28,16 @@ public sealed record ExactSearchOptions
     /// </summary>
     public long MemoryBudgetBytes { get; init; } = Defaults.MemoryBudgetBytes;
 
-    /// <summary>Corpus rows scored per matrix product; null derives it from <see cref="MemoryBudgetBytes"/>.</summary>
+    /// <summary>
+    /// Corpus rows scored per matrix product; null derives it from <see cref="MemoryBudgetBytes"/>.
+    /// Either way a chunk holds at most 2 GiB of float32 rows.
+    /// </summary>
     public int? CorpusChunkRows { get; init; }
 
-    /// <summary>Queries scored together against each corpus chunk; the corpus is streamed once per block.</summary>
+    /// <summary>
+    /// Queries scored together against each corpus chunk; the corpus is streamed once per block.
+    /// Lowered where needed so that a block's vectors and its results each stay under 2 GiB.
+    /// </summary>
     public int QueryBlockRows { get; init; } = Defaults.QueryBlockRows;
 
     /// <summary>Where the products run (see <see cref="ComputeDevice"/>).</summary>

@@ -99,6 +99,26 @@ public sealed class CommandLineTests : IDisposable
         File.Exists(_folder.File("run.trec")).Should().BeFalse();
     }
 
+    [Fact]
+    public async Task Neighbors_checks_the_output_folder_before_searching()
+    {
+        var (corpus, queries) = WriteSmallWorld();
+        var missing = _folder.File("no-such-folder");
+
+        var (exitCode, output) = await Run("neighbors", "--corpus", corpus, "--queries", queries, "--output", Path.Combine(missing, "out"));
+
+        exitCode.Should().Be(CommandAction.Failed);
+        output.Should().Contain($"error: The output folder '{missing}' does not exist").And.NotContain("Searching");
+    }
+
+    [Fact]
+    public void Argument_errors_are_shown_without_the_parameter_name_and_actual_value_lines()
+    {
+        var error = new ArgumentOutOfRangeException("options", 5, "A memory budget of 5 bytes cannot hold a block.");
+
+        CommandAction.OneLine(error).Should().Be("A memory budget of 5 bytes cannot hold a block.");
+    }
+
     [Theory]
     [InlineData("--k", "0", "--k must be at least 1.")]
     [InlineData("--format", "csv", "Argument 'csv' not recognized")]

@@ -210,7 +210,7 @@ public sealed class DatasetReaderTests : IDisposable
     [InlineData("q1 Q0 a 1 0.5\n", "Line 1 of '*' has 5 fields*")]
     [InlineData("q1 Q0 a one 0.5 t\n", "Line 1 of '*' has rank 'one'*")]
     [InlineData("q1 Q0 a 1 nan t\n", "Line 1 of '*' has score 'nan', which is not a finite number.")]
-    [InlineData("q1 Q0 a 1 0.5 t\nq1 Q0 a 2 0.4 t\n", "Line 2 of '*' lists document 'a' for query 'q1' a second time.")]
+    [InlineData("q1 Q0 a 1 0.5 t\nq1 Q0 a 2 0.4 t\n", "Line 2 of '*' lists document 'a' for query 'q1' a second time (first on line 1).")]
     public void Malformed_trec_runs_are_rejected_with_their_line(string content, string expectedMessage)
     {
         var path = Write("bad.trec", content);

@@ -160,6 +160,27 @@ public sealed class EmbeddingStoreTests : IDisposable
     }
 
     [Fact]
+    public void An_abandoned_write_is_refused_until_a_write_finishes()
+    {
+        var folder = _folder.File("abandoned");
+        using (var writer = new EmbeddingStoreWriter(folder, Dimension, rowsPerShard: 2))
+            writer.WriteRows(Rows(0, 5)); // two complete shards on disk, no manifest
+
+        var open = () => EmbeddingStore.Open(folder);
+        open.Should().Throw<FormatException>().WithMessage($"Embedding store folder '{folder}' holds store.unfinished: its writer did not finish*");
+
+        using (var writer = new EmbeddingStoreWriter(folder, Dimension, rowsPerShard: 2))
+        {
+            writer.WriteRows(Rows(0, 3));
+            writer.Commit();
+        }
+
+        using var store = EmbeddingStore.Open(folder);
+        ReadAll(store).Should().Equal(Rows(0, 3));
+        File.Exists(Path.Combine(folder, EmbeddingStore.UnfinishedMarkerFileName)).Should().BeFalse();
+    }
+
+    [Fact]
     public void Batches_stream_consecutive_rows_with_a_short_last_batch()
     {
         using var store = EmbeddingStore.Open([Shard("a.npy", Rows(0, 5)), Shard("b.npy", Rows(5, 2))], ShardLayout.Contiguous);

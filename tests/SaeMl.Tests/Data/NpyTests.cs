@@ -272,6 +272,7 @@ public sealed class NpyTests : IDisposable
     [InlineData("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", "*'<f8' is not supported*")]
     [InlineData("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", "*structured (record) dtypes*")]
     [InlineData("{'descr': '<f4', 'shape': (2, 2), }", "*no 'fortran_order' entry*")]
+    [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 768), }", "*shape (4611686018427387904, 768) describes more bytes than a file can hold*")]
     [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2) ", "*expected '}'*")]
     public void Rejects_arrays_it_does_not_read_with_the_reason(string dictionary, string expectedMessage)
     {

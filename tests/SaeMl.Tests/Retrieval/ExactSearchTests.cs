@@ -58,6 +58,14 @@ public sealed class ExactSearchTests : IDisposable
         return (rows.ToArray(), scores.ToArray());
     }
 
+    /// <summary>Rows and scores both equal the naive reference's, exactly.</summary>
+    private static void ShouldMatchNaiveRanking(SearchResults results, float[] queries, float[] corpus, int dimension, int k)
+    {
+        var (expectedRows, expectedScores) = NaiveTopK(queries, corpus, dimension, k);
+        results.Rows.ToArray().Should().Equal(expectedRows);
+        results.Scores.ToArray().Select(s => (double)s).Should().Equal(expectedScores);
+    }
+
     private EmbeddingStore WriteStore(string name, float[] values, int dimension)
     {
         var path = _folder.File(name);
@@ -86,11 +94,9 @@ public sealed class ExactSearchTests : IDisposable
 
         var results = ExactSearch.Search(queries, store, Cpu(k, chunkRows));
 
-        var (expectedRows, expectedScores) = NaiveTopK(queries, corpus, dimension, k);
         results.QueryCount.Should().Be(37);
         results.K.Should().Be(Math.Min(k, 203));
-        results.Rows.ToArray().Should().Equal(expectedRows);
-        results.Scores.ToArray().Select(s => (double)s).Should().Equal(expectedScores);
+        ShouldMatchNaiveRanking(results, queries, corpus, dimension, k);
     }
 
     [Theory]
@@ -129,7 +135,7 @@ public sealed class ExactSearchTests : IDisposable
 
         var results = ExactSearch.Search(queryStore, roundRobin, Cpu(k: 9, chunkRows: 10, queryBlockRows: 4));
 
-        results.Rows.ToArray().Should().Equal(NaiveTopK(queries, corpus, dimension, 9).Rows);
+        ShouldMatchNaiveRanking(results, queries, corpus, dimension, 9);
     }
 
     [Fact]
@@ -144,7 +150,7 @@ public sealed class ExactSearchTests : IDisposable
 
         var results = ExactSearch.Search(queries, store, Cpu(k: 30, chunkRows: 8));
 
-        results.Rows.ToArray().Should().Equal(NaiveTopK(queries, corpus, dimension, 30).Rows);
+        ShouldMatchNaiveRanking(results, queries, corpus, dimension, 30);
     }
 
     [Fact]
@@ -229,15 +235,46 @@ public sealed class ExactSearchTests : IDisposable
     }
 
     [Fact]
-    public void The_budget_sets_the_chunk_size()
+    public void Chunks_derived_from_a_small_budget_still_give_the_exact_ranking()
     {
-        // Fixed: 100 queries × 768 floats and the running top-k (4 × 12 bytes per kept entry).
-        // Per corpus row: 2 host rows, a score column, and the tie sort's 12 bytes per score over 12 groups.
-        var rows = ExactSearch.ChunkRowsWithin(budgetBytes: 64L << 20, blockRows: 100, dimension: 768, k: 10, onCuda: false);
+        const int dimension = 6;
+        var corpus = IntegerVectors(203, dimension, seed: 24);
+        var queries = IntegerVectors(37, dimension, seed: 25);
+        using var store = WriteStore("corpus.npy", corpus, dimension);
+        var chunks = new List<SearchProgress>();
 
-        var fixedBytes = 100L * 768 * 4 + 100L * 10 * 4 * 12;
-        var perRow = 768L * 4 * 2 + 100L * (4 + 1);
-        rows.Should().Be((int)(((64L << 20) - fixedBytes) / perRow));
+        // 25 kB holds the 37 queries, their running top-10 and about two dozen corpus rows.
+        var results = ExactSearch.Search(queries, store, new ExactSearchOptions { K = 10, MemoryBudgetBytes = 25_000, Device = ComputeDevice.Cpu }, new SynchronousProgress(chunks));
+
+        chunks.Count.Should().BeGreaterThan(5, "the budget must split the corpus into several chunks");
+        ShouldMatchNaiveRanking(results, queries, corpus, dimension, 10);
+    }
+
+    [Fact]
+    public void A_k_beyond_the_corpus_returns_every_row_ranked_under_the_default_budget()
+    {
+        const int dimension = 6;
+        var corpus = IntegerVectors(203, dimension, seed: 26);
+        var queries = IntegerVectors(5, dimension, seed: 27);
+        using var store = WriteStore("corpus.npy", corpus, dimension);
+
+        var results = ExactSearch.Search(queries, store, new ExactSearchOptions { K = 100_000_000, Device = ComputeDevice.Cpu });
+
+        results.K.Should().Be(203);
+        results.Rows.ToArray().Should().Equal(NaiveTopK(queries, corpus, dimension, 203).Rows);
+    }
+
+    [Fact]
+    public void A_large_budget_never_makes_a_chunk_beyond_2_gib()
+    {
+        var huge = ExactSearch.ChunkRowsWithin(budgetBytes: 1L << 40, blockRows: 1, dimension: 768, k: 1, onCuda: false);
+        var small = ExactSearch.ChunkRowsWithin(budgetBytes: 64L << 20, blockRows: 100, dimension: 768, k: 10, onCuda: false);
+        var onCuda = ExactSearch.ChunkRowsWithin(budgetBytes: 64L << 20, blockRows: 100, dimension: 768, k: 10, onCuda: true);
+
+        ((long)huge * 768 * sizeof(float)).Should().BeLessThanOrEqualTo(int.MaxValue);
+        small.Should().BeLessThan(huge);
+        onCuda.Should().BeLessThan(small, "a device copy of each chunk needs room too");
+        ((long)small * (768 * 4 * 2 + 100 * 4)).Should().BeLessThan(64L << 20, "host buffers and scores fit the budget");
     }
 
     [Theory]

@@ -139,6 +139,8 @@ public sealed record NpyHeader(NpyDataType DataType, long Rows, int Columns)
             throw Invalid(path, $"the shape {FormatShape(shape)} has a negative dimension");
         if (columns > int.MaxValue)
             throw Invalid(path, $"the row width {columns} is larger than SaeMl supports ({int.MaxValue})");
+        if (columns > 0 && rows > long.MaxValue / columns / dataType.ElementSize())
+            throw Invalid(path, $"the shape {FormatShape(shape)} describes more bytes than a file can hold");
         return new NpyHeader(dataType, rows, (int)columns);
     }
 
