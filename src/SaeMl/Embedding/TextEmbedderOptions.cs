@@ -1,0 +1,77 @@
+using SaeMl.Compute;
+
+namespace SaeMl.Embedding;
+
+/// <summary>
+/// Settings of a <see cref="TextEmbedder"/> and of the <c>EmbedText</c> transform: the ONNX model,
+/// its vocabulary, pooling, normalisation, query prefix, truncation, batching and device.
+/// </summary>
+public class TextEmbedderOptions
+{
+    /// <summary>Default values, shared by the API and the command line.</summary>
+    public static class Defaults
+    {
+        /// <summary>Pooling of token vectors: the <c>[CLS]</c> token, as bge-base.</summary>
+        public const EmbeddingPooling Pooling = EmbeddingPooling.Cls;
+
+        /// <summary>Tokens per text, special tokens included; longer texts are truncated.</summary>
+        public const int MaxTokens = 512;
+
+        /// <summary>Texts per ONNX Runtime call.</summary>
+        public const int BatchSize = 32;
+
+        /// <summary>Rows the <c>EmbedText</c> cursor reads ahead and sorts by length, as a multiple of <see cref="BatchSize"/>.</summary>
+        public const int ReadAheadBatches = 16;
+    }
+
+    /// <summary>The ONNX model file: a BERT-family encoder with inputs <c>input_ids</c>, <c>attention_mask</c> and optionally <c>token_type_ids</c>.</summary>
+    public string ModelPath = string.Empty;
+
+    /// <summary>The WordPiece vocabulary: <c>vocab.txt</c>, or a <c>tokenizer.json</c> whose model is WordPiece.</summary>
+    public string VocabularyPath = string.Empty;
+
+    /// <summary>Lower-case text before tokenization (uncased models); null takes tokenizer.json's setting, or true for vocab.txt.</summary>
+    public bool? LowerCase;
+
+    /// <summary>How token vectors become one vector; ignored when the model's output is already pooled.</summary>
+    public EmbeddingPooling Pooling = Defaults.Pooling;
+
+    /// <summary>Scale every embedding to unit L2 norm (on by default, as the paper's models are used).</summary>
+    public bool Normalize = true;
+
+    /// <summary>
+    /// Text put before every input, e.g. bge's query instruction
+    /// "Represent this sentence for searching relevant passages: " (empty by default).
+    /// </summary>
+    public string Prefix = string.Empty;
+
+    /// <summary>Tokens per text including <c>[CLS]</c> and <c>[SEP]</c>; longer texts are cut, keeping the final <c>[SEP]</c>. At least 2.</summary>
+    public int MaxTokens = Defaults.MaxTokens;
+
+    /// <summary>Texts per ONNX Runtime call.</summary>
+    public int BatchSize = Defaults.BatchSize;
+
+    /// <summary>Order the texts of a call by token count so batches carry little padding (results keep input order).</summary>
+    public bool SortByLength = true;
+
+    /// <summary>The model output to use; null takes <c>sentence_embedding</c>, else <c>last_hidden_state</c>, else the only output.</summary>
+    public string? OutputName;
+
+    /// <summary>Where ONNX Runtime runs: <c>auto</c> tries CUDA and uses the CPU when it is not available.</summary>
+    public ComputeDevice Device = ComputeDevice.Auto;
+
+    /// <summary>When <see cref="Device"/> is <c>cuda</c> and CUDA is not available, use the CPU (with a logged message) instead of failing.</summary>
+    public bool AllowCpuFallback;
+
+    /// <summary>Checks the values; names the first one out of range.</summary>
+    internal void Validate()
+    {
+        if (MaxTokens < 2)
+            throw new ArgumentOutOfRangeException(nameof(MaxTokens), MaxTokens, "MaxTokens must be at least 2 ([CLS] and [SEP]).");
+        if (BatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+        if (!Enum.IsDefined(Pooling))
+            throw new ArgumentOutOfRangeException(nameof(Pooling), Pooling, "Unknown pooling.");
+        ArgumentNullException.ThrowIfNull(Prefix);
+    }
+}

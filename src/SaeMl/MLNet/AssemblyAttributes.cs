@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: IgnoresAccessChecksTo("Microsoft.ML.Core")]
+[assembly: IgnoresAccessChecksTo("Microsoft.ML.Data")]

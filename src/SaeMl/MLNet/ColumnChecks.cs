@@ -1,0 +1,29 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace SaeMl.MLNet;
+
+/// <summary>Input-column validation with ML.NET's wording, for data view schemas and schema shapes.</summary>
+internal static class ColumnChecks
+{
+    /// <summary>The column named <paramref name="name"/>, or an error in ML.NET's words.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such column.</exception>
+    public static DataViewSchema.Column Find(DataViewSchema schema, string name) =>
+        schema.GetColumnOrNull(name) ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{name}'");
+
+    /// <summary>The column shape named <paramref name="name"/>, or an error in ML.NET's words.</summary>
+    public static SchemaShape.Column Find(SchemaShape schema, string name) =>
+        schema.TryFindColumn(name, out var column) ? column : throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{name}'");
+
+    /// <summary>The error for a column of the wrong type.</summary>
+    public static ArgumentOutOfRangeException Mismatch(string name, string expected, string actual) =>
+        new(nameof(name), $"Schema mismatch for input column '{name}': expected {expected}, got {actual}");
+
+    /// <summary>Describes a column shape as ML.NET prints types (Text, Vector&lt;Single&gt;, …).</summary>
+    public static string Describe(SchemaShape.Column column) => column.Kind switch
+    {
+        SchemaShape.Column.VectorKind.Scalar => column.ItemType.ToString() ?? "unknown",
+        SchemaShape.Column.VectorKind.Vector => $"Vector<{column.ItemType}>",
+        _ => $"VarVector<{column.ItemType}>",
+    };
+}
