@@ -63,6 +63,9 @@ public class TextEmbedderOptions
     /// <summary>When <see cref="Device"/> is <c>cuda</c> and CUDA is not available, use the CPU (with a logged message) instead of failing.</summary>
     public bool AllowCpuFallback;
 
+    /// <summary>A copy, so later changes to these options do not reach a model already built.</summary>
+    internal TextEmbedderOptions Copy() => (TextEmbedderOptions)MemberwiseClone();
+
     /// <summary>Checks the values; names the first one out of range.</summary>
     internal void Validate()
     {

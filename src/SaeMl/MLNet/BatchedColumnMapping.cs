@@ -65,10 +65,7 @@ internal sealed class BatchedColumnMapping<TInput>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         Input.Check(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        foreach (var output in Outputs)
-            columns[output.Name] = new SchemaShape.Column(output.Name, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, isKey: false);
-        return new SchemaShape(columns.Values);
+        return ColumnChecks.WithVectorColumns(inputSchema, Outputs.Select(o => o.Name));
     }
 
     public IDataView Transform(IDataView input) => new MappedDataView(this, input);

@@ -19,6 +19,15 @@ internal static class ColumnChecks
     public static ArgumentOutOfRangeException Mismatch(string name, string expected, string actual) =>
         new(nameof(name), $"Schema mismatch for input column '{name}': expected {expected}, got {actual}");
 
+    /// <summary>The input shape with Single vector columns of the given names set (added, or replacing same-named ones).</summary>
+    public static SchemaShape WithVectorColumns(SchemaShape input, IEnumerable<string> names)
+    {
+        var columns = input.ToDictionary(c => c.Name);
+        foreach (var name in names)
+            columns[name] = new SchemaShape.Column(name, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, isKey: false);
+        return new SchemaShape(columns.Values);
+    }
+
     /// <summary>Describes a column shape as ML.NET prints types (Text, Vector&lt;Single&gt;, …).</summary>
     public static string Describe(SchemaShape.Column column) => column.Kind switch
     {

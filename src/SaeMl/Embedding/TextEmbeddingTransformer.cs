@@ -1,0 +1,201 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using SaeMl.Compute;
+using SaeMl.Embedding;
+using SaeMl.MLNet;
+
+[assembly: LoadableClass(typeof(TextEmbeddingTransformer), null, typeof(SignatureLoadModel), "Embed Text", TextEmbeddingTransformer.LoaderSignature)]
+
+namespace SaeMl.Embedding;
+
+/// <summary>
+/// Embeds a text column with an ONNX embedding model: the estimator of <c>mlContext.Transforms.EmbedText</c>.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Estimator characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Does this estimator need to look at the data to train its parameters? | No |
+/// | Input column data type | Text |
+/// | Output column data type | Known-size vector of Single (the model's hidden size) |
+/// | Exportable to ONNX | No |
+///
+/// Fitting loads the model and vocabulary; see <see cref="TextEmbedder"/> for tokenization, pooling,
+/// normalisation and batching. The fitted transformer saves the model and vocabulary into the ML.NET
+/// model zip, so the zip alone is enough to embed.
+/// ]]></format>
+/// </remarks>
+public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer>
+{
+    private readonly IHost _host;
+    private readonly TextEmbedderOptions _options;
+    private readonly string _outputColumnName;
+    private readonly string _inputColumnName;
+
+    internal TextEmbeddingEstimator(IHostEnvironment env, string outputColumnName, string? inputColumnName, TextEmbedderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _host = env.Register(nameof(TextEmbeddingEstimator));
+        _options = options.Copy();
+        _outputColumnName = outputColumnName;
+        _inputColumnName = inputColumnName ?? outputColumnName;
+    }
+
+    /// <summary>Loads the model and vocabulary and checks that the input column holds text.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not text.</exception>
+    public TextEmbeddingTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        new TextInputColumn(_inputColumnName).Check(input.Schema);
+        var embedder = TextEmbedder.Create(_options, TextEmbeddingTransformer.Logger(_host));
+        return new TextEmbeddingTransformer(_host, embedder, _options, _inputColumnName, _outputColumnName);
+    }
+
+    /// <summary>The input schema plus the output vector column.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not text.</exception>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        new TextInputColumn(_inputColumnName).Check(inputSchema);
+        return ColumnChecks.WithVectorColumns(inputSchema, [_outputColumnName]);
+    }
+}
+
+/// <summary>
+/// A fitted <c>EmbedText</c> transform: adds a column with the embedding of each row's text. Rows are
+/// read ahead and embedded a batch at a time (sorted by length inside the batch); results keep row
+/// order. Saves into and loads from ML.NET model zips, model and vocabulary included.
+/// </summary>
+public sealed class TextEmbeddingTransformer : ITransformer, ICanSaveModel, IDisposable
+{
+    internal const string LoaderSignature = "SaeMlEmbedText";
+    private const string ModelStream = "model.onnx";
+    private const string VocabularyStream = "vocab.txt";
+    private const string Component = "EmbedText transformer";
+
+    private readonly IHost _host;
+    private readonly TextEmbedderOptions _settings;
+    private readonly BatchedColumnMapping<string> _mapping;
+
+    internal TextEmbeddingTransformer(IHost host, TextEmbedder embedder, TextEmbedderOptions settings, string inputColumnName, string outputColumnName)
+    {
+        _host = host;
+        Embedder = embedder;
+        _settings = settings.Copy();
+        InputColumnName = inputColumnName;
+        OutputColumnName = outputColumnName;
+        _mapping = new BatchedColumnMapping<string>(
+            Component,
+            new TextInputColumn(inputColumnName),
+            [VectorOutputColumn.Dense(outputColumnName, embedder.Dimension)],
+            settings.BatchSize * TextEmbedderOptions.Defaults.ReadAheadBatches,
+            (texts, outputs) => embedder.Embed(texts, outputs[0].Values.AsSpan(0, texts.Count * embedder.Dimension)));
+    }
+
+    /// <summary>The text column read.</summary>
+    public string InputColumnName { get; }
+
+    /// <summary>The embedding column written.</summary>
+    public string OutputColumnName { get; }
+
+    /// <summary>The length of every embedding.</summary>
+    public int Dimension => Embedder.Dimension;
+
+    /// <summary>The embedder this transform runs: the same model as a bulk API (<see cref="TextEmbedder.Embed(IEnumerable{string})"/>).</summary>
+    public TextEmbedder Embedder { get; }
+
+    /// <inheritdoc/>
+    public bool IsRowToRowMapper => true;
+
+    private static VersionInfo Version => ModelPersistence.Version("SAEMLEMB", 0x00010001, LoaderSignature, typeof(TextEmbeddingTransformer));
+
+    /// <inheritdoc/>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _mapping.GetOutputSchema(inputSchema);
+
+    /// <inheritdoc/>
+    public IDataView Transform(IDataView input) => _mapping.Transform(input);
+
+    /// <inheritdoc/>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _mapping.GetRowToRowMapper(inputSchema);
+
+    /// <summary>Releases the ONNX Runtime session.</summary>
+    public void Dispose() => Embedder.Dispose();
+
+    void ICanSaveModel.Save(ModelSaveContext context)
+    {
+        var writer = ModelPersistence.BeginSave(context, Version);
+        writer.Write(InputColumnName);
+        writer.Write(OutputColumnName);
+        writer.Write((int)_settings.Pooling);
+        writer.Write(_settings.Normalize);
+        writer.Write(_settings.Prefix);
+        writer.Write(_settings.MaxTokens);
+        writer.Write(_settings.BatchSize);
+        writer.Write(_settings.SortByLength);
+        writer.Write(_settings.OutputName ?? string.Empty);
+        writer.Write(_settings.Device.ToString());
+        writer.Write(_settings.AllowCpuFallback);
+        writer.Write(Embedder.Vocabulary.LowerCase);
+        writer.Write(Dimension);
+        ModelPersistence.SaveBlob(context, ModelStream, Embedder.ModelBytes);
+        ModelPersistence.SaveBlob(context, VocabularyStream, Embedder.Vocabulary.ToVocabText());
+    }
+
+    /// <summary>Reads a transformer written by <see cref="ICanSaveModel.Save"/>; ML.NET calls it through <c>LoadableClass</c>.</summary>
+    internal static TextEmbeddingTransformer Create(IHostEnvironment env, ModelLoadContext context)
+    {
+        var host = env.Register(nameof(TextEmbeddingTransformer));
+        var reader = ModelPersistence.BeginLoad(context, Version);
+        var input = reader.ReadString();
+        var output = reader.ReadString();
+        var settings = new TextEmbedderOptions
+        {
+            Pooling = ModelPersistence.ReadEnum<EmbeddingPooling>(reader, Component),
+            Normalize = reader.ReadBoolean(),
+            Prefix = reader.ReadString(),
+            MaxTokens = ModelPersistence.ReadInt(reader, "MaxTokens", Component, minimum: 2),
+            BatchSize = ModelPersistence.ReadInt(reader, "BatchSize", Component, minimum: 1),
+            SortByLength = reader.ReadBoolean(),
+            OutputName = reader.ReadString() is { Length: > 0 } name ? name : null,
+            Device = ParseDevice(reader.ReadString()),
+            AllowCpuFallback = reader.ReadBoolean(),
+        };
+        var lowerCase = reader.ReadBoolean();
+        var dimension = ModelPersistence.ReadInt(reader, "Dimension", Component, minimum: 1);
+
+        var model = ModelPersistence.LoadBlob(context, ModelStream, Component);
+        var vocabulary = WordPieceVocabulary.FromVocabText(ModelPersistence.LoadBlob(context, VocabularyStream, Component), lowerCase, $"saved {Component} vocabulary");
+        var embedder = TextEmbedder.Create(model, $"saved {Component} model", vocabulary, settings, Logger(host));
+        if (embedder.Dimension != dimension)
+        {
+            embedder.Dispose();
+            throw new FormatException($"The saved {Component} declares dimension {dimension}, but its model embeds to {embedder.Dimension}.");
+        }
+
+        return new TextEmbeddingTransformer(host, embedder, settings, input, output);
+    }
+
+    /// <summary>Sends the embedder's messages (a CPU fallback) to ML.NET's log.</summary>
+    internal static Action<string> Logger(IHost host) => message =>
+    {
+        using var channel = host.Start("EmbedText");
+        channel.Warning(message);
+    };
+
+    private static ComputeDevice ParseDevice(string text)
+    {
+        try
+        {
+            return ComputeDevice.Parse(text);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new FormatException($"The saved {Component} names device '{text}', which is not a device.", ex);
+        }
+    }
+}
