@@ -17,6 +17,7 @@ internal static class SaeMlCommandLine
         new HelpOption(),
         new VersionOption(),
         DemoCommand.Create(console),
+        EmbedCommand.Create(console),
         NeighborsCommand.Create(console),
     };
 

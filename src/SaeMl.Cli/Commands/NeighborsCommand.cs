@@ -21,8 +21,8 @@ internal static class NeighborsCommand
         };
         var k = CliOptions.PositiveInt("--k", "Neighbours per query", ExactSearchOptions.Defaults.K);
         var format = new Option<string>("--format") { Description = "Output format", DefaultValueFactory = _ => "npy" }.AcceptOnlyFromAmong("npy", "trec");
-        var corpusIds = new Option<string?>("--corpus-ids") { Description = "Document ids, one per line in corpus row order, for --format trec; without it, row numbers" };
-        var queryIds = new Option<string?>("--query-ids") { Description = "Query ids, one per line in query row order, for --format trec; without it, row numbers" };
+        var corpusIds = new Option<string?>("--corpus-ids") { Description = "Document ids, one per line in corpus row order, for --format trec; without it, the store folder's ids.txt or row numbers" };
+        var queryIds = new Option<string?>("--query-ids") { Description = "Query ids, one per line in query row order, for --format trec; without it, the store folder's ids.txt or row numbers" };
         var tag = new Option<string>("--tag") { Description = "Run tag for --format trec", DefaultValueFactory = _ => "saeml" };
         var layout = new Option<string?>("--layout") { Description = "Row layout of shard folders without a store.json manifest; without it, contiguous" }
             .AcceptOnlyFromAmong("contiguous", "round-robin");
@@ -63,8 +63,8 @@ internal static class NeighborsCommand
 
             using var corpusStore = EmbeddingStore.Open(parse.GetValue(corpus)!, shardLayout);
             using var queryStore = EmbeddingStore.Open(parse.GetValue(queries)!, shardLayout);
-            var documentIndex = corpusIdsPath is null ? null : LoadIds(corpusIdsPath, corpusStore);
-            var queryIndex = queryIdsPath is null ? null : LoadIds(queryIdsPath, queryStore);
+            var documentIndex = isTrec ? LoadIds(corpusIdsPath ?? StoreIds(parse.GetValue(corpus)!), corpusStore) : null;
+            var queryIndex = isTrec ? LoadIds(queryIdsPath ?? StoreIds(parse.GetValue(queries)!), queryStore) : null;
 
             console.MarkupLine(
                 $"Searching [bold]{queryStore.RowCount:N0}[/] queries against [bold]{corpusStore.RowCount:N0}[/] documents "
@@ -95,8 +95,14 @@ internal static class NeighborsCommand
         return command;
     }
 
-    private static IdIndex LoadIds(string path, EmbeddingStore store)
+    /// <summary>The ids.txt a store folder holds (as <c>saeml embed</c> writes it), if any.</summary>
+    private static string? StoreIds(string storePath) =>
+        Path.Combine(storePath, EmbeddingStore.IdsFileName) is var ids && Directory.Exists(storePath) && File.Exists(ids) ? ids : null;
+
+    private static IdIndex? LoadIds(string? path, EmbeddingStore store)
     {
+        if (path is null)
+            return null;
         var index = IdIndex.Load(path);
         if (index.Count != store.RowCount)
             throw new ArgumentException($"'{path}' holds {index.Count} ids, but embedding store '{store.Name}' has {store.RowCount} rows.");

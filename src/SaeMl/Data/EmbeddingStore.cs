@@ -19,6 +19,9 @@ public sealed class EmbeddingStore : IDisposable
     /// <summary>The manifest file name inside a store folder.</summary>
     public const string ManifestFileName = "store.json";
 
+    /// <summary>The optional file in a store folder naming each row's id, one per line (see <see cref="IdIndex"/>).</summary>
+    public const string IdsFileName = "ids.txt";
+
     /// <summary>
     /// The file <see cref="EmbeddingStoreWriter"/> keeps in a store folder until it commits: a folder
     /// holding it has only part of its rows and is refused by <see cref="Open(string, ShardLayout?)"/>.

@@ -23,24 +23,61 @@ public sealed class EmbeddingStoreWriter : IDisposable
     /// <param name="dimension">The number of values per embedding.</param>
     /// <param name="dataType">Float32 or Float16 shards.</param>
     /// <param name="rowsPerShard">Rows per shard; null sizes shards to about <see cref="DefaultShardBytes"/>.</param>
-    /// <exception cref="IOException">The folder already holds a store.</exception>
-    public EmbeddingStoreWriter(string folder, int dimension, NpyDataType dataType = NpyDataType.Float32, long? rowsPerShard = null)
+    /// <param name="job">
+    /// What is being written (source, model, settings), kept in the unfinished marker so that
+    /// <see cref="Resume"/> continues only the same job.
+    /// </param>
+    /// <exception cref="IOException">The folder already holds a finished store.</exception>
+    public EmbeddingStoreWriter(string folder, int dimension, NpyDataType dataType = NpyDataType.Float32, long? rowsPerShard = null, string job = "")
+        : this(folder, dimension, dataType, rowsPerShard ?? Math.Max(1, DefaultShardBytes / ((long)dimension * Math.Max(1, dataType.ElementSize()))), job, resume: false)
+    {
+    }
+
+    private EmbeddingStoreWriter(string folder, int dimension, NpyDataType dataType, long rowsPerShard, string job, bool resume)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        ArgumentNullException.ThrowIfNull(job);
         if (!dataType.IsFloatingPoint())
             throw new ArgumentException($"Embedding shards hold float32 or float16 values, not {dataType}.", nameof(dataType));
-        if (rowsPerShard is <= 0)
-            throw new ArgumentOutOfRangeException(nameof(rowsPerShard), rowsPerShard, "Rows per shard must be positive.");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rowsPerShard);
 
         Folder = Path.GetFullPath(folder);
         Dimension = dimension;
         DataType = dataType;
-        RowsPerShard = rowsPerShard ?? Math.Max(1, DefaultShardBytes / ((long)dimension * dataType.ElementSize()));
+        RowsPerShard = rowsPerShard;
+        Job = job;
         if (File.Exists(Path.Combine(Folder, EmbeddingStore.ManifestFileName)))
             throw new IOException($"'{Folder}' already holds an embedding store ({EmbeddingStore.ManifestFileName}); delete it or choose another folder.");
         Directory.CreateDirectory(Folder);
-        AtomicFile.Write(MarkerPath, stream => stream.Write("An EmbeddingStoreWriter is writing this folder, or stopped before it finished.\n"u8));
+        if (resume)
+            KeepCompleteShards();
+        else
+            WriteMarker();
+    }
+
+    /// <summary>Whether <paramref name="folder"/> holds an unfinished store that <see cref="Resume"/> can continue.</summary>
+    public static bool CanResume(string folder) =>
+        File.Exists(Path.Combine(folder, EmbeddingStore.UnfinishedMarkerFileName))
+        && !File.Exists(Path.Combine(folder, EmbeddingStore.ManifestFileName));
+
+    /// <summary>
+    /// Continues an unfinished store: its complete shards are kept and <see cref="RowsWritten"/> counts
+    /// their rows, so the caller skips that many source rows and writes on. The shard that was being
+    /// written when the earlier run stopped never got its final name and is written again.
+    /// </summary>
+    /// <param name="folder">The unfinished store folder.</param>
+    /// <param name="job">The same job description the store was started with.</param>
+    /// <exception cref="IOException">The folder holds no unfinished store, or one of a different job.</exception>
+    /// <exception cref="FormatException">The marker or a shard is damaged.</exception>
+    public static EmbeddingStoreWriter Resume(string folder, string job)
+    {
+        if (!CanResume(folder))
+            throw new IOException($"'{folder}' holds no unfinished embedding store to resume.");
+        var marker = UnfinishedMarker.Read(Path.Combine(folder, EmbeddingStore.UnfinishedMarkerFileName));
+        if (marker.Job != job)
+            throw new IOException($"'{folder}' holds an unfinished store of another job ({marker.Job}); delete it or choose another folder.");
+        return new EmbeddingStoreWriter(folder, marker.Dimension, marker.DataType, marker.RowsPerShard, job, resume: true);
     }
 
     /// <summary>The store folder.</summary>
@@ -55,8 +92,11 @@ public sealed class EmbeddingStoreWriter : IDisposable
     /// <summary>The most rows a shard holds.</summary>
     public long RowsPerShard { get; }
 
-    /// <summary>The number of rows written so far.</summary>
+    /// <summary>The number of rows written so far (by earlier runs too, when resumed).</summary>
     public long RowsWritten { get; private set; }
+
+    /// <summary>What is being written, as given when the store was started.</summary>
+    public string Job { get; }
 
     /// <summary>Appends whole embeddings (row-major), opening new shards as they fill.</summary>
     public void WriteRows(ReadOnlySpan<float> values)
@@ -114,4 +154,24 @@ public sealed class EmbeddingStoreWriter : IDisposable
     private string ShardPath(int index) => Path.Combine(Folder, $"part-{index:D5}.npy");
 
     private string MarkerPath => Path.Combine(Folder, EmbeddingStore.UnfinishedMarkerFileName);
+
+    private void WriteMarker() => new UnfinishedMarker(Dimension, DataType, RowsPerShard, Job).Write(MarkerPath);
+
+    /// <summary>Counts the full shards part-00000, part-00001, … that an earlier run completed.</summary>
+    private void KeepCompleteShards()
+    {
+        while (File.Exists(ShardPath(_completed.Count)))
+        {
+            var path = ShardPath(_completed.Count);
+            using var shard = NpyFile.Open(path);
+            if (shard.Columns != Dimension || shard.Header.DataType != DataType || shard.Rows != RowsPerShard)
+            {
+                throw new FormatException(
+                    $"'{path}' holds {shard.Rows} × {shard.Columns} {shard.Header.DataType} values; a complete shard of this store holds {RowsPerShard} × {Dimension} {DataType}.");
+            }
+
+            _completed.Add(new ShardEntry(Path.GetFileName(path), shard.Rows));
+            RowsWritten += shard.Rows;
+        }
+    }
 }

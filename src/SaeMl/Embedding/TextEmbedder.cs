@@ -17,6 +17,9 @@ namespace SaeMl.Embedding;
 /// of the batch, pools each text's token vectors and writes the vectors back in input order.</para>
 /// <para>Empty text (and a missing value in ML.NET) is embedded as the empty string: the tokens
 /// <c>[CLS] [SEP]</c>. Embedding calls may run from several threads at once.</para>
+/// <para>The same texts in the same order with the same settings give the same bits. A text's vector
+/// can differ in its last bits when it shares a batch with other texts, because the matrix library
+/// rounds differently for other batch shapes; differences are at the level of float32 rounding.</para>
 /// </remarks>
 public sealed class TextEmbedder : IDisposable
 {

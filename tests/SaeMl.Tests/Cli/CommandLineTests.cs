@@ -15,15 +15,7 @@ public sealed class CommandLineTests : IDisposable
     private static async Task<(int ExitCode, string Output)> Run(params string[] args)
     {
         var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
-        });
-        console.Profile.Width = 200;
-        var exitCode = await SaeMlCommandLine.InvokeAsync(args, console, output, output);
+        var exitCode = await SaeMlCommandLine.InvokeAsync(args, TestConsole.Create(output), output, output);
         return (exitCode, output.ToString());
     }
 
@@ -155,20 +147,20 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
-    public async Task Demo_generates_searches_and_reuses_its_vectors_on_a_second_run()
+    public async Task Demo_generates_embeds_searches_and_reuses_its_work_on_a_second_run()
     {
-        string[] args = ["demo", "--output", _folder.Path, "--documents", "600", "--queries", "12", "--dimension", "16", "--topics", "6", "--device", "cpu"];
+        string[] args = ["demo", "--output", _folder.Path, "--documents", "800", "--queries", "30", "--dimension", "32", "--device", "cpu"];
 
         var (firstExit, first) = await Run(args);
         var (secondExit, second) = await Run(args);
 
         firstExit.Should().Be(0, first);
-        first.Should().Contain("Generated the vectors").And.Contain("Query Q00000").And.Contain("Share of retrieved documents");
+        first.Should().Contain("Wrote the world").And.Contain("Embedding 800 texts").And.Contain("Relevant documents among the top 10");
         secondExit.Should().Be(0, second);
-        second.Should().Contain("Reusing the vectors");
-        var folder = Path.Combine(_folder.Path, "planted-s42-600x16-t6-q12");
-        using var corpus = EmbeddingStore.Open(Path.Combine(folder, "corpus"));
-        corpus.RowCount.Should().Be(600);
-        TrecRun.Read(Path.Combine(folder, "exact.trec")).QueryCount.Should().Be(12);
+        second.Should().Contain("Reusing the world").And.Contain("Reusing the embeddings").And.NotContain("Embedding 800 texts");
+        var folder = Path.Combine(_folder.Path, "world-s42-800x32-q30");
+        using var corpus = EmbeddingStore.Open(Path.Combine(folder, "corpus-embeddings"));
+        corpus.RowCount.Should().Be(800);
+        TrecRun.Read(Path.Combine(folder, "exact.trec")).QueryCount.Should().Be(30);
     }
 }

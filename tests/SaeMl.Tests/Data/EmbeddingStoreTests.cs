@@ -181,6 +181,30 @@ public sealed class EmbeddingStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_resumed_write_keeps_the_complete_shards_and_continues_after_them()
+    {
+        var folder = _folder.File("resumed");
+        using (var writer = new EmbeddingStoreWriter(folder, Dimension, rowsPerShard: 2, job: "embed corpus.tsv"))
+            writer.WriteRows(Rows(0, 5)); // stops with shards of rows 0-1 and 2-3 complete, row 4 lost
+
+        EmbeddingStoreWriter.CanResume(folder).Should().BeTrue();
+        var otherJob = () => EmbeddingStoreWriter.Resume(folder, "embed queries.tsv");
+        otherJob.Should().Throw<IOException>().WithMessage("*unfinished store of another job (embed corpus.tsv)*");
+
+        using (var resumed = EmbeddingStoreWriter.Resume(folder, "embed corpus.tsv"))
+        {
+            resumed.RowsWritten.Should().Be(4);
+            resumed.RowsPerShard.Should().Be(2);
+            resumed.WriteRows(Rows(4, 3));
+            resumed.Commit();
+        }
+
+        using var store = EmbeddingStore.Open(folder);
+        ReadAll(store).Should().Equal(Rows(0, 7));
+        EmbeddingStoreWriter.CanResume(folder).Should().BeFalse();
+    }
+
+    [Fact]
     public void Batches_stream_consecutive_rows_with_a_short_last_batch()
     {
         using var store = EmbeddingStore.Open([Shard("a.npy", Rows(0, 5)), Shard("b.npy", Rows(5, 2))], ShardLayout.Contiguous);

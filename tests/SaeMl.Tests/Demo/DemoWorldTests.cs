@@ -1,0 +1,136 @@
+using System.Security.Cryptography;
+using SaeMl.Compute;
+using SaeMl.Data;
+using SaeMl.Data.Npy;
+using SaeMl.Demo;
+using SaeMl.Embedding;
+
+namespace SaeMl.Tests.Demo;
+
+public sealed class DemoWorldTests : IDisposable
+{
+    private static readonly DemoWorldOptions Small = new() { Documents = 1_500, Queries = 120, Dimension = 32, Concepts = 60, MaxRelevantPerQuery = 60 };
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private static Dictionary<string, string> Hashes(string folder) => Directory.GetFiles(folder, "*", SearchOption.AllDirectories)
+        .ToDictionary(f => Path.GetRelativePath(folder, f), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
+
+    [Fact]
+    public void The_same_seed_writes_the_same_files_byte_for_byte()
+    {
+        DemoWorld.Generate(Small).Write(_folder.File("a"));
+        DemoWorld.Generate(Small).Write(_folder.File("b"));
+        DemoWorld.Generate(Small with { Seed = 7 }).Write(_folder.File("c"));
+
+        var a = Hashes(_folder.File("a"));
+        a.Keys.Should().BeEquivalentTo(
+            "corpus.jsonl", "queries.jsonl", Path.Combine("qrels", "test.tsv"), "model.onnx", "vocab.txt", "concepts.json", "reference-corpus.npy", "reference-queries.npy");
+        Hashes(_folder.File("b")).Should().Equal(a);
+        Hashes(_folder.File("c"))["corpus.jsonl"].Should().NotBe(a["corpus.jsonl"]);
+    }
+
+    [Fact]
+    public void Every_query_has_relevant_documents_that_hold_all_its_concepts()
+    {
+        var world = DemoWorld.Generate(Small);
+        var documents = world.Documents.ToDictionary(d => d.Id);
+        var byQuery = world.Judgements.GroupBy(j => j.QueryId).ToDictionary(g => g.Key, g => g.ToList());
+
+        world.Queries.Should().HaveCount(120);
+        world.Concepts.Where(c => c.HandPicked).Select(c => c.Name).Should().Contain(["weather", "cooking", "astronomy"]);
+        world.Documents.Should().OnlyContain(d => d.Concepts.Count >= 1 && d.Concepts.Count <= 3 && d.Concepts.Distinct().Count() == d.Concepts.Count);
+        foreach (var query in world.Queries)
+        {
+            var relevant = byQuery[query.Id];
+            relevant.Count.Should().BeInRange(1, Small.MaxRelevantPerQuery);
+            var holdingAll = world.Documents.Where(d => query.Concepts.All(d.Concepts.Contains)).Select(d => d.Id);
+            relevant.Select(j => j.DocumentId).Should().BeEquivalentTo(holdingAll, $"query {query.Id} judges exactly the documents holding all its concepts");
+            relevant.Should().OnlyContain(j => j.Grade == (query.Concepts.Contains(documents[j.DocumentId].Concepts[0]) ? 2 : 1));
+        }
+    }
+
+    [Fact]
+    public void Its_files_read_back_through_the_beir_readers()
+    {
+        var world = DemoWorld.Generate(Small);
+        world.Write(_folder.File("world"));
+
+        var corpus = BeirReader.ReadCorpus(_folder.File("world")).ToList();
+        var queries = BeirReader.ReadQueries(_folder.File("world")).ToList();
+        var qrels = BeirReader.ReadQrels(_folder.File("world"));
+
+        corpus.Select(r => (r.Id, r.Title, r.Text)).Should().Equal(world.Documents.Select(d => (d.Id, d.Title, d.Text)));
+        queries.Select(r => (r.Id, r.Text)).Should().Equal(world.Queries.Select(q => (q.Id, q.Text)));
+        qrels.JudgementCount.Should().Be(world.Judgements.Count);
+        IdIndex.Build(corpus, "corpus").Count.Should().Be(Small.Documents);
+    }
+
+    [Fact]
+    public void Embed_text_on_its_model_reproduces_its_reference_embeddings()
+    {
+        DemoWorld.Generate(Small).Write(_folder.File("world"));
+        var folder = _folder.File("world");
+        using var embedder = TextEmbedder.Create(new TextEmbedderOptions
+        {
+            ModelPath = Path.Combine(folder, DemoWorld.ModelFile),
+            VocabularyPath = Path.Combine(folder, DemoWorld.VocabularyFile),
+            Device = ComputeDevice.Cpu,
+        });
+
+        var documents = embedder.Embed(BeirReader.ReadCorpus(folder).Take(DemoWorld.ReferenceRows).Select(r => r.EmbeddingText));
+        var queries = embedder.Embed(BeirReader.ReadQueries(folder).Take(DemoWorld.ReferenceRows).Select(r => r.EmbeddingText));
+
+        using var referenceDocuments = NpyFile.Open(Path.Combine(folder, DemoWorld.ReferenceCorpusFile));
+        using var referenceQueries = NpyFile.Open(Path.Combine(folder, DemoWorld.ReferenceQueriesFile));
+        embedder.Dimension.Should().Be(32);
+        documents.Cast<float>().Should().Equal(referenceDocuments.ReadAllSingles(), (a, e) => Math.Abs(a - e) < 1e-5f);
+        queries.Cast<float>().Should().Equal(referenceQueries.ReadAllSingles(), (a, e) => Math.Abs(a - e) < 1e-5f);
+    }
+
+    [Fact]
+    public void Documents_of_a_query_are_closer_to_it_than_unrelated_ones()
+    {
+        var world = DemoWorld.Generate(Small);
+        var relevant = world.Judgements.GroupBy(j => j.QueryId).ToDictionary(g => g.Key, g => g.Select(j => j.DocumentId).ToHashSet());
+        var documents = world.Documents.Take(400).Select(d => (d.Id, Vector: world.ReferenceEmbedding(DemoWorld.EmbeddingText(d)))).ToList();
+
+        var better = 0;
+        var compared = 0;
+        foreach (var query in world.Queries.Take(40))
+        {
+            var q = world.ReferenceEmbedding(query.Text);
+            var scores = documents.Select(d => (Relevant: relevant[query.Id].Contains(d.Id), Score: d.Vector.Zip(q).Sum(p => p.First * p.Second))).ToList();
+            var positives = scores.Where(s => s.Relevant).Select(s => s.Score).ToList();
+            if (positives.Count == 0)
+                continue;
+            compared++;
+            if (positives.Average() > scores.Where(s => !s.Relevant).Average(s => s.Score))
+                better++;
+        }
+
+        better.Should().Be(compared, "planted concepts make relevant documents score higher on average");
+    }
+
+    [Fact]
+    public void The_default_world_has_the_promised_size()
+    {
+        var world = DemoWorld.Generate();
+
+        world.Documents.Should().HaveCount(20_000);
+        world.Queries.Should().HaveCount(1_000);
+        world.Concepts.Should().HaveCount(300);
+        world.Options.Dimension.Should().Be(256);
+    }
+
+    [Fact]
+    public void Writing_into_an_existing_folder_is_refused()
+    {
+        Directory.CreateDirectory(_folder.File("taken"));
+
+        var write = () => DemoWorld.Generate(Small).Write(_folder.File("taken"));
+
+        write.Should().Throw<IOException>().WithMessage("*already exists*");
+    }
+}
