@@ -3,6 +3,7 @@ using SaeMl.Examples;
 var examples = new Dictionary<string, Action>
 {
     ["exact-search"] = ExactSearchExample.Run,
+    ["embed-text"] = EmbedTextExample.Run,
 };
 
 if (args.Length != 1 || !examples.TryGetValue(args[0], out var example))

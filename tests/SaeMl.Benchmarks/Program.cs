@@ -4,5 +4,6 @@ using SaeMl.Benchmarks;
 var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for docs/benchmarks.md")
 {
     ExactSearchBenchmark.Create(),
+    EmbedTextBenchmark.Create(),
 };
 return await root.Parse(args).InvokeAsync();
