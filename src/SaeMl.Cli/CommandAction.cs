@@ -18,7 +18,16 @@ internal static class CommandAction
         {
             try
             {
-                return body(parseResult, cancellationToken);
+                try
+                {
+                    return body(parseResult, cancellationToken);
+                }
+                catch (Exception ex) when (Unwrap(ex) != ex)
+                {
+                    // ML.NET calls loaders through reflection and wraps what they throw.
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(Unwrap(ex));
+                    throw;
+                }
             }
             catch (OperationCanceledException)
             {
@@ -38,6 +47,14 @@ internal static class CommandAction
                 return Failed;
             }
         }, CancellationToken.None);
+
+    /// <summary>The exception inside reflection's and tasks' wrappers.</summary>
+    private static Exception Unwrap(Exception ex)
+    {
+        while (ex is System.Reflection.TargetInvocationException or AggregateException && ex.InnerException is not null)
+            ex = ex.InnerException;
+        return ex;
+    }
 
     /// <summary>
     /// The message without what .NET appends to argument errors (" (Parameter 'x')" and a line with

@@ -12,12 +12,17 @@ internal static class TextInputs
     /// </summary>
     public static IEnumerable<TextRecord> Read(string path, string part)
     {
+        var file = FileRead(path, part);
+        return file.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? MsMarcoReader.ReadPassages(file) : BeirReader.ReadCorpus(file);
+    }
+
+    /// <summary>The file <see cref="Read"/> reads: the path itself, or the part's file inside a BEIR folder.</summary>
+    public static string FileRead(string path, string part)
+    {
         if (Directory.Exists(path))
-            return part == "queries" ? BeirReader.ReadQueries(path) : BeirReader.ReadCorpus(path);
-        if (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
-            return BeirReader.ReadCorpus(path);
-        if (path.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase))
-            return MsMarcoReader.ReadPassages(path);
+            return Path.Combine(path, part == "queries" ? "queries.jsonl" : "corpus.jsonl");
+        if (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase))
+            return path;
         throw new ArgumentException($"'{path}' is neither a .tsv file (MS MARCO), a .jsonl file (BEIR) nor a BEIR folder.");
     }
 }

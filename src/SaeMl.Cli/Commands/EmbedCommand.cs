@@ -51,8 +51,9 @@ internal static class EmbedCommand
 
             var records = TextInputs.Read(inputPath, parse.GetValue(part)!);
             var ids = console.Status().Start("Reading ids…", _ => IdIndex.Build(records, inputPath));
+            var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
             using var loaded = fromZip
-                ? EmbedderFromZip(modelPath)
+                ? EmbedderFromZip(modelPath, computeDevice, parse.GetValue(fallback))
                 : new LoadedEmbedder(TextEmbedder.Create(new TextEmbedderOptions
                 {
                     ModelPath = modelPath,
@@ -62,13 +63,14 @@ internal static class EmbedCommand
                     Prefix = parse.GetValue(prefix)!,
                     MaxTokens = parse.GetValue(maxTokens),
                     BatchSize = parse.GetValue(batchSize),
-                    Device = ComputeDevice.Parse(parse.GetValue(device)!),
+                    Device = computeDevice,
                     AllowCpuFallback = parse.GetValue(fallback),
                 }, message => console.MarkupLine($"[yellow]{Markup.Escape(message)}[/]")));
             var embedder = loaded.Embedder;
 
-            var job = Job(inputPath, parse.GetValue(part)!, modelPath, parse.GetValue(vocabulary), fromZip ? "from the model zip"
-                : $"pooling {parse.GetValue(pooling)}, normalize {!parse.GetValue(noNormalize)}, prefix '{parse.GetValue(prefix)}', max tokens {parse.GetValue(maxTokens)}");
+            var storage = $"{(parse.GetValue(float16) ? "float16" : "float32")}, rows per shard {parse.GetValue(rowsPerShard)?.ToString() ?? "default"}";
+            var job = Job(TextInputs.FileRead(inputPath, parse.GetValue(part)!), modelPath, parse.GetValue(vocabulary), fromZip ? $"settings from the model zip; {storage}"
+                : $"pooling {parse.GetValue(pooling)}, normalize {!parse.GetValue(noNormalize)}, prefix '{parse.GetValue(prefix)}', max tokens {parse.GetValue(maxTokens)}; {storage}");
             EmbeddingJob.Run(console, embedder, records, ids, outputFolder, job,
                 parse.GetValue(float16) ? NpyDataType.Float16 : NpyDataType.Float32, parse.GetValue(rowsPerShard), cancellationToken);
             console.MarkupLine($"Wrote [link]{Markup.Escape(outputFolder)}[/] ({ids.Count:N0} rows, ids in {EmbeddingStore.IdsFileName}).");
@@ -77,13 +79,12 @@ internal static class EmbedCommand
         return command;
     }
 
-    /// <summary>What a store is being written from: input, model and settings. A resumed run must match it.</summary>
-    private static string Job(string inputPath, string part, string modelPath, string? vocabularyPath, string settings)
+    /// <summary>What a store is being written from: the file read, the model and the settings. A resumed run must match it.</summary>
+    private static string Job(string inputFile, string modelPath, string? vocabularyPath, string settings)
     {
-        var inputInfo = new FileInfo(inputPath);
-        var inputStamp = inputInfo.Exists ? $"{inputInfo.Length} bytes, {inputInfo.LastWriteTimeUtc:O}" : $"folder, {Directory.GetLastWriteTimeUtc(inputPath):O}";
+        var input = new FileInfo(inputFile);
         var vocabulary = vocabularyPath is null ? string.Empty : $", vocabulary sha256:{Sha256(vocabularyPath)}";
-        return $"{Path.GetFullPath(inputPath)} ({part}, {inputStamp}) with model sha256:{Sha256(modelPath)}{vocabulary}; {settings}";
+        return $"{input.FullName} ({input.Length} bytes, {input.LastWriteTimeUtc:O}) with model sha256:{Sha256(modelPath)}{vocabulary}; {settings}";
     }
 
     private static string Sha256(string path)
@@ -92,13 +93,22 @@ internal static class EmbedCommand
         return Convert.ToHexString(SHA256.HashData(file));
     }
 
-    private static LoadedEmbedder EmbedderFromZip(string path)
+    private static LoadedEmbedder EmbedderFromZip(string path, ComputeDevice device, bool allowCpuFallback)
     {
         var transformer = new MLContext().Model.Load(path, out _);
         var embedders = (transformer as IEnumerable<ITransformer> ?? [transformer]).OfType<TextEmbeddingTransformer>().ToList();
-        if (embedders.Count != 1)
-            throw new ArgumentException($"The model zip '{path}' holds {embedders.Count} EmbedText transforms; it needs exactly one.");
-        return new LoadedEmbedder(embedders[0].Embedder, embedders[0]);
+        try
+        {
+            if (embedders.Count != 1)
+                throw new ArgumentException($"The model zip '{path}' holds {embedders.Count} EmbedText transforms; it needs exactly one.");
+            var placed = embedders[0].WithDevice(device, allowCpuFallback);
+            return new LoadedEmbedder(placed.Embedder, placed);
+        }
+        finally
+        {
+            foreach (var embedder in embedders)
+                embedder.Dispose();
+        }
     }
 
     /// <summary>An embedder and whatever owns it, disposed together.</summary>

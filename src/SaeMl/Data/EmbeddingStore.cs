@@ -93,14 +93,16 @@ public sealed class EmbeddingStore : IDisposable
         if (!Directory.Exists(path))
             throw new FileNotFoundException($"No embedding store at '{path}': expected a .npy file or a folder of .npy shards.", path);
 
-        if (File.Exists(System.IO.Path.Combine(path, UnfinishedMarkerFileName)))
+        // The manifest is written last and atomically: with it present, a marker left by a crash
+        // between the two final steps of a write is stale.
+        var manifestPath = System.IO.Path.Combine(path, ManifestFileName);
+        if (File.Exists(System.IO.Path.Combine(path, UnfinishedMarkerFileName)) && !File.Exists(manifestPath))
         {
             throw new FormatException(
                 $"Embedding store folder '{path}' holds {UnfinishedMarkerFileName}: its writer did not finish, so its shards may hold only part "
                 + "of the rows. Run the write again (or resume it), or delete the folder.");
         }
 
-        var manifestPath = System.IO.Path.Combine(path, ManifestFileName);
         if (File.Exists(manifestPath))
         {
             var manifest = EmbeddingStoreManifest.Read(manifestPath);

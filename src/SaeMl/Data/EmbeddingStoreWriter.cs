@@ -98,10 +98,15 @@ public sealed class EmbeddingStoreWriter : IDisposable
     /// <summary>What is being written, as given when the store was started.</summary>
     public string Job { get; }
 
+    /// <summary>True when a resumed store already holds all its rows (the earlier run stopped while committing): only <see cref="Commit"/> remains.</summary>
+    public bool AllRowsWritten { get; private set; }
+
     /// <summary>Appends whole embeddings (row-major), opening new shards as they fill.</summary>
     public void WriteRows(ReadOnlySpan<float> values)
     {
         ObjectDisposedException.ThrowIf(_committed, this);
+        if (AllRowsWritten && !values.IsEmpty)
+            throw new InvalidOperationException($"The store '{Folder}' ends in a short shard: all its rows were written; only Commit remains.");
         if (values.Length % Dimension != 0)
             throw new ArgumentException($"{values.Length} values are not a whole number of embeddings of dimension {Dimension}.", nameof(values));
 
@@ -157,14 +162,19 @@ public sealed class EmbeddingStoreWriter : IDisposable
 
     private void WriteMarker() => new UnfinishedMarker(Dimension, DataType, RowsPerShard, Job).Write(MarkerPath);
 
-    /// <summary>Counts the full shards part-00000, part-00001, … that an earlier run completed.</summary>
+    /// <summary>
+    /// Keeps the shards part-00000, part-00001, … that an earlier run completed. Every shard but the
+    /// last is full; a short last one means that run stopped inside <see cref="Commit"/>, after all rows
+    /// were written, and only the manifest is missing.
+    /// </summary>
     private void KeepCompleteShards()
     {
         while (File.Exists(ShardPath(_completed.Count)))
         {
             var path = ShardPath(_completed.Count);
             using var shard = NpyFile.Open(path);
-            if (shard.Columns != Dimension || shard.Header.DataType != DataType || shard.Rows != RowsPerShard)
+            var shortLast = shard.Rows < RowsPerShard && !File.Exists(ShardPath(_completed.Count + 1));
+            if (shard.Columns != Dimension || shard.Header.DataType != DataType || (shard.Rows != RowsPerShard && !shortLast))
             {
                 throw new FormatException(
                     $"'{path}' holds {shard.Rows} × {shard.Columns} {shard.Header.DataType} values; a complete shard of this store holds {RowsPerShard} × {Dimension} {DataType}.");
@@ -172,6 +182,7 @@ public sealed class EmbeddingStoreWriter : IDisposable
 
             _completed.Add(new ShardEntry(Path.GetFileName(path), shard.Rows));
             RowsWritten += shard.Rows;
+            AllRowsWritten = shortLast;
         }
     }
 }

@@ -21,9 +21,12 @@ internal sealed class OnnxEmbeddingModel : IDisposable
     private readonly bool[] _inputIsInt64;
     private readonly string[] _outputNames;
 
+    private readonly string _source;
+
     private OnnxEmbeddingModel(InferenceSession session, string source, string? outputName, ComputeDevice device)
     {
         _session = session;
+        _source = source;
         Device = device;
         var inputs = session.InputMetadata;
         foreach (var name in inputs.Keys)
@@ -133,6 +136,14 @@ internal sealed class OnnxEmbeddingModel : IDisposable
             using var outputs = _session.Run(_runOptions, _inputNames, values, _outputNames);
             var output = outputs[0];
             var outputShape = output.GetTensorTypeAndShape().Shape;
+            var expectedRank = IsPooled ? 2 : 3;
+            if (outputShape.Length != expectedRank || outputShape[0] != rows || (!IsPooled && outputShape[1] != tokens) || (HiddenSize > 0 && outputShape[^1] != HiddenSize))
+            {
+                var expected = IsPooled ? $"[{rows}, {Describe(HiddenSize)}]" : $"[{rows}, {tokens}, {Describe(HiddenSize)}]";
+                throw new FormatException(
+                    $"ONNX model '{_source}' returned '{OutputName}' of shape [{string.Join(", ", outputShape)}] for a batch of {rows} texts of {tokens} tokens; expected {expected}.");
+            }
+
             HiddenSize = (int)outputShape[^1];
             return output.GetTensorDataAsSpan<float>().ToArray();
         }
@@ -142,6 +153,8 @@ internal sealed class OnnxEmbeddingModel : IDisposable
                 value?.Dispose();
         }
     }
+
+    private static string Describe(int size) => size > 0 ? size.ToString(System.Globalization.CultureInfo.InvariantCulture) : "hidden";
 
     public void Dispose()
     {

@@ -22,6 +22,12 @@ public class TextEmbedderOptions
 
         /// <summary>Rows the <c>EmbedText</c> cursor reads ahead and sorts by length, as a multiple of <see cref="BatchSize"/>.</summary>
         public const int ReadAheadBatches = 16;
+
+        /// <summary>The largest batch size: a read-ahead of this many batches of 4,096-wide vectors stays under 1 GiB.</summary>
+        public const int MaxBatchSize = 4096;
+
+        /// <summary>The largest token limit: a batch of <see cref="MaxBatchSize"/> texts this long stays under 1 GiB of ids.</summary>
+        public const int MaxMaxTokens = 32768;
     }
 
     /// <summary>The ONNX model file: a BERT-family encoder with inputs <c>input_ids</c>, <c>attention_mask</c> and optionally <c>token_type_ids</c>.</summary>
@@ -45,10 +51,10 @@ public class TextEmbedderOptions
     /// </summary>
     public string Prefix = string.Empty;
 
-    /// <summary>Tokens per text including <c>[CLS]</c> and <c>[SEP]</c>; longer texts are cut, keeping the final <c>[SEP]</c>. At least 2.</summary>
+    /// <summary>Tokens per text including <c>[CLS]</c> and <c>[SEP]</c>; longer texts are cut, keeping the final <c>[SEP]</c>. From 2 to 32,768.</summary>
     public int MaxTokens = Defaults.MaxTokens;
 
-    /// <summary>Texts per ONNX Runtime call.</summary>
+    /// <summary>Texts per ONNX Runtime call, from 1 to 4,096.</summary>
     public int BatchSize = Defaults.BatchSize;
 
     /// <summary>Order the texts of a call by token count so batches carry little padding (results keep input order).</summary>
@@ -69,10 +75,10 @@ public class TextEmbedderOptions
     /// <summary>Checks the values; names the first one out of range.</summary>
     internal void Validate()
     {
-        if (MaxTokens < 2)
-            throw new ArgumentOutOfRangeException(nameof(MaxTokens), MaxTokens, "MaxTokens must be at least 2 ([CLS] and [SEP]).");
-        if (BatchSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+        if (MaxTokens is < 2 or > Defaults.MaxMaxTokens)
+            throw new ArgumentOutOfRangeException(nameof(MaxTokens), MaxTokens, $"MaxTokens must be from 2 ([CLS] and [SEP]) to {Defaults.MaxMaxTokens}.");
+        if (BatchSize is < 1 or > Defaults.MaxBatchSize)
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"BatchSize must be from 1 to {Defaults.MaxBatchSize}.");
         if (!Enum.IsDefined(Pooling))
             throw new ArgumentOutOfRangeException(nameof(Pooling), Pooling, "Unknown pooling.");
         ArgumentNullException.ThrowIfNull(Prefix);

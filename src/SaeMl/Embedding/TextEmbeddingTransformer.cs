@@ -24,7 +24,8 @@ namespace SaeMl.Embedding;
 ///
 /// Fitting loads the model and vocabulary; see <see cref="TextEmbedder"/> for tokenization, pooling,
 /// normalisation and batching. The fitted transformer saves the model and vocabulary into the ML.NET
-/// model zip, so the zip alone is enough to embed.
+/// model zip, so the zip alone is enough to embed. The device is not saved: a loaded transform runs on
+/// <c>auto</c> until <see cref="TextEmbeddingTransformer.WithDevice"/> chooses another.
 /// ]]></format>
 /// </remarks>
 public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer>
@@ -53,7 +54,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
         ArgumentNullException.ThrowIfNull(input);
         new TextInputColumn(_inputColumnName).Check(input.Schema);
         var embedder = TextEmbedder.Create(_options, TextEmbeddingTransformer.Logger(_host));
-        return new TextEmbeddingTransformer(_host, embedder, _options, _inputColumnName, _outputColumnName);
+        return TextEmbeddingTransformer.Owning(embedder, () => new TextEmbeddingTransformer(_host, embedder, _options, _inputColumnName, _outputColumnName));
     }
 
     /// <summary>The input schema plus the output vector column.</summary>
@@ -123,6 +124,21 @@ public sealed class TextEmbeddingTransformer : ITransformer, ICanSaveModel, IDis
     /// <inheritdoc/>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _mapping.GetRowToRowMapper(inputSchema);
 
+    /// <summary>
+    /// The same transform running on another device. A saved transform does not keep its device (a model
+    /// file should run anywhere): it loads on <c>auto</c>, and this chooses another.
+    /// </summary>
+    /// <param name="device">Where ONNX Runtime runs.</param>
+    /// <param name="allowCpuFallback">With <c>cuda</c> and no usable GPU, run on the CPU (logged) instead of failing.</param>
+    public TextEmbeddingTransformer WithDevice(ComputeDevice device, bool allowCpuFallback = false)
+    {
+        var settings = _settings.Copy();
+        settings.Device = device;
+        settings.AllowCpuFallback = allowCpuFallback;
+        var embedder = TextEmbedder.Create(Embedder.ModelBytes, $"{Component} model", Embedder.Vocabulary, settings, Logger(_host));
+        return Owning(embedder, () => new TextEmbeddingTransformer(_host, embedder, settings, InputColumnName, OutputColumnName));
+    }
+
     /// <summary>Releases the ONNX Runtime session.</summary>
     public void Dispose() => Embedder.Dispose();
 
@@ -138,9 +154,8 @@ public sealed class TextEmbeddingTransformer : ITransformer, ICanSaveModel, IDis
         writer.Write(_settings.BatchSize);
         writer.Write(_settings.SortByLength);
         writer.Write(_settings.OutputName ?? string.Empty);
-        writer.Write(_settings.Device.ToString());
-        writer.Write(_settings.AllowCpuFallback);
         writer.Write(Embedder.Vocabulary.LowerCase);
+        writer.Write(Embedder.Vocabulary.StripAccents);
         writer.Write(Dimension);
         ModelPersistence.SaveBlob(context, ModelStream, Embedder.ModelBytes);
         ModelPersistence.SaveBlob(context, VocabularyStream, Embedder.Vocabulary.ToVocabText());
@@ -162,22 +177,31 @@ public sealed class TextEmbeddingTransformer : ITransformer, ICanSaveModel, IDis
             BatchSize = ModelPersistence.ReadInt(reader, "BatchSize", Component, minimum: 1),
             SortByLength = reader.ReadBoolean(),
             OutputName = reader.ReadString() is { Length: > 0 } name ? name : null,
-            Device = ParseDevice(reader.ReadString()),
-            AllowCpuFallback = reader.ReadBoolean(),
         };
         var lowerCase = reader.ReadBoolean();
+        var stripAccents = reader.ReadBoolean();
         var dimension = ModelPersistence.ReadInt(reader, "Dimension", Component, minimum: 1);
 
         var model = ModelPersistence.LoadBlob(context, ModelStream, Component);
-        var vocabulary = WordPieceVocabulary.FromVocabText(ModelPersistence.LoadBlob(context, VocabularyStream, Component), lowerCase, $"saved {Component} vocabulary");
+        var vocabulary = WordPieceVocabulary.FromVocabText(ModelPersistence.LoadBlob(context, VocabularyStream, Component), lowerCase, stripAccents, $"saved {Component} vocabulary");
         var embedder = TextEmbedder.Create(model, $"saved {Component} model", vocabulary, settings, Logger(host));
-        if (embedder.Dimension != dimension)
+        return Owning(embedder, () => embedder.Dimension == dimension
+            ? new TextEmbeddingTransformer(host, embedder, settings, input, output)
+            : throw new FormatException($"The saved {Component} declares dimension {dimension}, but its model embeds to {embedder.Dimension}."));
+    }
+
+    /// <summary>Builds a transformer that takes over <paramref name="embedder"/>, releasing it if building fails.</summary>
+    internal static TextEmbeddingTransformer Owning(TextEmbedder embedder, Func<TextEmbeddingTransformer> build)
+    {
+        try
+        {
+            return build();
+        }
+        catch
         {
             embedder.Dispose();
-            throw new FormatException($"The saved {Component} declares dimension {dimension}, but its model embeds to {embedder.Dimension}.");
+            throw;
         }
-
-        return new TextEmbeddingTransformer(host, embedder, settings, input, output);
     }
 
     /// <summary>Sends the embedder's messages (a CPU fallback) to ML.NET's log.</summary>
@@ -186,16 +210,4 @@ public sealed class TextEmbeddingTransformer : ITransformer, ICanSaveModel, IDis
         using var channel = host.Start("EmbedText");
         channel.Warning(message);
     };
-
-    private static ComputeDevice ParseDevice(string text)
-    {
-        try
-        {
-            return ComputeDevice.Parse(text);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new FormatException($"The saved {Component} names device '{text}', which is not a device.", ex);
-        }
-    }
 }

@@ -13,10 +13,11 @@ internal sealed class WordPieceVocabulary
 {
     private static readonly string[] RequiredTokens = ["[CLS]", "[SEP]", "[PAD]", "[UNK]"];
 
-    private WordPieceVocabulary(IReadOnlyList<string> tokens, bool lowerCase, string source)
+    private WordPieceVocabulary(IReadOnlyList<string> tokens, bool lowerCase, bool stripAccents, string source)
     {
         Tokens = tokens;
         LowerCase = lowerCase;
+        StripAccents = stripAccents;
         Source = source;
         var known = tokens.ToHashSet(StringComparer.Ordinal);
         foreach (var token in RequiredTokens)
@@ -28,14 +29,21 @@ internal sealed class WordPieceVocabulary
 
     public IReadOnlyList<string> Tokens { get; }
 
-    /// <summary>Whether text is lower-cased (and accents stripped) before tokenization, as uncased BERT models expect.</summary>
+    /// <summary>Whether text is lower-cased before tokenization, as uncased BERT models expect.</summary>
     public bool LowerCase { get; }
+
+    /// <summary>Whether accents are stripped ("café" → "cafe") before tokenization; uncased BERT models do, cased ones do not.</summary>
+    public bool StripAccents { get; }
 
     public string Source { get; }
 
     /// <summary>Reads <c>vocab.txt</c> or <c>tokenizer.json</c> (chosen by the <c>.json</c> extension).</summary>
     /// <param name="path">The vocabulary file.</param>
-    /// <param name="lowerCase">Lower-case text first; null takes tokenizer.json's normalizer setting, or true for vocab.txt.</param>
+    /// <param name="lowerCase">
+    /// Lower-case text first; null takes tokenizer.json's normalizer setting, or true for vocab.txt.
+    /// Accents are stripped as tokenizer.json's <c>strip_accents</c> says, and otherwise exactly when
+    /// lower-casing (Hugging Face's BertNormalizer rule).
+    /// </param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="FormatException">The file is not a WordPiece vocabulary.</exception>
     public static WordPieceVocabulary Load(string path, bool? lowerCase)
@@ -44,11 +52,11 @@ internal sealed class WordPieceVocabulary
             throw new FileNotFoundException($"Could not find the vocabulary file '{path}'.", path);
         return path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
             ? FromTokenizerJson(File.ReadAllBytes(path), lowerCase, path)
-            : FromVocabText(File.ReadAllBytes(path), lowerCase ?? true, path);
+            : FromVocabText(File.ReadAllBytes(path), lowerCase ?? true, stripAccents: lowerCase ?? true, path);
     }
 
     /// <summary>Reads the one-token-per-line form (what <see cref="ToVocabText"/> writes).</summary>
-    public static WordPieceVocabulary FromVocabText(byte[] utf8, bool lowerCase, string source)
+    public static WordPieceVocabulary FromVocabText(byte[] utf8, bool lowerCase, bool stripAccents, string source)
     {
         var text = Encoding.UTF8.GetString(utf8);
         var lines = text.Split('\n');
@@ -56,7 +64,7 @@ internal sealed class WordPieceVocabulary
         var tokens = lines.Take(count).Select(line => line.TrimEnd('\r')).ToArray();
         if (tokens.Length == 0)
             throw new FormatException($"Vocabulary '{source}' is empty.");
-        return new WordPieceVocabulary(tokens, lowerCase, source);
+        return new WordPieceVocabulary(tokens, lowerCase, stripAccents, source);
     }
 
     /// <summary>One token per line, in id order, UTF-8.</summary>
@@ -65,8 +73,14 @@ internal sealed class WordPieceVocabulary
     public BertTokenizer CreateTokenizer()
     {
         using var stream = new MemoryStream(ToVocabText());
-        return BertTokenizer.Create(stream, new BertOptions { LowerCaseBeforeTokenization = LowerCase });
+        return BertTokenizer.Create(stream, new BertOptions { LowerCaseBeforeTokenization = LowerCase, RemoveNonSpacingMarks = StripAccents });
     }
+
+    /// <summary>A true/false property of the normalizer; null when absent or null.</summary>
+    private static bool? Flag(JsonElement normalizer, string name) =>
+        normalizer.ValueKind == JsonValueKind.Object && normalizer.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False
+            ? value.GetBoolean()
+            : null;
 
     private static WordPieceVocabulary FromTokenizerJson(byte[] json, bool? lowerCase, string source)
     {
@@ -87,11 +101,9 @@ internal sealed class WordPieceVocabulary
                 tokens[id] = token;
             }
 
-            var normalizerLowerCase = document.RootElement.TryGetProperty("normalizer", out var normalizer)
-                && normalizer.ValueKind == JsonValueKind.Object
-                && normalizer.TryGetProperty("lowercase", out var lower)
-                && lower.ValueKind == JsonValueKind.True;
-            return new WordPieceVocabulary(tokens!, lowerCase ?? normalizerLowerCase, source);
+            var normalizer = document.RootElement.TryGetProperty("normalizer", out var element) && element.ValueKind == JsonValueKind.Object ? element : default;
+            var lower = lowerCase ?? Flag(normalizer, "lowercase") ?? false;
+            return new WordPieceVocabulary(tokens!, lower, Flag(normalizer, "strip_accents") ?? lower, source);
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {

@@ -130,6 +130,37 @@ public sealed class EmbedCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_corrupt_model_zip_is_one_clear_error_not_a_wrapped_stack_trace()
+    {
+        var zip = _folder.File("corrupt.zip");
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = "rain" } });
+        using (var transformer = ml.Transforms.EmbedText("Embedding", "Text", Model, Vocabulary, device: ComputeDevice.Cpu).Fit(data))
+            ml.Model.Save(transformer, data.Schema, zip);
+        using (var archive = System.IO.Compression.ZipFile.Open(zip, System.IO.Compression.ZipArchiveMode.Update))
+        {
+            var entry = archive.Entries.Single(e => e.FullName.EndsWith("model.onnx", StringComparison.Ordinal));
+            var name = entry.FullName;
+            entry.Delete();
+            using var replaced = archive.CreateEntry(name).Open();
+            replaced.Write([0, 0, 0, 0, 0, 0, 0, 0]);
+        }
+
+        var (exitCode, output) = await Run("embed", "--input", World, "--model", zip, "--output", _folder.File("x"), "--device", "cpu");
+
+        exitCode.Should().Be(CommandAction.Failed);
+        output.Should().Contain("error: The saved EmbedText transformer's 'model.onnx' stream is corrupt").And.NotContain("TargetInvocationException");
+    }
+
+    [Fact]
+    public void The_job_of_a_beir_folder_stamps_the_file_it_reads()
+    {
+        TextInputs.FileRead(World, "corpus").Should().Be(Path.Combine(World, "corpus.jsonl"));
+        TextInputs.FileRead(World, "queries").Should().Be(Path.Combine(World, "queries.jsonl"));
+        TextInputs.FileRead(Path.Combine(World, "corpus.jsonl"), "queries").Should().Be(Path.Combine(World, "corpus.jsonl"));
+    }
+
+    [Fact]
     public async Task Embedding_settings_next_to_a_model_zip_are_refused()
     {
         var (exitCode, output) = await Run("embed", "--input", World, "--model", _folder.File("some.zip"), "--pooling", "mean", "--output", _folder.File("x"));

@@ -205,6 +205,50 @@ public sealed class EmbeddingStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_write_stopped_inside_commit_resumes_to_just_the_manifest()
+    {
+        var folder = _folder.File("stopped-in-commit");
+        using (var writer = new EmbeddingStoreWriter(folder, Dimension, rowsPerShard: 2, job: "job"))
+        {
+            writer.WriteRows(Rows(0, 5));
+            writer.Commit();
+        }
+
+        // What a crash after the short last shard's rename and before the manifest leaves behind.
+        File.Delete(Path.Combine(folder, EmbeddingStore.ManifestFileName));
+        new UnfinishedMarker(Dimension, NpyDataType.Float32, 2, "job").Write(Path.Combine(folder, EmbeddingStore.UnfinishedMarkerFileName));
+
+        using (var resumed = EmbeddingStoreWriter.Resume(folder, "job"))
+        {
+            resumed.RowsWritten.Should().Be(5);
+            resumed.AllRowsWritten.Should().BeTrue();
+            resumed.Invoking(w => w.WriteRows(Rows(5, 1))).Should().Throw<InvalidOperationException>().WithMessage("*only Commit remains*");
+            resumed.Commit();
+        }
+
+        using var store = EmbeddingStore.Open(folder);
+        ReadAll(store).Should().Equal(Rows(0, 5));
+    }
+
+    [Fact]
+    public void A_marker_left_beside_a_manifest_is_stale_and_ignored()
+    {
+        var folder = _folder.File("stale-marker");
+        using (var writer = new EmbeddingStoreWriter(folder, Dimension, job: "job"))
+        {
+            writer.WriteRows(Rows(0, 3));
+            writer.Commit();
+        }
+
+        // What a crash after the manifest and before the marker's deletion leaves behind.
+        new UnfinishedMarker(Dimension, NpyDataType.Float32, 2, "job").Write(Path.Combine(folder, EmbeddingStore.UnfinishedMarkerFileName));
+
+        using var store = EmbeddingStore.Open(folder);
+        ReadAll(store).Should().Equal(Rows(0, 3));
+        EmbeddingStoreWriter.CanResume(folder).Should().BeFalse();
+    }
+
+    [Fact]
     public void Batches_stream_consecutive_rows_with_a_short_last_batch()
     {
         using var store = EmbeddingStore.Open([Shard("a.npy", Rows(0, 5)), Shard("b.npy", Rows(5, 2))], ShardLayout.Contiguous);

@@ -31,6 +31,28 @@ public sealed class DemoWorldTests : IDisposable
         Hashes(_folder.File("c"))["corpus.jsonl"].Should().NotBe(a["corpus.jsonl"]);
     }
 
+    /// <summary>
+    /// Pinned on the machine that generated them. A different hash elsewhere means the generator is not
+    /// portable (a platform's arithmetic or Random differs), which the byte-for-byte claim rules out.
+    /// </summary>
+    [Fact]
+    public void The_small_world_matches_its_pinned_hashes()
+    {
+        DemoWorld.Generate(Small).Write(_folder.File("pinned"));
+
+        Hashes(_folder.File("pinned")).ToDictionary(p => p.Key.Replace('\\', '/'), p => p.Value).Should().BeEquivalentTo(new Dictionary<string, string>
+        {
+            ["concepts.json"] = "D17DFEAAC382C7F9A5FE3DC0EB13B6333AE0FFDEB7801E73796B7680A4D94875",
+            ["corpus.jsonl"] = "C7C91D271444AEA0FB1F77A837376D660077E52ACFC97F3311C586C1944EAA97",
+            ["model.onnx"] = "3B6C053BF41795D5B6C52A32C2FE3E91AF9FEBE17CC793441976EE7ABD260832",
+            ["qrels/test.tsv"] = "3F34F6031691BAA99F95667BE3007D58DA84E7658711F7ADD0D2C14A2697AE08",
+            ["queries.jsonl"] = "39ECDFABBB4B43F294A6C1D45ADA4485B55B636C9436C1FC0C430B9F9430DB0D",
+            ["reference-corpus.npy"] = "20A3208F3B3533119D24F21BF6091A3CA21D3E97E3D61359D3323532F054D07B",
+            ["reference-queries.npy"] = "90AE7271D047CCD9CE788827639555EC772B5584E069D771E1A6D4EE7F597B3A",
+            ["vocab.txt"] = "E8868B644ED65DD2675595DF9601AE15FD9D0FEFEDD57E8B68D2707FB61824A0",
+        });
+    }
+
     [Fact]
     public void Every_query_has_relevant_documents_that_hold_all_its_concepts()
     {
@@ -87,6 +109,28 @@ public sealed class DemoWorldTests : IDisposable
         embedder.Dimension.Should().Be(32);
         documents.Cast<float>().Should().Equal(referenceDocuments.ReadAllSingles(), (a, e) => Math.Abs(a - e) < 1e-5f);
         queries.Cast<float>().Should().Equal(referenceQueries.ReadAllSingles(), (a, e) => Math.Abs(a - e) < 1e-5f);
+    }
+
+    public sealed class Passage
+    {
+        public string Text { get; set; } = "";
+
+        public float[] Embedding { get; set; } = [];
+    }
+
+    [Fact]
+    public void The_embed_text_transform_reproduces_the_reference_embeddings_too()
+    {
+        DemoWorld.Generate(Small).Write(_folder.File("world"));
+        var folder = _folder.File("world");
+        var ml = new Microsoft.ML.MLContext(seed: 1);
+        var passages = ml.Data.LoadFromEnumerable(BeirReader.ReadCorpus(folder).Take(DemoWorld.ReferenceRows).Select(r => new Passage { Text = r.EmbeddingText }));
+
+        using var transformer = ml.Transforms.EmbedText("Embedding", "Text", Path.Combine(folder, DemoWorld.ModelFile), Path.Combine(folder, DemoWorld.VocabularyFile), device: ComputeDevice.Cpu).Fit(passages);
+        var embedded = ml.Data.CreateEnumerable<Passage>(transformer.Transform(passages), reuseRowObject: false).SelectMany(p => p.Embedding);
+
+        using var reference = NpyFile.Open(Path.Combine(folder, DemoWorld.ReferenceCorpusFile));
+        embedded.Should().Equal(reference.ReadAllSingles(), (a, e) => Math.Abs(a - e) < 1e-5f);
     }
 
     [Fact]

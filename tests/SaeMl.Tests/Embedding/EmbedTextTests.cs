@@ -198,7 +198,7 @@ public sealed class EmbedTextTests : IDisposable
     }
 
     [Fact]
-    public void A_truncated_zip_fails_to_load_with_an_exception_not_a_crash()
+    public void A_truncated_zip_fails_to_load_with_a_format_error_not_a_crash()
     {
         var zip = SaveSmallModel();
         var bytes = File.ReadAllBytes(zip);
@@ -206,7 +206,24 @@ public sealed class EmbedTextTests : IDisposable
 
         var load = () => new MLContext().Model.Load(zip, out _);
 
-        load.Should().Throw<Exception>();
+        load.Should().Throw<FormatException>().WithMessage("Failed to open a zip archive*")
+            .WithInnerException<InvalidDataException>();
+    }
+
+    [Fact]
+    public void A_loaded_transform_runs_on_auto_and_can_be_moved_to_another_device()
+    {
+        var zip = SaveSmallModel();
+        var loaded = (TextEmbeddingTransformer)new MLContext().Model.Load(zip, out _);
+
+        using var onCpu = loaded.WithDevice(ComputeDevice.Cpu);
+        var onMissingGpu = () => loaded.WithDevice(ComputeDevice.Cuda());
+
+        loaded.Embedder.Device.Should().Be(ComputeDevice.Cpu, "auto falls back to the CPU on a machine without CUDA");
+        onCpu.Embedder.Device.Should().Be(ComputeDevice.Cpu);
+        onCpu.Embedder.Embed(["rain"]).Cast<float>().Should().Equal(loaded.Embedder.Embed(["rain"]).Cast<float>());
+        onMissingGpu.Should().Throw<InvalidOperationException>().WithMessage("Device 'cuda:0' was requested*");
+        loaded.Dispose();
     }
 
     private string SaveSmallModel()

@@ -187,6 +187,50 @@ public sealed class TextEmbedderTests : IDisposable
     }
 
     [Fact]
+    public void An_output_of_another_shape_than_declared_is_reported_with_the_model_and_the_shape()
+    {
+        var options = Options(TinyBert.Model(wrongShape: true));
+
+        var embed = () =>
+        {
+            using var embedder = TextEmbedder.Create(options);
+            embedder.Embed(["the cat sat", "rain"]);
+        };
+
+        embed.Should().Throw<FormatException>()
+            .WithMessage($"ONNX model '{options.ModelPath}' returned 'last_hidden_state' of shape [2, 1, 8] for a batch of 2 texts of 5 tokens; expected [2, 5, 8].");
+    }
+
+    [Fact]
+    public void Uncased_vocabularies_strip_accents_and_cased_ones_keep_them()
+    {
+        var vocabulary = _folder.File("vocab-accents.txt");
+        File.WriteAllLines(vocabulary, [.. TinyBert.Vocabulary, "cafe", "naive", "Café"]);
+        var uncased = Options();
+        uncased.VocabularyPath = vocabulary;
+        var cased = Options();
+        cased.VocabularyPath = vocabulary;
+        cased.LowerCase = false;
+        using var uncasedEmbedder = TextEmbedder.Create(uncased);
+        using var casedEmbedder = TextEmbedder.Create(cased);
+
+        uncasedEmbedder.Tokenize("Café naïve").Should().Equal(TinyBert.Cls, TinyBert.Vocabulary.Length, TinyBert.Vocabulary.Length + 1, TinyBert.Sep);
+        casedEmbedder.Tokenize("Café").Should().Equal(TinyBert.Cls, TinyBert.Vocabulary.Length + 2, TinyBert.Sep);
+    }
+
+    [Fact]
+    public void Batch_sizes_and_token_limits_beyond_the_bounds_are_refused()
+    {
+        var huge = Options();
+        huge.BatchSize = 200_000;
+        var tiny = Options();
+        tiny.MaxTokens = 1;
+
+        FluentActions.Invoking(() => TextEmbedder.Create(huge)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("BatchSize must be from 1 to 4096*");
+        FluentActions.Invoking(() => TextEmbedder.Create(tiny)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("MaxTokens must be from 2*");
+    }
+
+    [Fact]
     public void Bytes_that_are_not_an_onnx_model_are_a_clear_error_not_a_native_crash()
     {
         var options = Options([1, 2, 3, 4, 5, 6, 7, 8]);

@@ -65,7 +65,13 @@ internal static class TinyBert
     /// [batch, tokens]; output last_hidden_state [batch, tokens, hidden], or with <paramref name="pooled"/>
     /// a masked mean named sentence_embedding [batch, hidden].
     /// </summary>
-    public static byte[] Model(bool tokenTypes = true, bool int32 = false, bool pooled = false, string? extraInput = null, bool withMask = true)
+    /// <param name="tokenTypes">Take token_type_ids.</param>
+    /// <param name="int32">Int32 inputs instead of int64.</param>
+    /// <param name="pooled">Output the masked mean as sentence_embedding.</param>
+    /// <param name="extraInput">An input EmbedText cannot fill.</param>
+    /// <param name="withMask">Take attention_mask.</param>
+    /// <param name="wrongShape">Declare last_hidden_state [batch, tokens, hidden] but return [batch, 1, hidden].</param>
+    public static byte[] Model(bool tokenTypes = true, bool int32 = false, bool pooled = false, string? extraInput = null, bool withMask = true, bool wrongShape = false)
     {
         var ids = int32 ? TensorProto.Types.DataType.Int32 : TensorProto.Types.DataType.Int64;
         var graph = new OnnxGraphBuilder("tiny-bert");
@@ -90,7 +96,9 @@ internal static class TinyBert
             ? graph.AddNode("Unsqueeze", [graph.AddNode("Cast", ["attention_mask"], "mask_float", ("to", 1L)), "axis2"], "mask")
             : graph.AddNode("Unsqueeze", [graph.AddNode("Cast", ["input_ids"], "ids_float", ("to", 1L)), "axis2"], "mask_like");
         var mean = MaskedMean(graph, embedded, mask, "context");
-        var states = graph.AddNode("Mul", [graph.AddNode("Add", [embedded, graph.AddNode("Unsqueeze", [mean, "axis1"], "context_row")], "with_context"), mask], "last_hidden_state");
+        var states = graph.AddNode("Mul", [graph.AddNode("Add", [embedded, graph.AddNode("Unsqueeze", [mean, "axis1"], "context_row")], "with_context"), mask], wrongShape ? "states" : "last_hidden_state");
+        if (wrongShape)
+            states = graph.AddNode("ReduceSum", [states, "axis1"], "last_hidden_state", ("keepdims", 1L));
 
         if (pooled)
         {
