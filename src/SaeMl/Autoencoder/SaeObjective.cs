@@ -1,0 +1,84 @@
+using static TorchSharp.torch;
+
+namespace SaeMl.Autoencoder;
+
+/// <summary>The weights and temperature of the training objective's terms.</summary>
+/// <param name="ContrastiveWeight">λ, the weight of the KL term; 0 gives the MSE-only ablation.</param>
+/// <param name="Temperature">τ, dividing the scores before the softmax.</param>
+/// <param name="AuxKWeight">The weight of the AuxK term.</param>
+/// <param name="AuxKLatents">k_aux, the dead latents an AuxK reconstruction may use.</param>
+internal readonly record struct SaeObjectiveSettings(float ContrastiveWeight, float Temperature, float AuxKWeight, int AuxKLatents);
+
+/// <summary>One evaluation of the objective: its terms (scalars) and the latents chosen for each input row.</summary>
+/// <param name="Total">MSE + λ·KL + w_aux·AuxK, to differentiate.</param>
+/// <param name="Mse">The mean squared reconstruction error per element, over queries and documents.</param>
+/// <param name="Kld">The KL term (0 without documents or with λ = 0).</param>
+/// <param name="AuxK">The AuxK term (0 without dead latents).</param>
+/// <param name="Values">Latent values <c>[N, K]</c> of the input rows (queries first, then documents).</param>
+/// <param name="Indices">Latent indices <c>[N, K]</c>.</param>
+/// <param name="Reconstruction">x̂ <c>[N, d]</c>.</param>
+internal readonly record struct SaeLoss(Tensor Total, Tensor Mse, Tensor Kld, Tensor AuxK, Tensor Values, Tensor Indices, Tensor Reconstruction);
+
+/// <summary>
+/// The retrieval-oriented SAE objective of the paper, done as its notes say it should have been:
+/// <c>MSE(x̂, x) + λ·KL(p ‖ p̂) + w_aux·AuxK</c>.
+/// </summary>
+/// <remarks>
+/// <para><b>MSE</b> is the mean squared error per element over the B queries and their B·M documents.</para>
+/// <para><b>KL</b>: for each query q and its M neighbour documents, p = softmax(⟨q, d_j⟩ / τ) from the
+/// original embeddings and p̂ = softmax(⟨q̂, d̂_j⟩ / τ) from the reconstructions (a true softmax, unlike
+/// the reference code's, in which the document counts twice), KL(p ‖ p̂) averaged over queries.</para>
+/// <para><b>AuxK</b> (OpenAI's fix for dead latents): the k_aux largest pre-activations among dead
+/// latents reconstruct the residual e = x − x̂ (held constant), without the decoder bias;
+/// the term is that reconstruction's MSE divided by the variance of e.</para>
+/// </remarks>
+internal static class SaeObjective
+{
+    /// <param name="model">The autoencoder, its weights requiring gradients when training.</param>
+    /// <param name="queries"><c>[B, d]</c>.</param>
+    /// <param name="documents"><c>[B·M, d]</c>, query b's documents at rows b·M … b·M + M − 1; null for plain reconstruction.</param>
+    /// <param name="neighbours">M.</param>
+    /// <param name="settings">λ, τ and the AuxK settings.</param>
+    /// <param name="deadLatents">A boolean <c>[n]</c> mask of dead latents, or null.</param>
+    /// <param name="deadCount">How many latents the mask marks.</param>
+    public static SaeLoss Compute(SparseAutoencoder model, Tensor queries, Tensor? documents, int neighbours, SaeObjectiveSettings settings, Tensor? deadLatents, int deadCount)
+    {
+        var inputs = documents is null ? queries : cat([queries, documents], 0);            // [N, d]
+        var centered = inputs - model.DecoderBias;
+        var deadK = deadLatents is null ? 0 : Math.Min(settings.AuxKLatents, deadCount);
+        var (indices, deadIndices) = model.SelectLatents(centered, deadK > 0 ? deadLatents : null, deadK);
+        var values = model.Activate(centered, indices);                                       // [N, K]
+        var reconstruction = model.Decode(values, indices);                                  // [N, d]
+        var mse = (reconstruction - inputs).square().mean();
+
+        var zero = zeros([], inputs.dtype, inputs.device);
+        var kld = documents is null || settings.ContrastiveWeight == 0 || neighbours == 0
+            ? zero
+            : Kld(queries, documents, reconstruction, neighbours, settings.Temperature);
+
+        var auxK = zero;
+        if (deadK > 0)
+        {
+            var residual = (inputs - reconstruction).detach();                                // [N, d]
+            var deadReconstruction = SparseRows.CombineFunction.apply(model.Activate(centered, deadIndices!), model.DecoderWeight, deadIndices!);
+            var variance = (residual - residual.mean([0], keepdim: true)).square().mean();
+            auxK = (deadReconstruction - residual).square().mean() / variance.clamp_min(1e-12);
+        }
+
+        var total = mse + settings.ContrastiveWeight * kld + settings.AuxKWeight * auxK;
+        return new SaeLoss(total, mse, kld, auxK, values, indices, reconstruction);
+    }
+
+    /// <summary>KL(p ‖ p̂) between each query's softmax over its documents' scores, original and reconstructed, averaged over queries.</summary>
+    private static Tensor Kld(Tensor queries, Tensor documents, Tensor reconstruction, int neighbours, float temperature)
+    {
+        var (batch, dimension) = (queries.shape[0], queries.shape[1]);
+        var original = documents.view(batch, neighbours, dimension).bmm(queries.unsqueeze(-1)).squeeze(-1).div(temperature);  // [B, M]
+        var reconstructedQueries = reconstruction.narrow(0, 0, batch);                                                           // [B, d]
+        var reconstructedDocuments = reconstruction.narrow(0, batch, batch * neighbours).view(batch, neighbours, dimension);     // [B, M, d]
+        var reconstructed = reconstructedDocuments.bmm(reconstructedQueries.unsqueeze(-1)).squeeze(-1).div(temperature);         // [B, M]
+        var logP = original.log_softmax(1);
+        var logQ = reconstructed.log_softmax(1);
+        return (logP.exp() * (logP - logQ)).sum(1).mean();
+    }
+}

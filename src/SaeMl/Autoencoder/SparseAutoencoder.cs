@@ -1,0 +1,251 @@
+using System.Runtime.InteropServices;
+using SaeMl.Compute;
+using SaeMl.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SaeMl.Autoencoder;
+
+/// <summary>
+/// A TopK sparse autoencoder over d-dimensional embeddings with n latents, K of them active per vector:
+/// <c>h = ReLU(TopK(W_enc (x − b_dec) + b_enc))</c>, <c>x̂ = W_dec h + b_dec</c>.
+/// </summary>
+/// <remarks>
+/// <para>Encoding is one function everywhere (training, the ML.NET transform, sparse retrieval and
+/// steering): the K latents are chosen from the dense pre-activations, computed without gradient in
+/// chunks of rows, and their values are then recomputed through <see cref="SparseRows"/>, so training
+/// gradients cost O(K) per vector instead of O(n). Decoding reads only the K active decoder rows.</para>
+/// <para>Weights live on one device, chosen at creation. Batch methods take and return row-major
+/// float arrays and move each batch to and from the device once.</para>
+/// </remarks>
+public sealed class SparseAutoencoder : IDisposable
+{
+    /// <summary>Pre-activation values computed at once when choosing latents: 64M floats, 256 MB.</summary>
+    private const long PreActivationBudget = 1L << 26;
+
+    private SparseAutoencoder(Tensor encoderWeight, Tensor encoderBias, Tensor decoderWeight, Tensor decoderBias, int activeLatents, ComputeDevice device)
+    {
+        EncoderWeight = encoderWeight;
+        EncoderBias = encoderBias;
+        DecoderWeight = decoderWeight;
+        DecoderBias = decoderBias;
+        ActiveLatents = activeLatents;
+        Device = device;
+        Dimension = (int)decoderWeight.shape[1];
+        LatentSize = (int)decoderWeight.shape[0];
+        if (activeLatents < 1 || activeLatents > LatentSize)
+            throw new ArgumentOutOfRangeException(nameof(activeLatents), activeLatents, $"K must be from 1 to the {LatentSize} latents.");
+    }
+
+    /// <summary>d, the embedding size.</summary>
+    public int Dimension { get; }
+
+    /// <summary>n, the number of latents.</summary>
+    public int LatentSize { get; }
+
+    /// <summary>K, the latents kept per vector.</summary>
+    public int ActiveLatents { get; }
+
+    /// <summary>The device the weights live on.</summary>
+    public ComputeDevice Device { get; }
+
+    /// <summary><c>[n, d]</c>.</summary>
+    internal Tensor EncoderWeight { get; }
+
+    /// <summary><c>[n]</c>.</summary>
+    internal Tensor EncoderBias { get; }
+
+    /// <summary><c>[n, d]</c>, rows of unit norm.</summary>
+    internal Tensor DecoderWeight { get; }
+
+    /// <summary><c>[d]</c>.</summary>
+    internal Tensor DecoderBias { get; }
+
+    internal IReadOnlyList<Tensor> Parameters => [EncoderWeight, EncoderBias, DecoderWeight, DecoderBias];
+
+    /// <summary>
+    /// A new autoencoder initialised as current SAE practice does: decoder rows random unit directions,
+    /// the encoder equal to the decoder (W_enc = W_decᵀ in column terms), encoder bias zero, and the
+    /// decoder bias given (the data's mean or geometric median).
+    /// </summary>
+    /// <param name="dimension">d.</param>
+    /// <param name="latentSize">n.</param>
+    /// <param name="activeLatents">K.</param>
+    /// <param name="decoderBias">d values.</param>
+    /// <param name="seed">Seeds the random directions (drawn on the CPU, so every device starts alike).</param>
+    /// <param name="device">Where the weights live.</param>
+    public static SparseAutoencoder Initialize(int dimension, int latentSize, int activeLatents, ReadOnlySpan<float> decoderBias, int seed, ComputeDevice device)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(latentSize);
+        if (decoderBias.Length != dimension)
+            throw new ArgumentException($"The decoder bias holds {decoderBias.Length} values; dimension {dimension} needs {dimension}.", nameof(decoderBias));
+
+        var torchDevice = device.ToTorchDevice();
+        using var scope = NewDisposeScope();
+        using var generator = new Generator((ulong)seed);
+        var directions = randn([latentSize, dimension], generator: generator);
+        directions.div_(directions.norm(1, keepdim: true, p: 2));
+        var result = new SparseAutoencoder(
+            directions.to(torchDevice, copy: true),
+            zeros(latentSize, device: torchDevice),
+            directions.to(torchDevice, copy: true),
+            tensor(decoderBias.ToArray(), device: torchDevice),
+            activeLatents,
+            device.Resolve());
+        foreach (var parameter in result.Parameters)
+            parameter.MoveToOuterDisposeScope();
+        return result;
+    }
+
+    /// <summary>An autoencoder with the given weights.</summary>
+    /// <exception cref="FormatException">The weights are inconsistent or not finite.</exception>
+    public static SparseAutoencoder FromWeights(SaeWeights weights, int activeLatents, ComputeDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        weights.Validate("The autoencoder's weights");
+        var torchDevice = device.ToTorchDevice();
+        var (n, d) = ((long)weights.LatentSize, (long)weights.Dimension);
+        return new SparseAutoencoder(
+            tensor(weights.EncoderWeight, [n, d], device: torchDevice),
+            tensor(weights.EncoderBias, [n], device: torchDevice),
+            tensor(weights.DecoderWeight, [n, d], device: torchDevice),
+            tensor(weights.DecoderBias, [d], device: torchDevice),
+            activeLatents,
+            device.Resolve());
+    }
+
+    /// <summary>An autoencoder over existing tensors (any floating type), which it then owns.</summary>
+    internal static SparseAutoencoder FromTensors(Tensor encoderWeight, Tensor encoderBias, Tensor decoderWeight, Tensor decoderBias, int activeLatents, ComputeDevice device) =>
+        new(encoderWeight, encoderBias, decoderWeight, decoderBias, activeLatents, device);
+
+    /// <summary>Copies of the weights.</summary>
+    public SaeWeights GetWeights() => new(Dimension, LatentSize, ToHost(EncoderWeight), ToHost(EncoderBias), ToHost(DecoderWeight), ToHost(DecoderBias));
+
+    /// <summary>Encodes vectors (row-major, <see cref="Dimension"/> wide) into their K latents.</summary>
+    /// <exception cref="ArgumentException">The input is not a whole number of vectors, or a value is NaN or infinite (reported with its row).</exception>
+    public SparseCodes Encode(ReadOnlySpan<float> inputs)
+    {
+        var rows = CheckInputs(inputs);
+        var values = new float[(long)rows * ActiveLatents];
+        var indices = new int[values.LongLength];
+        var block = HostBlockRows();
+        for (var start = 0; start < rows; start += block)
+        {
+            var count = Math.Min(block, rows - start);
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var codes = Encode(ToDevice(inputs.Slice(start * Dimension, count * Dimension), count));
+            var (sortedIndices, order) = codes.Indices.sort(1);                          // ascending latent index
+            CopyToHost(codes.Values.gather(1, order), values.AsSpan(start * ActiveLatents, count * ActiveLatents));
+            CopyToHost(sortedIndices.to(ScalarType.Int32), indices.AsSpan(start * ActiveLatents, count * ActiveLatents));
+        }
+
+        return new SparseCodes(rows, ActiveLatents, values, indices);
+    }
+
+    /// <summary>Decodes latents back into vectors, row-major <c>[rows, Dimension]</c>.</summary>
+    /// <exception cref="ArgumentException">An index is outside the latents.</exception>
+    public float[] Decode(SparseCodes codes)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        if (codes.Indices.Any(i => i < 0 || i >= LatentSize))
+            throw new ArgumentException($"A latent index is outside 0..{LatentSize - 1}.", nameof(codes));
+        var result = new float[(long)codes.Rows * Dimension];
+        var torchDevice = Device.ToTorchDevice();
+        var block = HostBlockRows();
+        for (var start = 0; start < codes.Rows; start += block)
+        {
+            var count = Math.Min(block, codes.Rows - start);
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var k = codes.ActiveLatents;
+            var values = tensor(codes.Values.AsSpan(start * k, count * k).ToArray(), [count, k], device: torchDevice);
+            var indices = tensor(codes.Indices.AsSpan(start * k, count * k).ToArray(), [count, k], device: torchDevice).to(ScalarType.Int64);
+            CopyToHost(Decode(values, indices), result.AsSpan(start * Dimension, count * Dimension));
+        }
+
+        return result;
+    }
+
+    /// <summary>Encodes and decodes vectors: their reconstructions, row-major.</summary>
+    public float[] Reconstruct(ReadOnlySpan<float> inputs) => Decode(Encode(inputs));
+
+    /// <summary>Releases the weights.</summary>
+    public void Dispose()
+    {
+        foreach (var parameter in Parameters)
+            parameter.Dispose();
+    }
+
+    /// <summary>
+    /// The one encode function: K latents per row of <paramref name="inputs"/> <c>[N, d]</c>, with
+    /// values ReLU'd (≥ 0) and differentiable when the weights require gradients.
+    /// </summary>
+    internal (Tensor Values, Tensor Indices) Encode(Tensor inputs)
+    {
+        var centered = inputs - DecoderBias;                                               // [N, d]
+        var (indices, _) = SelectLatents(centered, deadLatents: null, deadK: 0);
+        return (Activate(centered, indices), indices);
+    }
+
+    /// <summary>x̂ = W_dec h + b_dec from K latents per row: <c>[N, K]</c> values and indices → <c>[N, d]</c>.</summary>
+    internal Tensor Decode(Tensor values, Tensor indices) => SparseRows.CombineFunction.apply(values, DecoderWeight, indices) + DecoderBias;
+
+    /// <summary>
+    /// Chooses the K latents of each row of <paramref name="centered"/> (x − b_dec) from its dense
+    /// pre-activations, computed without gradient a block of rows at a time; with
+    /// <paramref name="deadLatents"/>, also the <paramref name="deadK"/> largest among those latents
+    /// (for the AuxK loss) from the same pre-activations.
+    /// </summary>
+    internal (Tensor Indices, Tensor? DeadIndices) SelectLatents(Tensor centered, Tensor? deadLatents, int deadK)
+    {
+        var rows = centered.shape[0];
+        var indices = empty([rows, ActiveLatents], ScalarType.Int64, centered.device);
+        var deadIndices = deadLatents is null ? null : empty([rows, deadK], ScalarType.Int64, centered.device);
+        var block = Math.Max(1, PreActivationBudget / LatentSize);
+        using var noGrad = no_grad();
+        for (long start = 0; start < rows; start += block)
+        {
+            using var scope = NewDisposeScope();
+            var count = Math.Min(block, rows - start);
+            var pre = centered.narrow(0, start, count).mm(EncoderWeight.t()).add_(EncoderBias); // [c, n]
+            indices.narrow(0, start, count).copy_(pre.topk(ActiveLatents, 1).indexes);
+            if (deadIndices is not null)
+                deadIndices.narrow(0, start, count).copy_(pre.masked_fill_(deadLatents!.logical_not(), float.NegativeInfinity).topk(deadK, 1).indexes);
+        }
+
+        return (indices, deadIndices);
+    }
+
+    /// <summary>ReLU(W_enc[j] · (x − b_dec) + b_enc[j]) for the chosen latents j: <c>[N, d]</c>, <c>[N, K]</c> → <c>[N, K]</c>.</summary>
+    internal Tensor Activate(Tensor centered, Tensor indices) =>
+        (SparseRows.DotsFunction.apply(centered, EncoderWeight, indices) + EncoderBias.index_select(0, indices.reshape(-1)).view(indices.shape)).relu();
+
+    private int HostBlockRows() => (int)Math.Clamp(PreActivationBudget / LatentSize, 1, 4096);
+
+    private int CheckInputs(ReadOnlySpan<float> inputs)
+    {
+        if (inputs.Length % Dimension != 0)
+            throw new ArgumentException($"The input holds {inputs.Length} values, not a whole number of vectors of dimension {Dimension}.", nameof(inputs));
+        if (FiniteValues.FirstNonFiniteRow(inputs, Dimension) is var bad and >= 0)
+            throw new ArgumentException($"Row {bad} of the input holds NaN or infinity; vectors must be finite.", nameof(inputs));
+        return inputs.Length / Dimension;
+    }
+
+    private Tensor ToDevice(ReadOnlySpan<float> rows, int count) => tensor(rows.ToArray(), [count, Dimension], device: Device.ToTorchDevice());
+
+    private static void CopyToHost<T>(Tensor values, Span<T> destination) where T : unmanaged
+    {
+        using var host = values.contiguous().cpu();
+        MemoryMarshal.Cast<byte, T>(host.bytes).CopyTo(destination);
+    }
+
+    private static float[] ToHost(Tensor values)
+    {
+        var result = new float[values.numel()];
+        using var noGrad = no_grad();
+        CopyToHost(values.detach(), result.AsSpan());
+        return result;
+    }
+}

@@ -1,0 +1,141 @@
+using SaeMl.Autoencoder;
+using SaeMl.Compute;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SaeMl.Tests.Autoencoder;
+
+public sealed class SparseAutoencoderTests
+{
+    private static float[] RandomVectors(int rows, int dimension, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, rows * dimension).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+    }
+
+    [Fact]
+    public void Encoding_keeps_the_k_largest_pre_activations_after_relu_and_decoding_sums_their_rows()
+    {
+        // d = 3, n = 4, K = 2; hand-picked weights.
+        var weights = new SaeWeights(3, 4,
+            EncoderWeight: [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1],
+            EncoderBias: [0, 0.5f, -3, 0],
+            DecoderWeight: [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.6f, 0.8f, 0],
+            DecoderBias: [0.1f, 0, 0]);
+        using var model = SparseAutoencoder.FromWeights(weights, activeLatents: 2, ComputeDevice.Cpu);
+
+        // x − b_dec = (2, 1, -1): pre-activations 2, 1.5, -4, 2 → latents 0 and 3 (2 and 2).
+        var codes = model.Encode([2.1f, 1, -1]);
+        var reconstruction = model.Decode(codes);
+
+        codes.IndicesOf(0).ToArray().Should().Equal(0, 3);
+        codes.ValuesOf(0).ToArray().Should().Equal([2f, 2f], (a, e) => Math.Abs(a - e) < 1e-6f);
+        // 2·(1, 0, 0) + 2·(0.6, 0.8, 0) + (0.1, 0, 0)
+        reconstruction.Should().Equal([3.3f, 1.6f, 0f], (a, e) => Math.Abs(a - e) < 1e-6f);
+    }
+
+    [Fact]
+    public void Every_vector_gets_exactly_k_distinct_ascending_latents_all_non_negative()
+    {
+        var bias = new float[16];
+        using var model = SparseAutoencoder.Initialize(16, 64, activeLatents: 5, bias, seed: 3, ComputeDevice.Cpu);
+
+        var codes = model.Encode(RandomVectors(100, 16, seed: 4));
+
+        codes.Rows.Should().Be(100);
+        for (var row = 0; row < codes.Rows; row++)
+        {
+            codes.IndicesOf(row).ToArray().Should().HaveCount(5).And.BeInAscendingOrder().And.OnlyHaveUniqueItems();
+            codes.ValuesOf(row).ToArray().Should().OnlyContain(v => v >= 0);
+        }
+
+        codes.Values.Count(v => v > 0).Should().Be(500, "the largest 5 of 64 pre-activations of a random vector are positive here");
+    }
+
+    [Fact]
+    public void Negative_pre_activations_are_kept_in_place_as_zeros()
+    {
+        var weights = new SaeWeights(2, 3, [1, 0, 0, 1, 1, 1], [-5, -5, -5], [1, 0, 0, 1, 0.6f, 0.8f], [0, 0]);
+        using var model = SparseAutoencoder.FromWeights(weights, activeLatents: 2, ComputeDevice.Cpu);
+
+        var codes = model.Encode([0.1f, 0.1f]);
+
+        codes.Indices.Should().HaveCount(2);
+        codes.Values.Should().Equal(0f, 0f);
+    }
+
+    [Fact]
+    public void Initialisation_ties_the_encoder_to_unit_decoder_rows()
+    {
+        float[] bias = [0.5f, -0.5f, 0.25f];
+        using var model = SparseAutoencoder.Initialize(3, 10, 2, bias, seed: 7, ComputeDevice.Cpu);
+
+        var weights = model.GetWeights();
+
+        weights.EncoderWeight.Should().Equal(weights.DecoderWeight);
+        weights.EncoderBias.Should().OnlyContain(b => b == 0);
+        weights.DecoderBias.Should().Equal(bias);
+        for (var row = 0; row < 10; row++)
+            MathF.Sqrt(weights.DecoderWeight.Skip(row * 3).Take(3).Sum(v => v * v)).Should().BeApproximately(1f, 1e-6f);
+    }
+
+    [Fact]
+    public void Non_finite_inputs_are_rejected_with_their_row()
+    {
+        using var model = SparseAutoencoder.Initialize(2, 4, 1, new float[2], seed: 1, ComputeDevice.Cpu);
+
+        var encode = () => model.Encode([1, 2, 3, float.NaN, 5, 6]);
+
+        encode.Should().Throw<ArgumentException>().WithMessage("Row 1 of the input holds NaN or infinity*");
+    }
+
+    /// <summary>
+    /// MSE + λ·KL against central differences in double precision. The AuxK term is left out: it holds
+    /// the residual constant (a stop-gradient), which finite differences cannot; its effect is tested
+    /// in training, where it must revive dead latents.
+    /// </summary>
+    [Fact]
+    public void The_objective_gradient_agrees_with_finite_differences()
+    {
+        const int d = 4, n = 6, k = 2, batch = 3, neighbours = 2;
+        var generator = new Generator(5);
+        var parameters = new[] { randn([n, d], generator: generator, dtype: ScalarType.Float64), randn([n], generator: generator, dtype: ScalarType.Float64),
+            randn([n, d], generator: generator, dtype: ScalarType.Float64), randn([d], generator: generator, dtype: ScalarType.Float64) };
+        var queries = randn([batch, d], generator: generator, dtype: ScalarType.Float64);
+        var documents = randn([batch * neighbours, d], generator: generator, dtype: ScalarType.Float64);
+        var dead = tensor(new[] { false, true, false, false, true, false });
+        var settings = new SaeObjectiveSettings(ContrastiveWeight: 0.7f, Temperature: 0.5f, AuxKWeight: 0, AuxKLatents: 2);
+
+        double Loss(Tensor[] values, bool withGradient)
+        {
+            var model = SparseAutoencoder.FromTensors(values[0], values[1], values[2], values[3], k, ComputeDevice.Cpu); // not disposed: it owns the tensors whose gradients are read
+            var loss = SaeObjective.Compute(model, queries, documents, neighbours, settings, dead, deadCount: 2);
+            if (withGradient)
+                loss.Total.backward();
+            return loss.Total.item<double>();
+        }
+
+        var trained = parameters.Select(p => p.clone().requires_grad_(true)).ToArray();
+        Loss(trained, withGradient: true);
+        const double step = 1e-6;
+        for (var p = 0; p < parameters.Length; p++)
+        {
+            var analytic = trained[p].grad!.data<double>().ToArray();
+            var flat = parameters[p].data<double>().ToArray();
+            for (var i = 0; i < flat.Length; i++)
+            {
+                double Shifted(double delta)
+                {
+                    var values = parameters.Select(t => t.clone()).ToArray();
+                    var shifted = (double[])flat.Clone();
+                    shifted[i] += delta;
+                    values[p] = tensor(shifted, parameters[p].shape, dtype: ScalarType.Float64);
+                    return Loss(values, withGradient: false);
+                }
+
+                var numeric = (Shifted(step) - Shifted(-step)) / (2 * step);
+                analytic[i].Should().BeApproximately(numeric, 1e-6 + 1e-4 * Math.Abs(numeric), $"parameter {p}, element {i}");
+            }
+        }
+    }
+}

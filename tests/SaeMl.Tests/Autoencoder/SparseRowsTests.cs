@@ -1,0 +1,70 @@
+using SaeMl.Autoencoder;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SaeMl.Tests.Autoencoder;
+
+public sealed class SparseRowsTests
+{
+    private const int Rows = 7, Latents = 11, Active = 3, Dimension = 5;
+
+    private static (Tensor Weights, Tensor Matrix, Tensor Indices, Tensor Vectors) Case()
+    {
+        var generator = new Generator(17);
+        var weights = randn([Rows, Active], generator: generator, dtype: ScalarType.Float64);
+        var matrix = randn([Latents, Dimension], generator: generator, dtype: ScalarType.Float64);
+        var vectors = randn([Rows, Dimension], generator: generator, dtype: ScalarType.Float64);
+        var indices = rand([Rows, Latents], generator: generator).argsort(1).narrow(1, 0, Active); // distinct per row
+        return (weights, matrix, indices, vectors);
+    }
+
+    /// <summary>The dense [rows, latents] matrix holding the weights at their indices and zeros elsewhere.</summary>
+    private static Tensor Dense(Tensor weights, Tensor indices) =>
+        zeros([Rows, Latents], dtype: weights.dtype).scatter(1, indices, weights);
+
+    private static double[] Values(Tensor tensor) => tensor.to(ScalarType.Float64).data<double>().ToArray();
+
+    [Fact]
+    public void The_kernels_equal_their_dense_products()
+    {
+        var (weights, matrix, indices, vectors) = Case();
+
+        Values(SparseRows.Combine(weights, matrix, indices)).Should().Equal(Values(Dense(weights, indices).mm(matrix)), (a, b) => Math.Abs(a - b) < 1e-12);
+        Values(SparseRows.Dots(vectors, matrix, indices)).Should().Equal(Values(vectors.mm(matrix.t()).gather(1, indices)), (a, b) => Math.Abs(a - b) < 1e-12);
+        Values(SparseRows.Scatter(weights, vectors, indices, Latents)).Should().Equal(Values(Dense(weights, indices).t().mm(vectors)), (a, b) => Math.Abs(a - b) < 1e-12);
+    }
+
+    [Fact]
+    public void Combine_gradients_equal_autograd_through_the_dense_product()
+    {
+        var (weights, matrix, indices, _) = Case();
+        var upstream = randn([Rows, Dimension], generator: new Generator(3), dtype: ScalarType.Float64);
+
+        var sparseWeights = weights.clone().requires_grad_(true);
+        var sparseMatrix = matrix.clone().requires_grad_(true);
+        (SparseRows.CombineFunction.apply(sparseWeights, sparseMatrix, indices) * upstream).sum().backward();
+        var denseWeights = weights.clone().requires_grad_(true);
+        var denseMatrix = matrix.clone().requires_grad_(true);
+        (Dense(denseWeights, indices).mm(denseMatrix) * upstream).sum().backward();
+
+        Values(sparseWeights.grad!).Should().Equal(Values(denseWeights.grad!), (a, b) => Math.Abs(a - b) < 1e-12);
+        Values(sparseMatrix.grad!).Should().Equal(Values(denseMatrix.grad!), (a, b) => Math.Abs(a - b) < 1e-12);
+    }
+
+    [Fact]
+    public void Dots_gradients_equal_autograd_through_the_dense_product()
+    {
+        var (_, matrix, indices, vectors) = Case();
+        var upstream = randn([Rows, Active], generator: new Generator(4), dtype: ScalarType.Float64);
+
+        var sparseVectors = vectors.clone().requires_grad_(true);
+        var sparseMatrix = matrix.clone().requires_grad_(true);
+        (SparseRows.DotsFunction.apply(sparseVectors, sparseMatrix, indices) * upstream).sum().backward();
+        var denseVectors = vectors.clone().requires_grad_(true);
+        var denseMatrix = matrix.clone().requires_grad_(true);
+        (denseVectors.mm(denseMatrix.t()).gather(1, indices) * upstream).sum().backward();
+
+        Values(sparseVectors.grad!).Should().Equal(Values(denseVectors.grad!), (a, b) => Math.Abs(a - b) < 1e-12);
+        Values(sparseMatrix.grad!).Should().Equal(Values(denseMatrix.grad!), (a, b) => Math.Abs(a - b) < 1e-12);
+    }
+}
