@@ -79,6 +79,6 @@ internal static class SaeObjective
         var reconstructed = reconstructedDocuments.bmm(reconstructedQueries.unsqueeze(-1)).squeeze(-1).div(temperature);         // [B, M]
         var logP = original.log_softmax(1);
         var logQ = reconstructed.log_softmax(1);
-        return (logP.exp() * (logP - logQ)).sum(1).mean();
+        return (logP.exp() * (logP - logQ)).sum([1]).mean();                                           // sum([1]): sum(1) would be sum(ScalarType)
     }
 }

@@ -89,6 +89,57 @@ public sealed class SparseAutoencoderTests
         encode.Should().Throw<ArgumentException>().WithMessage("Row 1 of the input holds NaN or infinity*");
     }
 
+    [Fact]
+    public void The_kl_term_is_the_mean_over_queries_of_kl_between_the_score_softmaxes()
+    {
+        // d = 2, n = 2, K = 1, identity-like weights: every vector is reconstructed as its larger axis.
+        var weights = new SaeWeights(2, 2, [1, 0, 0, 1], [0, 0], [1, 0, 0, 1], [0, 0]);
+        using var model = SparseAutoencoder.FromWeights(weights, activeLatents: 1, ComputeDevice.Cpu);
+        float[] queryValues = [1, 0, 0.6f, 0.8f];                  // two queries
+        float[] documentValues = [0.8f, 0.6f, 0, 1, 1, 0, 0.6f, 0.8f]; // two documents each
+        var queries = tensor(queryValues, [2, 2]);
+        var documents = tensor(documentValues, [4, 2]);
+
+        var loss = SaeObjective.Compute(model, queries, documents, 2, new SaeObjectiveSettings(1, 0.5f, 0, 1), null, 0);
+
+        // By hand: reconstructions keep the larger coordinate; p = softmax(s / τ), p̂ = softmax(ŝ / τ).
+        static double[] Softmax(double a, double b) => [Math.Exp(a) / (Math.Exp(a) + Math.Exp(b)), Math.Exp(b) / (Math.Exp(a) + Math.Exp(b))];
+        static double Kl(double[] p, double[] q) => p[0] * Math.Log(p[0] / q[0]) + p[1] * Math.Log(p[1] / q[1]);
+        // Query (1, 0): s = (0.8, 0); q̂ = (1, 0), d̂ = (0.8, 0), (0, 1): ŝ = (0.8, 0), so KL = 0.
+        var first = Kl(Softmax(0.8 / 0.5, 0), Softmax(0.8 / 0.5, 0));
+        // Query (0.6, 0.8): s = (0.6, 1.0); q̂ = (0, 0.8), d̂ = (1, 0), (0, 0.8): ŝ = (0, 0.64).
+        var second = Kl(Softmax(0.6 / 0.5, 1.0 / 0.5), Softmax(0, 0.64 / 0.5));
+        loss.Kld.item<float>().Should().BeApproximately((float)((first + second) / 2), 1e-6f);
+    }
+
+    [Fact]
+    public void Aux_k_trains_dead_latents_that_no_vector_selects()
+    {
+        const int d = 8, n = 32, k = 2;
+        var generator = new Generator(9);
+        var inputs = randn([20, d], generator: generator);
+        Tensor DecoderGradient(float auxWeight, out float auxTerm, out bool[] dead)
+        {
+            var model = SparseAutoencoder.FromTensors(randn([n, d], generator: new Generator(1)), zeros(n), randn([n, d], generator: new Generator(2)), zeros(d), k, ComputeDevice.Cpu);
+            var (_, selected) = model.Encode(inputs);
+            var deadMask = ones(n, dtype: ScalarType.Bool).index_fill_(0, selected.reshape(-1), false); // every latent no vector selects
+            dead = deadMask.data<bool>().ToArray();
+            foreach (var parameter in model.Parameters)
+                parameter.requires_grad_(true);
+            var loss = SaeObjective.Compute(model, inputs, null, 0, new SaeObjectiveSettings(0, 1, auxWeight, AuxKLatents: 4), deadMask, dead.Count(x => x));
+            loss.Total.backward();
+            auxTerm = loss.AuxK.item<float>();
+            return model.DecoderWeight.grad!.norm(1, keepdim: false, p: 2);                          // per latent
+        }
+
+        var withAux = DecoderGradient(1f, out var auxTerm, out var dead).data<float>().ToArray();
+        var withoutAux = DecoderGradient(0f, out _, out _).data<float>().ToArray();
+
+        auxTerm.Should().BePositive();
+        Enumerable.Range(0, n).Where(j => dead[j]).Should().OnlyContain(j => withoutAux[j] == 0, "only selected latents reconstruct");
+        Enumerable.Range(0, n).Count(j => dead[j] && withAux[j] > 0).Should().BePositive("AuxK gives dead latents a gradient");
+    }
+
     /// <summary>
     /// MSE + λ·KL against central differences in double precision. The AuxK term is left out: it holds
     /// the residual constant (a stop-gradient), which finite differences cannot; its effect is tested

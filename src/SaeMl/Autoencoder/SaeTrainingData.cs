@@ -1,0 +1,103 @@
+using SaeMl.Data;
+using SaeMl.Retrieval;
+
+namespace SaeMl.Autoencoder;
+
+/// <summary>
+/// What a sparse autoencoder trains on: query embeddings and, for each query, its neighbour documents'
+/// embeddings (found by exact search over the ORIGINAL embeddings, best first). Either streamed from
+/// embedding stores, or held in memory.
+/// </summary>
+public sealed class SaeTrainingData
+{
+    private readonly QueryReader _readQuery;
+    private readonly DocumentReader _readDocument;
+
+    private SaeTrainingData(int queryCount, int dimension, int neighboursAvailable, string source, QueryReader readQuery, DocumentReader readDocument)
+    {
+        QueryCount = queryCount;
+        Dimension = dimension;
+        NeighboursAvailable = neighboursAvailable;
+        Source = source;
+        _readQuery = readQuery;
+        _readDocument = readDocument;
+    }
+
+    private delegate void QueryReader(int query, Span<float> destination);
+
+    private delegate void DocumentReader(int query, int neighbour, Span<float> destination);
+
+    /// <summary>The number of queries.</summary>
+    public int QueryCount { get; }
+
+    /// <summary>d, the embedding size.</summary>
+    public int Dimension { get; }
+
+    /// <summary>Neighbour documents known per query (the pool; training uses the first M).</summary>
+    public int NeighboursAvailable { get; }
+
+    /// <summary>What the data came from, for messages.</summary>
+    public string Source { get; }
+
+    /// <summary>
+    /// Training data from stores: query row i's neighbours are the corpus rows of row i of
+    /// <paramref name="neighbours"/> (e.g. <see cref="ExactSearch"/> of the queries against the corpus).
+    /// The stores stay open and are read batch by batch.
+    /// </summary>
+    /// <exception cref="ArgumentException">The stores disagree on dimension or row counts, or a neighbour row is outside the corpus.</exception>
+    public static SaeTrainingData FromStores(EmbeddingStore queries, EmbeddingStore corpus, SearchResults neighbours)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentNullException.ThrowIfNull(neighbours);
+        if (queries.Dimension != corpus.Dimension)
+            throw new ArgumentException($"Query store '{queries.Name}' has dimension {queries.Dimension}, but corpus store '{corpus.Name}' has dimension {corpus.Dimension}.", nameof(queries));
+        if (neighbours.QueryCount != queries.RowCount)
+            throw new ArgumentException($"The neighbour lists cover {neighbours.QueryCount} queries, but query store '{queries.Name}' has {queries.RowCount}.", nameof(neighbours));
+        foreach (var row in neighbours.Rows)
+        {
+            if (row < 0 || row >= corpus.RowCount)
+                throw new ArgumentException($"A neighbour list names corpus row {row}, outside corpus store '{corpus.Name}' ({corpus.RowCount} rows).", nameof(neighbours));
+        }
+
+        var dimension = queries.Dimension;
+        return new SaeTrainingData(
+            neighbours.QueryCount,
+            dimension,
+            neighbours.K,
+            queries.Name,
+            (query, destination) => queries.ReadRows(query, destination),
+            (query, neighbour, destination) => corpus.ReadRows(neighbours.RowsOf(query)[neighbour], destination));
+    }
+
+    /// <summary>Training data in memory: queries <c>[Q, d]</c> and, optionally, their documents <c>[Q, M, d]</c>, row-major.</summary>
+    /// <exception cref="ArgumentException">The arrays do not fit the dimension and neighbour count.</exception>
+    public static SaeTrainingData FromArrays(float[] queries, int dimension, float[]? documents = null, int neighboursPerQuery = 0, string source = "training data")
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        if (queries.Length % dimension != 0)
+            throw new ArgumentException($"The queries hold {queries.Length} values, not a whole number of vectors of dimension {dimension}.", nameof(queries));
+        var queryCount = queries.Length / dimension;
+        if (documents is null ? neighboursPerQuery != 0 : documents.LongLength != (long)queryCount * neighboursPerQuery * dimension)
+            throw new ArgumentException($"{queryCount} queries with {neighboursPerQuery} documents each of dimension {dimension} need {(long)queryCount * neighboursPerQuery * dimension} document values, got {documents?.LongLength ?? 0}.", nameof(documents));
+        return new SaeTrainingData(
+            queryCount,
+            dimension,
+            neighboursPerQuery,
+            source,
+            (query, destination) => queries.AsSpan(query * dimension, dimension).CopyTo(destination),
+            (query, neighbour, destination) => documents!.AsSpan(checked((query * neighboursPerQuery + neighbour) * dimension), dimension).CopyTo(destination));
+    }
+
+    /// <summary>Copies the given queries, then their first <paramref name="neighbours"/> documents each, into row-major buffers.</summary>
+    internal void Read(IReadOnlyList<int> queries, int neighbours, Span<float> queryValues, Span<float> documentValues)
+    {
+        for (var i = 0; i < queries.Count; i++)
+        {
+            _readQuery(queries[i], queryValues.Slice(i * Dimension, Dimension));
+            for (var j = 0; j < neighbours; j++)
+                _readDocument(queries[i], j, documentValues.Slice((i * neighbours + j) * Dimension, Dimension));
+        }
+    }
+}

@@ -1,0 +1,22 @@
+namespace SaeMl.Autoencoder;
+
+/// <summary>Metrics of the autoencoder on the held-out validation queries and their documents.</summary>
+/// <param name="Fvu">Fraction of variance unexplained: Σ‖x − x̂‖² / Σ‖x − x̄‖² (0 is perfect, 1 is no better than the mean).</param>
+/// <param name="Mse">Mean squared error per element.</param>
+/// <param name="L0">Mean number of non-zero latents per vector (at most K).</param>
+/// <param name="DeadFraction">Share of latents that have not fired for the dead threshold's worth of training vectors.</param>
+/// <param name="Kld">Mean KL(p ‖ p̂) of the queries' score distributions over their documents (lower is better).</param>
+public sealed record SaeValidationMetrics(double Fvu, double Mse, double L0, double DeadFraction, double Kld);
+
+/// <summary>Where training stands: reported after every step, and with <see cref="Validation"/> at the end of each epoch.</summary>
+/// <param name="Epoch">The epoch, from 1.</param>
+/// <param name="Epochs">Epochs in all.</param>
+/// <param name="Step">Steps done, over all epochs.</param>
+/// <param name="TotalSteps">Steps in all.</param>
+/// <param name="LearningRate">The rate the step used.</param>
+/// <param name="Loss">The step's objective.</param>
+/// <param name="Mse">The step's MSE term.</param>
+/// <param name="Kld">The step's KL term (before λ).</param>
+/// <param name="AuxK">The step's AuxK term (before its weight).</param>
+/// <param name="Validation">The epoch's validation metrics, at the end of an epoch; otherwise null.</param>
+public sealed record SaeTrainingProgress(int Epoch, int Epochs, long Step, long TotalSteps, double LearningRate, double Loss, double Mse, double Kld, double AuxK, SaeValidationMetrics? Validation);

@@ -1,0 +1,139 @@
+using SaeMl.Compute;
+
+namespace SaeMl.Autoencoder;
+
+/// <summary>How the decoder bias b_dec is initialised before training.</summary>
+public enum DecoderBiasInitialization
+{
+    /// <summary>Zero.</summary>
+    Zero,
+
+    /// <summary>The mean of a sample of the training vectors.</summary>
+    Mean,
+
+    /// <summary>The geometric median of a sample of the training vectors (Weiszfeld iterations): robust to outliers.</summary>
+    GeometricMedian,
+}
+
+/// <summary>
+/// Every hyper-parameter of a sparse autoencoder and its training, shared by
+/// <see cref="SparseAutoencoderTrainer"/> and the <c>SparseAutoencode</c> estimator.
+/// </summary>
+public class SparseAutoencoderOptions
+{
+    /// <summary>Default values, shared by the API and the command line.</summary>
+    public static class Defaults
+    {
+        /// <summary>n, the latents (the paper uses 196,000 for bge-base).</summary>
+        public const int LatentSize = 16_384;
+
+        /// <summary>K, the latents active per vector (the paper: 32, 64 or 128).</summary>
+        public const int ActiveLatents = 32;
+
+        /// <summary>Queries per optimisation step (the paper: 512).</summary>
+        public const int BatchSize = 512;
+
+        /// <summary>M, the neighbour documents per query in the KL term (the paper: 16).</summary>
+        public const int NeighboursPerQuery = 16;
+
+        /// <summary>Passes over the training queries.</summary>
+        public const int Epochs = 16;
+
+        /// <summary>Adam's learning rate at the start of the cosine schedule (the paper: 1e-3).</summary>
+        public const float LearningRate = 1e-3f;
+
+        /// <summary>λ, the KL term's weight; chosen by experiment on the demo world (docs/results.md).</summary>
+        public const float ContrastiveWeight = 1f;
+
+        /// <summary>τ, the softmax temperature; chosen by experiment on the demo world (docs/results.md).</summary>
+        public const float Temperature = 0.05f;
+
+        /// <summary>The AuxK term's weight (OpenAI's 1/32).</summary>
+        public const float AuxKWeight = 1f / 32;
+
+        /// <summary>The share of queries held out for validation.</summary>
+        public const float ValidationFraction = 0.05f;
+    }
+
+    /// <summary>n, the number of latents.</summary>
+    public int LatentSize = Defaults.LatentSize;
+
+    /// <summary>K, the latents kept per vector by TopK.</summary>
+    public int ActiveLatents = Defaults.ActiveLatents;
+
+    /// <summary>B, queries per optimisation step; each brings its M documents, so a step sees B·(1 + M) vectors.</summary>
+    public int BatchSize = Defaults.BatchSize;
+
+    /// <summary>M, neighbour documents per query (the first M of the neighbour lists given; 0 trains on queries alone).</summary>
+    public int NeighboursPerQuery = Defaults.NeighboursPerQuery;
+
+    /// <summary>Passes over the training queries; the learning rate follows a cosine from <see cref="LearningRate"/> to 0 over all of them.</summary>
+    public int Epochs = Defaults.Epochs;
+
+    /// <summary>Adam's initial learning rate.</summary>
+    public float LearningRate = Defaults.LearningRate;
+
+    /// <summary>λ, the weight of KL(p ‖ p̂) between each query's original and reconstructed score distributions; 0 gives the MSE-only ablation.</summary>
+    public float ContrastiveWeight = Defaults.ContrastiveWeight;
+
+    /// <summary>τ, the softmax temperature of the KL term (scores are inner products of unit vectors).</summary>
+    public float Temperature = Defaults.Temperature;
+
+    /// <summary>The weight of the AuxK loss that lets dead latents learn from the residual.</summary>
+    public float AuxKWeight = Defaults.AuxKWeight;
+
+    /// <summary>k_aux, the dead latents an AuxK reconstruction uses; null means d / 2.</summary>
+    public int? AuxKLatents;
+
+    /// <summary>A latent is dead when it has not fired for this many training vectors; null means one epoch's worth (at most 10 million).</summary>
+    public long? DeadAfterVectors;
+
+    /// <summary>The share of queries held out for validation metrics (0 to train on all).</summary>
+    public float ValidationFraction = Defaults.ValidationFraction;
+
+    /// <summary>Seeds initialisation, the validation split and the shuffling of each epoch.</summary>
+    public int Seed = 1;
+
+    /// <summary>Where training runs.</summary>
+    public ComputeDevice Device = ComputeDevice.Auto;
+
+    /// <summary>How b_dec starts.</summary>
+    public DecoderBiasInitialization DecoderBiasInitialization = DecoderBiasInitialization.Mean;
+
+    /// <summary>Save a checkpoint every this many steps (0: only at the end of each epoch, and only with <see cref="CheckpointPath"/>).</summary>
+    public int CheckpointEverySteps;
+
+    /// <summary>Where checkpoints go; null saves none. An existing checkpoint there is resumed when <see cref="Resume"/> is set.</summary>
+    public string? CheckpointPath;
+
+    /// <summary>Continue from the checkpoint at <see cref="CheckpointPath"/> if there is one.</summary>
+    public bool Resume;
+
+    /// <summary>A copy, so later changes to these options do not reach a training already started.</summary>
+    internal SparseAutoencoderOptions Copy() => (SparseAutoencoderOptions)MemberwiseClone();
+
+    /// <summary>Checks the values against the data's dimension; names the first one out of range.</summary>
+    internal void Validate(int dimension)
+    {
+        Require(LatentSize >= 1, nameof(LatentSize), LatentSize, "must be at least 1");
+        Require(ActiveLatents >= 1 && ActiveLatents <= LatentSize, nameof(ActiveLatents), ActiveLatents, $"must be from 1 to LatentSize ({LatentSize})");
+        Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
+        Require(NeighboursPerQuery >= 0, nameof(NeighboursPerQuery), NeighboursPerQuery, "must not be negative");
+        Require(Epochs >= 1, nameof(Epochs), Epochs, "must be at least 1");
+        Require(LearningRate > 0 && float.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be positive");
+        Require(ContrastiveWeight >= 0 && float.IsFinite(ContrastiveWeight), nameof(ContrastiveWeight), ContrastiveWeight, "must be 0 or positive");
+        Require(Temperature > 0 && float.IsFinite(Temperature), nameof(Temperature), Temperature, "must be positive");
+        Require(AuxKWeight >= 0 && float.IsFinite(AuxKWeight), nameof(AuxKWeight), AuxKWeight, "must be 0 or positive");
+        Require(AuxKLatents is null or >= 1, nameof(AuxKLatents), AuxKLatents ?? 0, "must be at least 1");
+        Require(DeadAfterVectors is null or >= 1, nameof(DeadAfterVectors), DeadAfterVectors ?? 0, "must be at least 1");
+        Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
+        Require(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, "must not be negative");
+        Require(dimension >= 1, "dimension", dimension, "of the data must be at least 1");
+    }
+
+    private static void Require(bool condition, string name, object value, string rule)
+    {
+        if (!condition)
+            throw new ArgumentOutOfRangeException(name, value, $"{name} {rule}.");
+    }
+}

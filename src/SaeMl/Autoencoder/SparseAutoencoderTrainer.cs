@@ -1,0 +1,305 @@
+using System.Globalization;
+using SaeMl.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SaeMl.Autoencoder;
+
+/// <summary>
+/// Trains a <see cref="SparseAutoencoder"/> on queries and their neighbour documents with the
+/// retrieval-oriented objective (<see cref="SaeObjective"/>), on the CPU or a CUDA GPU.
+/// </summary>
+/// <remarks>
+/// <para>A share of the queries is held out for validation. Each epoch shuffles the rest (seeded) and
+/// takes them B at a time with their first M documents, read from the data and copied to the device
+/// once per step. A step reads as its recipe: forward and loss, backward, remove from each decoder
+/// row's gradient its component along the row, Adam step at the cosine schedule's rate, renormalise
+/// the decoder rows, count which latents fired. After each epoch the validation metrics are computed
+/// and reported.</para>
+/// <para>With a checkpoint path, the whole state is saved after every epoch (and every N steps when
+/// asked); a run started with <see cref="SparseAutoencoderOptions.Resume"/> continues from it and ends
+/// exactly as an uninterrupted run would on the CPU. Every tensor of a step lives in a dispose scope.</para>
+/// </remarks>
+public sealed class SparseAutoencoderTrainer
+{
+    private const int BiasSampleQueries = 8192;
+    private const long DefaultDeadCap = 10_000_000;
+    private readonly SparseAutoencoderOptions _options;
+    private readonly List<SaeValidationMetrics> _history = [];
+
+    /// <summary>A trainer with the given settings (copied).</summary>
+    public SparseAutoencoderTrainer(SparseAutoencoderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Copy();
+    }
+
+    /// <summary>The validation metrics of every epoch trained so far (including those of a resumed run's earlier epochs).</summary>
+    public IReadOnlyList<SaeValidationMetrics> History => _history;
+
+    /// <summary>Trains an autoencoder on <paramref name="data"/>.</summary>
+    /// <param name="data">Queries and their neighbour documents.</param>
+    /// <param name="progress">Receives a report after every step and, with validation metrics, after every epoch.</param>
+    /// <param name="cancellationToken">Checked before every step; a cancelled run keeps its last checkpoint.</param>
+    /// <exception cref="ArgumentException">The options do not fit the data (too few neighbours, no training queries).</exception>
+    /// <exception cref="FormatException">A vector holds NaN or infinity, or the checkpoint to resume is unusable.</exception>
+    public SparseAutoencoder Train(SaeTrainingData data, IProgress<SaeTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var o = _options;
+        o.Validate(data.Dimension);
+        if (o.NeighboursPerQuery > data.NeighboursAvailable)
+            throw new ArgumentException($"NeighboursPerQuery is {o.NeighboursPerQuery}, but '{data.Source}' has {data.NeighboursAvailable} neighbour documents per query.", nameof(data));
+
+        var run = new Run(o, data);
+        _history.Clear();
+        var model = run.CreateModel(_history, out var optimizer, out var vectorsSinceFired, out var startEpoch, out var startStep);
+        try
+        {
+            foreach (var parameter in model.Parameters)
+                parameter.requires_grad_(true);
+            for (var epoch = startEpoch; epoch < o.Epochs; epoch++)
+            {
+                var batches = run.EpochBatches(epoch);
+                for (var step = epoch == startEpoch ? startStep : 0; step < batches.Count; step++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var terms = run.Step(model, optimizer, vectorsSinceFired, batches[step]);
+                    progress?.Report(new SaeTrainingProgress(epoch + 1, o.Epochs, optimizer.Step, run.TotalSteps, terms.LearningRate, terms.Loss, terms.Mse, terms.Kld, terms.AuxK, null));
+                    if (o.CheckpointEverySteps > 0 && optimizer.Step % o.CheckpointEverySteps == 0 && step + 1 < batches.Count)
+                        run.SaveCheckpoint(epoch, step + 1, optimizer, model, vectorsSinceFired, _history);
+                }
+
+                var metrics = run.Validate(model, vectorsSinceFired);
+                _history.Add(metrics);
+                run.SaveCheckpoint(epoch + 1, 0, optimizer, model, vectorsSinceFired, _history);
+                progress?.Report(new SaeTrainingProgress(epoch + 1, o.Epochs, optimizer.Step, run.TotalSteps, optimizer.LearningRate, double.NaN, metrics.Mse, metrics.Kld, 0, metrics));
+            }
+
+            foreach (var parameter in model.Parameters)
+                parameter.requires_grad_(false);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        finally
+        {
+            optimizer.Dispose();
+            vectorsSinceFired.Dispose();
+        }
+    }
+
+    /// <summary>The loss terms of one step, read back from the device.</summary>
+    private readonly record struct StepTerms(double LearningRate, double Loss, double Mse, double Kld, double AuxK);
+
+    /// <summary>One training run: its split, schedule, dead threshold and the batch buffers it reuses.</summary>
+    private sealed class Run
+    {
+        private readonly SparseAutoencoderOptions _options;
+        private readonly SaeTrainingData _data;
+        private readonly Device _device;
+        private readonly int[] _trainQueries;
+        private readonly int[] _validationQueries;
+        private readonly int _neighbours;
+        private readonly long _deadAfter;
+        private readonly SaeObjectiveSettings _settings;
+        private readonly float[] _queryBuffer;
+        private readonly float[] _documentBuffer;
+
+        public Run(SparseAutoencoderOptions options, SaeTrainingData data)
+        {
+            _options = options;
+            _data = data;
+            _device = options.Device.ToTorchDevice();
+            _neighbours = options.NeighboursPerQuery;
+            var order = Shuffled(Enumerable.Range(0, data.QueryCount).ToArray(), new Random(options.Seed));
+            var validation = (int)Math.Floor(data.QueryCount * (double)options.ValidationFraction);
+            _validationQueries = order[..validation];
+            _trainQueries = order[validation..];
+            if (_trainQueries.Length == 0)
+                throw new ArgumentException($"'{data.Source}' has {data.QueryCount} queries; none is left for training after the validation share.", nameof(data));
+
+            StepsPerEpoch = (_trainQueries.Length + options.BatchSize - 1) / options.BatchSize;
+            TotalSteps = (long)StepsPerEpoch * options.Epochs;
+            _deadAfter = options.DeadAfterVectors ?? Math.Min(DefaultDeadCap, (long)_trainQueries.Length * (1 + _neighbours));
+            _settings = new SaeObjectiveSettings(options.ContrastiveWeight, options.Temperature, options.AuxKWeight,
+                Math.Min(options.LatentSize, options.AuxKLatents ?? Math.Max(1, data.Dimension / 2)));
+            _queryBuffer = new float[(long)options.BatchSize * data.Dimension];
+            _documentBuffer = new float[(long)options.BatchSize * _neighbours * data.Dimension];
+        }
+
+        public int StepsPerEpoch { get; }
+
+        public long TotalSteps { get; }
+
+        /// <summary>What a checkpoint must match: everything that shapes the run's trajectory.</summary>
+        private string Fingerprint => string.Create(CultureInfo.InvariantCulture,
+            $"queries {_data.QueryCount}, d {_data.Dimension}, n {_options.LatentSize}, K {_options.ActiveLatents}, B {_options.BatchSize}, M {_neighbours}, "
+            + $"epochs {_options.Epochs}, lr {_options.LearningRate}, λ {_options.ContrastiveWeight}, τ {_options.Temperature}, aux {_options.AuxKWeight}×{_settings.AuxKLatents}, "
+            + $"dead after {_deadAfter}, validation {_options.ValidationFraction}, seed {_options.Seed}, b_dec {_options.DecoderBiasInitialization}");
+
+        /// <summary>A fresh model, or the checkpoint's when resuming.</summary>
+        public SparseAutoencoder CreateModel(List<SaeValidationMetrics> history, out SaeOptimizer optimizer, out Tensor vectorsSinceFired, out int startEpoch, out int startStep)
+        {
+            var checkpoint = _options.Resume && _options.CheckpointPath is { } path && File.Exists(path)
+                ? SaeCheckpoint.Load(path, Fingerprint)
+                : null;
+            var model = SparseAutoencoder.Initialize(_data.Dimension, _options.LatentSize, _options.ActiveLatents,
+                checkpoint is null ? InitialDecoderBias() : new float[_data.Dimension], _options.Seed, _options.Device);
+            optimizer = new SaeOptimizer(model.Parameters, _options.LearningRate, TotalSteps);
+            vectorsSinceFired = zeros(_options.LatentSize, ScalarType.Int64, _device);
+            (startEpoch, startStep) = (0, 0);
+            if (checkpoint is not null)
+            {
+                checkpoint.Restore(model, optimizer, vectorsSinceFired);
+                history.AddRange(checkpoint.History);
+                (startEpoch, startStep) = (checkpoint.NextEpoch, checkpoint.NextStep);
+            }
+
+            return model;
+        }
+
+        public IReadOnlyList<int[]> EpochBatches(int epoch) =>
+            Shuffled((int[])_trainQueries.Clone(), new Random(unchecked(_options.Seed * 7919 + (epoch + 1) * 104729))) // not HashCode: it is seeded per process
+                .Chunk(_options.BatchSize)
+                .ToList();
+
+        public StepTerms Step(SparseAutoencoder model, SaeOptimizer optimizer, Tensor vectorsSinceFired, int[] queries)
+        {
+            using var scope = NewDisposeScope();
+            var (batchQueries, batchDocuments) = Load(queries);
+            var dead = vectorsSinceFired.gt(_deadAfter);
+            var deadCount = (int)dead.sum().item<long>();
+            var rate = optimizer.LearningRate;
+
+            var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbours, _settings, deadCount > 0 ? dead : null, deadCount);
+            loss.Total.backward();
+            RemoveParallelDecoderGradient(model);
+            optimizer.Update();
+            foreach (var parameter in model.Parameters)
+                parameter.grad?.zero_();
+            NormalizeDecoderRows(model);
+            CountFiring(vectorsSinceFired, loss.Values, loss.Indices);
+            return new StepTerms(rate, loss.Total.item<float>(), loss.Mse.item<float>(), loss.Kld.item<float>(), loss.AuxK.item<float>());
+        }
+
+        /// <summary>FVU, MSE, L0, dead share and KL over the validation queries and their documents (training queries when none is held out).</summary>
+        public SaeValidationMetrics Validate(SparseAutoencoder model, Tensor vectorsSinceFired)
+        {
+            var queries = _validationQueries.Length > 0 ? _validationQueries : _trainQueries;
+            var metricSettings = _settings with { ContrastiveWeight = 1, AuxKWeight = 0 };
+            double squaredError = 0, squares = 0, kld = 0, active = 0;
+            var sumVector = new double[_data.Dimension];
+            long vectors = 0;
+            using var noGrad = no_grad();
+            foreach (var batch in queries.Chunk(_options.BatchSize))
+            {
+                using var scope = NewDisposeScope();
+                var (batchQueries, batchDocuments) = Load(batch);
+                var inputs = batchDocuments is null ? batchQueries : cat([batchQueries, batchDocuments], 0);
+                var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbours, metricSettings, null, 0);
+                squaredError += (loss.Reconstruction - inputs).square().sum().item<float>();
+                squares += inputs.square().sum().item<float>();
+                var column = inputs.sum([0]).to(ScalarType.Float64).cpu().data<double>().ToArray();
+                for (var j = 0; j < sumVector.Length; j++)
+                    sumVector[j] += column[j];
+                kld += loss.Kld.item<float>() * batch.Length;
+                active += loss.Values.gt(0).sum().item<long>();
+                vectors += inputs.shape[0];
+            }
+
+            var variance = squares - sumVector.Sum(v => v * v) / vectors;    // Σ‖x − x̄‖² = Σ‖x‖² − ‖Σx‖² / N
+            using var deadShare = vectorsSinceFired.gt(_deadAfter).to(ScalarType.Float64).mean();
+            return new SaeValidationMetrics(
+                Fvu: variance > 0 ? squaredError / variance : double.NaN,
+                Mse: squaredError / ((double)vectors * _data.Dimension),
+                L0: active / vectors,
+                DeadFraction: deadShare.item<double>(),
+                Kld: _neighbours > 0 ? kld / queries.Length : 0);
+        }
+
+        public void SaveCheckpoint(int nextEpoch, int nextStep, SaeOptimizer optimizer, SparseAutoencoder model, Tensor vectorsSinceFired, IReadOnlyList<SaeValidationMetrics> history)
+        {
+            if (_options.CheckpointPath is { } path)
+                SaeCheckpoint.Capture(Fingerprint, nextEpoch, nextStep, optimizer, model, vectorsSinceFired, history).Save(path);
+        }
+
+        /// <summary>The batch's queries and documents on the device, one copy each; NaN and infinities are refused with the query's row.</summary>
+        private (Tensor Queries, Tensor? Documents) Load(IReadOnlyList<int> queries)
+        {
+            var d = _data.Dimension;
+            var queryValues = _queryBuffer.AsSpan(0, queries.Count * d);
+            var documentValues = _documentBuffer.AsSpan(0, queries.Count * _neighbours * d);
+            _data.Read(queries, _neighbours, queryValues, documentValues);
+            if (FiniteValues.FirstNonFiniteRow(queryValues, d) is var badQuery and >= 0)
+                throw new FormatException($"Query row {queries[badQuery]} of '{_data.Source}' holds NaN or infinity.");
+            if (_neighbours > 0 && FiniteValues.FirstNonFiniteRow(documentValues, d) is var badDocument and >= 0)
+                throw new FormatException($"Neighbour document {badDocument % _neighbours} of query row {queries[badDocument / _neighbours]} of '{_data.Source}' holds NaN or infinity.");
+            var batchQueries = tensor(queryValues.ToArray(), [queries.Count, d], device: _device);
+            var batchDocuments = _neighbours > 0 ? tensor(documentValues.ToArray(), [queries.Count * _neighbours, d], device: _device) : null;
+            return (batchQueries, batchDocuments);
+        }
+
+        /// <summary>b_dec from a sample of training queries and their documents: zero, their mean, or their geometric median.</summary>
+        private float[] InitialDecoderBias()
+        {
+            var d = _data.Dimension;
+            if (_options.DecoderBiasInitialization == DecoderBiasInitialization.Zero)
+                return new float[d];
+            var sample = _trainQueries.Take(BiasSampleQueries).ToArray();
+            var values = new float[(long)sample.Length * (1 + _neighbours) * d];
+            _data.Read(sample, _neighbours, values.AsSpan(0, sample.Length * d), values.AsSpan(sample.Length * d));
+            using var scope = NewDisposeScope();
+            var points = tensor(values, [values.LongLength / d, d], dtype: ScalarType.Float32).to(ScalarType.Float64);
+            var center = points.mean([0]);
+            if (_options.DecoderBiasInitialization == DecoderBiasInitialization.GeometricMedian)
+            {
+                // Weiszfeld: the median is the fixed point of the inverse-distance-weighted mean.
+                for (var iteration = 0; iteration < 50; iteration++)
+                {
+                    var weights = (points - center).norm(1, keepdim: true, p: 2).clamp_min(1e-12).reciprocal();
+                    center = (points * weights).sum([0]) / weights.sum();
+                }
+            }
+
+            return center.to(ScalarType.Float32).data<float>().ToArray();
+        }
+
+        private static void RemoveParallelDecoderGradient(SparseAutoencoder model)
+        {
+            using var noGrad = no_grad();
+            var decoder = model.DecoderWeight;
+            var gradient = decoder.grad!;
+            gradient.sub_((gradient * decoder).sum([1], keepdim: true) * decoder);         // rows are unit: subtract (g·w) w
+        }
+
+        private static void NormalizeDecoderRows(SparseAutoencoder model)
+        {
+            using var noGrad = no_grad();
+            model.DecoderWeight.div_(model.DecoderWeight.norm(1, keepdim: true, p: 2).clamp_min(1e-12));
+        }
+
+        /// <summary>Adds the step's vectors to every latent's count, and resets the count of latents that fired.</summary>
+        private static void CountFiring(Tensor vectorsSinceFired, Tensor values, Tensor indices)
+        {
+            using var noGrad = no_grad();
+            var fired = indices.masked_select(values.gt(0));
+            vectorsSinceFired.add_(values.shape[0]);
+            vectorsSinceFired.index_fill_(0, fired, 0);
+        }
+
+        private static int[] Shuffled(int[] items, Random random)
+        {
+            for (var i = items.Length - 1; i > 0; i--)
+            {
+                var j = random.Next(i + 1);
+                (items[i], items[j]) = (items[j], items[i]);
+            }
+
+            return items;
+        }
+    }
+}

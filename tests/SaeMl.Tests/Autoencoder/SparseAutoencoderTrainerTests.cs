@@ -1,0 +1,171 @@
+using SaeMl.Autoencoder;
+using SaeMl.Compute;
+
+namespace SaeMl.Tests.Autoencoder;
+
+public sealed class SparseAutoencoderTrainerTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private static double Normal(Random random)
+    {
+        var sum = 0.0;
+        for (var i = 0; i < 12; i++)
+            sum += random.NextDouble();
+        return sum - 6;
+    }
+
+    private static float[] UnitRows(Random random, int rows, int dimension)
+    {
+        var values = new float[rows * dimension];
+        for (var r = 0; r < rows; r++)
+        {
+            var row = Enumerable.Range(0, dimension).Select(_ => Normal(random)).ToArray();
+            var norm = Math.Sqrt(row.Sum(x => x * x));
+            for (var j = 0; j < dimension; j++)
+                values[r * dimension + j] = (float)(row[j] / norm);
+        }
+
+        return values;
+    }
+
+    /// <summary>Unit vectors that each mix 4 of the atoms with weights in [0.5, 1.5), plus noise of 0.01 per value.</summary>
+    private static float[] SparseMixtures(Random random, float[] atoms, int atomCount, int dimension, int vectors)
+    {
+        var data = new float[vectors * dimension];
+        for (var v = 0; v < vectors; v++)
+        {
+            var x = new double[dimension];
+            foreach (var atom in Enumerable.Range(0, atomCount).OrderBy(_ => random.Next()).Take(4))
+            {
+                var weight = 0.5 + random.NextDouble();
+                for (var j = 0; j < dimension; j++)
+                    x[j] += weight * atoms[atom * dimension + j];
+            }
+
+            for (var j = 0; j < dimension; j++)
+                x[j] += 0.01 * Normal(random);
+            var norm = Math.Sqrt(x.Sum(z => z * z));
+            for (var j = 0; j < dimension; j++)
+                data[v * dimension + j] = (float)(x[j] / norm);
+        }
+
+        return data;
+    }
+
+    [Fact]
+    public void Recovers_the_atoms_of_a_known_sparse_dictionary()
+    {
+        const int d = 64, atoms = 256, n = 512;
+        var random = new Random(11);
+        var dictionary = UnitRows(random, atoms, d);
+        var data = SparseMixtures(random, dictionary, atoms, d, vectors: 20_000);
+        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions
+        {
+            LatentSize = n, ActiveLatents = 8, BatchSize = 512, NeighboursPerQuery = 0, Epochs = 20, LearningRate = 4e-3f, Seed = 1, Device = ComputeDevice.Cpu,
+        });
+
+        using var model = trainer.Train(SaeTrainingData.FromArrays(data, d));
+
+        var decoder = model.GetWeights().DecoderWeight;
+        var recovered = Enumerable.Range(0, atoms).Count(atom => Enumerable.Range(0, n)
+            .Max(latent => Enumerable.Range(0, d).Sum(j => (double)dictionary[atom * d + j] * decoder[latent * d + j])) >= 0.9);
+        recovered.Should().BeGreaterThanOrEqualTo((int)(0.9 * atoms), "a TopK SAE recovers the atoms of sparse mixtures");
+        trainer.History.Should().HaveCount(20);
+        trainer.History[^1].Fvu.Should().BeLessThan(trainer.History[0].Fvu);
+        trainer.History.Should().OnlyContain(h => h.L0 <= 8);
+    }
+
+    private static SaeTrainingData QueriesWithNeighbours(int seed)
+    {
+        var random = new Random(seed);
+        return SaeTrainingData.FromArrays(UnitRows(random, 300, 16), 16, UnitRows(random, 300 * 3, 16), neighboursPerQuery: 3);
+    }
+
+    private SparseAutoencoderOptions ResumableOptions(string checkpoint) => new()
+    {
+        LatentSize = 64, ActiveLatents = 4, BatchSize = 32, NeighboursPerQuery = 3, Epochs = 4, LearningRate = 3e-3f, ContrastiveWeight = 0.5f, Temperature = 0.1f,
+        DeadAfterVectors = 500, ValidationFraction = 0.1f, Seed = 5, Device = ComputeDevice.Cpu, CheckpointPath = checkpoint, Resume = true,
+    };
+
+    [Fact]
+    public void Two_epochs_stopped_and_resumed_to_four_equal_four_straight_epochs()
+    {
+        var straightTrainer = new SparseAutoencoderTrainer(ResumableOptions(_folder.File("straight.ckpt")));
+        using var straight = straightTrainer.Train(QueriesWithNeighbours(seed: 2));
+
+        var checkpoint = _folder.File("stopped.ckpt");
+        using var stop = new CancellationTokenSource();
+        var stopAfterTwo = new CallbackProgress(p =>
+        {
+            if (p.Validation is not null && p.Epoch == 2)
+                stop.Cancel();
+        });
+        var first = () => new SparseAutoencoderTrainer(ResumableOptions(checkpoint)).Train(QueriesWithNeighbours(seed: 2), stopAfterTwo, stop.Token);
+        first.Should().Throw<OperationCanceledException>();
+        var resumedTrainer = new SparseAutoencoderTrainer(ResumableOptions(checkpoint));
+        var steps = new List<long>();
+        using var resumed = resumedTrainer.Train(QueriesWithNeighbours(seed: 2), new CallbackProgress(p => steps.Add(p.Step)));
+
+        steps[0].Should().Be(2 * 9 + 1, "the resumed run starts at the first step of epoch 3 (270 training queries, batches of 32)");
+        resumed.GetWeights().EncoderWeight.Should().Equal(straight.GetWeights().EncoderWeight);
+        resumed.GetWeights().DecoderWeight.Should().Equal(straight.GetWeights().DecoderWeight);
+        resumed.GetWeights().DecoderBias.Should().Equal(straight.GetWeights().DecoderBias);
+        resumedTrainer.History.Should().Equal(straightTrainer.History);
+    }
+
+    [Fact]
+    public void A_checkpoint_of_other_settings_is_refused()
+    {
+        var checkpoint = _folder.File("other.ckpt");
+        var oneEpoch = ResumableOptions(checkpoint);
+        oneEpoch.Epochs = 1;
+        using (new SparseAutoencoderTrainer(oneEpoch).Train(QueriesWithNeighbours(seed: 2)))
+        {
+        }
+
+        var resume = () => new SparseAutoencoderTrainer(ResumableOptions(checkpoint)).Train(QueriesWithNeighbours(seed: 2));
+
+        resume.Should().Throw<FormatException>().WithMessage($"'{checkpoint}' was written by a training run with other settings or data*");
+    }
+
+    [Fact]
+    public void Training_vectors_with_nan_are_refused_with_their_query_row()
+    {
+        var random = new Random(3);
+        var queries = UnitRows(random, 40, 8);
+        queries[17 * 8 + 2] = float.NaN;
+        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 2, BatchSize = 8, NeighboursPerQuery = 0, Epochs = 1, Device = ComputeDevice.Cpu });
+
+        var train = () => trainer.Train(SaeTrainingData.FromArrays(queries, 8, source: "queries.npy"));
+
+        train.Should().Throw<FormatException>().WithMessage("Query row 17 of 'queries.npy' holds NaN or infinity.");
+    }
+
+    [Fact]
+    public void Asking_for_more_neighbours_than_the_data_holds_is_refused()
+    {
+        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 2, NeighboursPerQuery = 16, Device = ComputeDevice.Cpu });
+
+        var train = () => trainer.Train(QueriesWithNeighbours(seed: 1));
+
+        train.Should().Throw<ArgumentException>().WithMessage("NeighboursPerQuery is 16, but 'training data' has 3 neighbour documents per query.*");
+    }
+
+    [Fact]
+    public void Options_out_of_range_are_named()
+    {
+        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 32, Device = ComputeDevice.Cpu });
+
+        var train = () => trainer.Train(QueriesWithNeighbours(seed: 1));
+
+        train.Should().Throw<ArgumentOutOfRangeException>().WithMessage("ActiveLatents must be from 1 to LatentSize (16).*");
+    }
+
+    private sealed class CallbackProgress(Action<SaeTrainingProgress> report) : IProgress<SaeTrainingProgress>
+    {
+        public void Report(SaeTrainingProgress value) => report(value);
+    }
+}
