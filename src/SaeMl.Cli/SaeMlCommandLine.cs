@@ -19,6 +19,8 @@ internal static class SaeMlCommandLine
         DemoCommand.Create(console),
         EmbedCommand.Create(console),
         NeighborsCommand.Create(console),
+        TrainCommand.Create(console),
+        EncodeCommand.Create(console),
     };
 
     public static Task<int> InvokeAsync(string[] args, IAnsiConsole console, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>

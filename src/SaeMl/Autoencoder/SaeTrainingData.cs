@@ -1,4 +1,5 @@
 using SaeMl.Data;
+using SaeMl.Data.Npy;
 using SaeMl.Retrieval;
 
 namespace SaeMl.Autoencoder;
@@ -8,13 +9,15 @@ namespace SaeMl.Autoencoder;
 /// embeddings (found by exact search over the ORIGINAL embeddings, best first). Either streamed from
 /// embedding stores, or held in memory.
 /// </summary>
-public sealed class SaeTrainingData
+public sealed class SaeTrainingData : IDisposable
 {
     private readonly QueryReader _readQuery;
     private readonly DocumentReader _readDocument;
+    private readonly IDisposable[] _owned;
 
-    private SaeTrainingData(int queryCount, int dimension, int neighboursAvailable, string source, QueryReader readQuery, DocumentReader readDocument)
+    private SaeTrainingData(int queryCount, int dimension, int neighboursAvailable, string source, QueryReader readQuery, DocumentReader readDocument, params IDisposable[] owned)
     {
+        _owned = owned;
         QueryCount = queryCount;
         Dimension = dimension;
         NeighboursAvailable = neighboursAvailable;
@@ -47,27 +50,70 @@ public sealed class SaeTrainingData
     /// <exception cref="ArgumentException">The stores disagree on dimension or row counts, or a neighbour row is outside the corpus.</exception>
     public static SaeTrainingData FromStores(EmbeddingStore queries, EmbeddingStore corpus, SearchResults neighbours)
     {
-        ArgumentNullException.ThrowIfNull(queries);
-        ArgumentNullException.ThrowIfNull(corpus);
         ArgumentNullException.ThrowIfNull(neighbours);
-        if (queries.Dimension != corpus.Dimension)
-            throw new ArgumentException($"Query store '{queries.Name}' has dimension {queries.Dimension}, but corpus store '{corpus.Name}' has dimension {corpus.Dimension}.", nameof(queries));
-        if (neighbours.QueryCount != queries.RowCount)
-            throw new ArgumentException($"The neighbour lists cover {neighbours.QueryCount} queries, but query store '{queries.Name}' has {queries.RowCount}.", nameof(neighbours));
-        foreach (var row in neighbours.Rows)
+        return FromStores(queries, corpus, neighbours.Rows.ToArray(), neighbours.QueryCount, neighbours.K, "neighbour lists");
+    }
+
+    /// <summary>
+    /// Opens training data from files: a query store, a corpus store (each a <c>.npy</c> file or a folder
+    /// of shards), and the neighbour rows written by <c>saeml neighbors</c> (<c>&lt;prefix&gt;.ids.npy</c>,
+    /// int64 <c>[queries, pool]</c>). Disposing the data closes the stores.
+    /// </summary>
+    /// <exception cref="ArgumentException">The files disagree on dimension or row counts, or a neighbour row is outside the corpus.</exception>
+    public static SaeTrainingData OpenStores(string queriesPath, string corpusPath, string neighbourRowsPath)
+    {
+        long[] rows;
+        int queryCount, pool;
+        using (var file = NpyFile.Open(neighbourRowsPath))
         {
-            if (row < 0 || row >= corpus.RowCount)
-                throw new ArgumentException($"A neighbour list names corpus row {row}, outside corpus store '{corpus.Name}' ({corpus.RowCount} rows).", nameof(neighbours));
+            if (file.Header.DataType is not (NpyDataType.Int64 or NpyDataType.Int32))
+                throw new FormatException($"'{neighbourRowsPath}' holds {file.Header.DataType} values; neighbour rows must be integers.");
+            (rows, queryCount, pool) = (file.ReadAllInt64(), checked((int)file.Rows), file.Columns);
         }
 
-        var dimension = queries.Dimension;
+        var queries = EmbeddingStore.Open(queriesPath);
+        try
+        {
+            var corpus = EmbeddingStore.Open(corpusPath);
+            try
+            {
+                return FromStores(queries, corpus, rows, queryCount, pool, neighbourRowsPath, queries, corpus);
+            }
+            catch
+            {
+                corpus.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            queries.Dispose();
+            throw;
+        }
+    }
+
+    private static SaeTrainingData FromStores(EmbeddingStore queries, EmbeddingStore corpus, long[] rows, int queryCount, int pool, string neighboursName, params IDisposable[] owned)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        ArgumentNullException.ThrowIfNull(corpus);
+        if (queries.Dimension != corpus.Dimension)
+            throw new ArgumentException($"Query store '{queries.Name}' has dimension {queries.Dimension}, but corpus store '{corpus.Name}' has dimension {corpus.Dimension}.", nameof(queries));
+        if (queryCount != queries.RowCount)
+            throw new ArgumentException($"The neighbour lists of '{neighboursName}' cover {queryCount} queries, but query store '{queries.Name}' has {queries.RowCount}.", nameof(queries));
+        foreach (var row in rows)
+        {
+            if (row < 0 || row >= corpus.RowCount)
+                throw new ArgumentException($"'{neighboursName}' names corpus row {row}, outside corpus store '{corpus.Name}' ({corpus.RowCount} rows).", nameof(corpus));
+        }
+
         return new SaeTrainingData(
-            neighbours.QueryCount,
-            dimension,
-            neighbours.K,
+            queryCount,
+            queries.Dimension,
+            pool,
             queries.Name,
             (query, destination) => queries.ReadRows(query, destination),
-            (query, neighbour, destination) => corpus.ReadRows(neighbours.RowsOf(query)[neighbour], destination));
+            (query, neighbour, destination) => corpus.ReadRows(rows[(long)query * pool + neighbour], destination),
+            owned);
     }
 
     /// <summary>Training data in memory: queries <c>[Q, d]</c> and, optionally, their documents <c>[Q, M, d]</c>, row-major.</summary>
@@ -88,6 +134,13 @@ public sealed class SaeTrainingData
             source,
             (query, destination) => queries.AsSpan(query * dimension, dimension).CopyTo(destination),
             (query, neighbour, destination) => documents!.AsSpan(checked((query * neighboursPerQuery + neighbour) * dimension), dimension).CopyTo(destination));
+    }
+
+    /// <summary>Closes the stores this data opened (none when it was given open stores or arrays).</summary>
+    public void Dispose()
+    {
+        foreach (var owned in _owned)
+            owned.Dispose();
     }
 
     /// <summary>Copies the given queries, then their first <paramref name="neighbours"/> documents each, into row-major buffers.</summary>

@@ -65,7 +65,7 @@ internal sealed class VectorInputColumn(string name, int length) : InputColumn<f
 {
     public int Length { get; } = length;
 
-    public override string ExpectedType => $"Vector<Single, {Length}>";
+    public override string ExpectedType => Length > 0 ? $"Vector<Single, {Length}>" : "Vector<Single>";
 
     public override bool Accepts(DataViewType type) =>
         type is VectorDataViewType { ItemType: NumberDataViewType single, Size: var size } && single == NumberDataViewType.Single && size == Length;

@@ -1,0 +1,87 @@
+using System.CommandLine;
+using Microsoft.ML;
+using SaeMl.Autoencoder;
+using SaeMl.Compute;
+using SaeMl.Data;
+using SaeMl.Data.Npy;
+using Spectre.Console;
+
+namespace SaeMl.Cli.Commands;
+
+/// <summary>
+/// <c>saeml encode</c>: runs a saved sparse autoencoder over an embedding store, streaming: writes the
+/// latents as an <c>.npy</c> pair (values float32 and indices int64, each <c>[rows, K]</c>, indices
+/// ascending) and, when asked, the reconstructions as a store.
+/// </summary>
+internal static class EncodeCommand
+{
+    private const int BlockRows = 4096;
+
+    public static Command Create(IAnsiConsole console)
+    {
+        var model = new Option<string>("--model") { Description = "A model zip holding a SparseAutoencode transform (as saeml train writes)", Required = true };
+        var input = new Option<string>("--input") { Description = "Embeddings: a .npy file or a store folder", Required = true };
+        var latents = new Option<string?>("--latents") { Description = "Path prefix for <prefix>.latent-values.npy and <prefix>.latent-indices.npy" };
+        var reconstruction = new Option<string?>("--reconstruction") { Description = "A store folder for the reconstructions" };
+        var device = CliOptions.Device();
+        var command = new Command("encode", "Encodes embeddings with a saved sparse autoencoder: latents and reconstructions")
+        {
+            model, input, latents, reconstruction, device,
+        };
+        command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
+        {
+            var latentsPrefix = parse.GetValue(latents);
+            var reconstructionFolder = parse.GetValue(reconstruction);
+            if (latentsPrefix is null && reconstructionFolder is null)
+                throw new ArgumentException("Name an output: --latents, --reconstruction or both.");
+
+            using var transformer = LoadAutoencoder(parse.GetValue(model)!, ComputeDevice.Parse(parse.GetValue(device)!));
+            var autoencoder = transformer.Autoencoder;
+            using var store = EmbeddingStore.Open(parse.GetValue(input)!);
+            if (store.Dimension != autoencoder.Dimension)
+                throw new ArgumentException($"Embedding store '{store.Name}' has dimension {store.Dimension}, but the autoencoder reads {autoencoder.Dimension}.");
+
+            using var values = latentsPrefix is null ? null : new NpyWriter(latentsPrefix + ".latent-values.npy", NpyDataType.Float32, autoencoder.ActiveLatents);
+            using var indices = latentsPrefix is null ? null : new NpyWriter(latentsPrefix + ".latent-indices.npy", NpyDataType.Int64, autoencoder.ActiveLatents);
+            using var reconstructions = reconstructionFolder is null ? null : new EmbeddingStoreWriter(reconstructionFolder, autoencoder.Dimension, job: $"reconstruction of {store.Name}");
+            ProgressBars.Run(console, "Encoding", report =>
+            {
+                foreach (var batch in store.ReadBatches(BlockRows))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var codes = autoencoder.Encode(batch.Values.Span);
+                    values?.WriteRows(codes.Values);
+                    indices?.WriteRows(Array.ConvertAll(codes.Indices, i => (long)i));
+                    reconstructions?.WriteRows(autoencoder.Decode(codes));
+                    report(batch.FirstRow + batch.RowCount, store.RowCount);
+                }
+
+                return 0;
+            });
+            values?.Commit();
+            indices?.Commit();
+            reconstructions?.Commit();
+            console.MarkupLine($"Encoded {store.RowCount:N0} vectors (n = {autoencoder.LatentSize:N0}, K = {autoencoder.ActiveLatents}).");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The one SparseAutoencode transform of a model zip, moved to the device asked for.</summary>
+    private static SparseAutoencoderTransformer LoadAutoencoder(string path, ComputeDevice device)
+    {
+        var loaded = new MLContext().Model.Load(path, out _);
+        var found = (loaded as IEnumerable<ITransformer> ?? [loaded]).OfType<SparseAutoencoderTransformer>().ToList();
+        try
+        {
+            if (found.Count != 1)
+                throw new ArgumentException($"The model zip '{path}' holds {found.Count} SparseAutoencode transforms; it needs exactly one.");
+            return found[0].WithDevice(device);
+        }
+        finally
+        {
+            foreach (var transformer in found)
+                transformer.Dispose();
+        }
+    }
+}

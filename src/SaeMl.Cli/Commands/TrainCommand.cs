@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using SaeMl.Autoencoder;
+using SaeMl.Compute;
+using Spectre.Console;
+
+namespace SaeMl.Cli.Commands;
+
+/// <summary>
+/// <c>saeml train</c>: query and corpus embedding stores plus the queries' neighbour rows → a trained
+/// sparse autoencoder saved as an ML.NET model zip, with a progress bar showing the loss and, after
+/// each epoch, the validation FVU, L0 and dead share. <c>--resume</c> continues from the checkpoint.
+/// </summary>
+internal static class TrainCommand
+{
+    /// <summary>The column names a zip written by this command reads and writes.</summary>
+    public const string InputColumn = "Embedding";
+
+    public const string LatentColumn = "Latent";
+
+    public const string ReconstructionColumn = "Reconstruction";
+
+    public static Command Create(IAnsiConsole console)
+    {
+        var queries = new Option<string>("--queries") { Description = "Query embeddings: a .npy file or a store folder", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "Corpus embeddings: a .npy file or a store folder", Required = true };
+        var neighbors = new Option<string>("--neighbors") { Description = "The queries' neighbour rows: <prefix>.ids.npy as written by saeml neighbors (or the prefix)", Required = true };
+        var output = new Option<string>("--output") { Description = "The model zip to write", Required = true };
+        var defaults = new SparseAutoencoderOptions();
+        var latents = CliOptions.PositiveInt("--latents", "n, the number of latents", defaults.LatentSize);
+        var k = CliOptions.PositiveInt("--k", "K, the latents active per vector", defaults.ActiveLatents);
+        var epochs = CliOptions.PositiveInt("--epochs", "Passes over the training queries", defaults.Epochs);
+        var batchSize = CliOptions.PositiveInt("--batch-size", "Queries per step", defaults.BatchSize);
+        var neighbours = new Option<int>("--neighbours-per-query") { Description = "M, documents per query in the objective (0 for reconstruction only)", DefaultValueFactory = _ => defaults.NeighboursPerQuery };
+        var learningRate = new Option<float>("--lr") { Description = "Adam's initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => defaults.LearningRate };
+        var lambda = new Option<float>("--kl-weight") { Description = "λ, the KL term's weight; 0 gives the MSE-only ablation", DefaultValueFactory = _ => defaults.ContrastiveWeight };
+        var tau = new Option<float>("--temperature") { Description = "τ, the softmax temperature of the KL term", DefaultValueFactory = _ => defaults.Temperature };
+        var auxWeight = new Option<float>("--auxk-weight") { Description = "The AuxK term's weight", DefaultValueFactory = _ => defaults.AuxKWeight };
+        var validation = new Option<float>("--validation") { Description = "Share of queries held out for validation", DefaultValueFactory = _ => defaults.ValidationFraction };
+        var seed = new Option<int>("--seed") { Description = "Seed of initialisation, split and shuffling", DefaultValueFactory = _ => defaults.Seed };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file, written after every epoch (and every --checkpoint-every steps)" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also write the checkpoint every this many steps", DefaultValueFactory = _ => 0 };
+        var resume = new Option<bool>("--resume") { Description = "Continue from --checkpoint when it exists" };
+        var device = CliOptions.Device();
+
+        var command = new Command("train", "Trains a sparse autoencoder on embeddings and their neighbours and saves it as an ML.NET model zip")
+        {
+            queries, corpus, neighbors, output, latents, k, epochs, batchSize, neighbours, learningRate, lambda, tau, auxWeight, validation, seed, checkpoint, checkpointEvery, resume, device,
+        };
+        command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
+        {
+            var target = parse.GetValue(output)!;
+            var targetFolder = Path.GetDirectoryName(Path.GetFullPath(target))!;
+            if (!Directory.Exists(targetFolder))
+                throw new DirectoryNotFoundException($"The output folder '{targetFolder}' does not exist; create it first.");
+            if (parse.GetValue(resume) && parse.GetValue(checkpoint) is null)
+                throw new ArgumentException("--resume needs --checkpoint: the file to continue from.");
+
+            var options = new SparseAutoencoderOptions
+            {
+                LatentSize = parse.GetValue(latents),
+                ActiveLatents = parse.GetValue(k),
+                Epochs = parse.GetValue(epochs),
+                BatchSize = parse.GetValue(batchSize),
+                NeighboursPerQuery = parse.GetValue(neighbours),
+                LearningRate = parse.GetValue(learningRate),
+                ContrastiveWeight = parse.GetValue(lambda),
+                Temperature = parse.GetValue(tau),
+                AuxKWeight = parse.GetValue(auxWeight),
+                ValidationFraction = parse.GetValue(validation),
+                Seed = parse.GetValue(seed),
+                CheckpointPath = parse.GetValue(checkpoint),
+                CheckpointEverySteps = parse.GetValue(checkpointEvery),
+                Resume = parse.GetValue(resume),
+                Device = ComputeDevice.Parse(parse.GetValue(device)!),
+            };
+            var neighbourRows = parse.GetValue(neighbors)!;
+            if (!neighbourRows.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+                neighbourRows += ".ids.npy";
+
+            using var data = SaeTrainingData.OpenStores(parse.GetValue(queries)!, parse.GetValue(corpus)!, neighbourRows);
+            console.MarkupLine($"Training a sparse autoencoder (n = {options.LatentSize:N0}, K = {options.ActiveLatents}) on {data.QueryCount:N0} queries "
+                + $"with {options.NeighboursPerQuery} neighbours each (dimension {data.Dimension}) on [bold]{options.Device.Resolve()}[/]; λ = {options.ContrastiveWeight}, τ = {options.Temperature}.");
+            var ml = new MLContext();
+            var history = new List<SaeValidationMetrics>();
+            using var transformer = ProgressBars.Run(console, "Training", (ProgressBar bar) =>
+            {
+                var progress = new CallbackProgress<SaeTrainingProgress>(p =>
+                {
+                    bar.Report(p.Step, p.TotalSteps);
+                    if (p.Validation is { } v)
+                        history.Add(v);
+                    bar.Status(p.Validation is { } metrics
+                        ? string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}/{p.Epochs}: FVU {metrics.Fvu:F4}, L0 {metrics.L0:F1}, dead {metrics.DeadFraction:P1}, KL {metrics.Kld:F4}")
+                        : string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}/{p.Epochs}: loss {p.Loss:F5}"));
+                });
+                return ml.Transforms.SparseAutoencode(LatentColumn, InputColumn, options, ReconstructionColumn, progress: progress).Fit(data, cancellationToken);
+            });
+
+            foreach (var (epoch, metrics) in history.Select((m, i) => (i + 1, m)))
+                console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}: validation FVU {metrics.Fvu:F4}, MSE {metrics.Mse:E2}, L0 {metrics.L0:F1}, dead {metrics.DeadFraction:P1}, KL {metrics.Kld:F4}"));
+            var schema = new DataViewSchema.Builder();
+            schema.AddColumn(InputColumn, new VectorDataViewType(NumberDataViewType.Single, transformer.Autoencoder.Dimension));
+            ml.Model.Save(transformer, schema.ToSchema(), target);
+            console.MarkupLine($"Wrote [link]{Markup.Escape(target)}[/] (input column '{InputColumn}', latents '{LatentColumn}', reconstruction '{ReconstructionColumn}').");
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,57 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace SaeMl.Autoencoder;
+
+/// <summary>The <c>SparseAutoencode</c> transform on <c>mlContext.Transforms</c>.</summary>
+public static class AutoencoderCatalog
+{
+    /// <summary>
+    /// Trains a TopK sparse autoencoder on the embeddings in <paramref name="inputColumnName"/> and maps
+    /// them to their sparse latents in <paramref name="latentColumnName"/>.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="latentColumnName">The sparse latent column: a vector of Single of length <paramref name="latentSize"/>, at most <paramref name="activeLatents"/> non-zeros.</param>
+    /// <param name="inputColumnName">The embedding column: a known-size vector of Single.</param>
+    /// <param name="latentSize">n, the latents.</param>
+    /// <param name="activeLatents">K, the latents active per vector.</param>
+    /// <param name="reconstructionColumnName">When given, a column with the reconstruction x̂.</param>
+    /// <param name="neighboursColumnName">When given, each row's M neighbour documents' embeddings (a vector of Single of length M·d) for the KL term.</param>
+    /// <example>
+    /// <code>
+    /// var sae = mlContext.Transforms.SparseAutoencode("Latent", "Embedding", latentSize: 16_384, activeLatents: 64,
+    ///     reconstructionColumnName: "Reconstruction", neighboursColumnName: "Neighbours");
+    /// </code>
+    /// </example>
+    public static SparseAutoencoderEstimator SparseAutoencode(
+        this TransformsCatalog catalog,
+        string latentColumnName,
+        string inputColumnName,
+        int latentSize = SparseAutoencoderOptions.Defaults.LatentSize,
+        int activeLatents = SparseAutoencoderOptions.Defaults.ActiveLatents,
+        string? reconstructionColumnName = null,
+        string? neighboursColumnName = null) =>
+        SparseAutoencode(catalog, latentColumnName, inputColumnName, new SparseAutoencoderOptions { LatentSize = latentSize, ActiveLatents = activeLatents },
+            reconstructionColumnName, neighboursColumnName);
+
+    /// <summary>Trains a sparse autoencoder with every setting of <see cref="SparseAutoencoderOptions"/>.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="latentColumnName">The sparse latent column.</param>
+    /// <param name="inputColumnName">The embedding column.</param>
+    /// <param name="options">Model and training settings (copied).</param>
+    /// <param name="reconstructionColumnName">When given, a column with the reconstruction.</param>
+    /// <param name="neighboursColumnName">When given, each row's neighbour documents' embeddings for the KL term.</param>
+    /// <param name="progress">Receives training progress after every step and epoch.</param>
+    public static SparseAutoencoderEstimator SparseAutoencode(
+        this TransformsCatalog catalog,
+        string latentColumnName,
+        string inputColumnName,
+        SparseAutoencoderOptions options,
+        string? reconstructionColumnName = null,
+        string? neighboursColumnName = null,
+        IProgress<SaeTrainingProgress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new SparseAutoencoderEstimator(catalog.GetEnvironment(), latentColumnName, inputColumnName, reconstructionColumnName, neighboursColumnName, options, progress);
+    }
+}

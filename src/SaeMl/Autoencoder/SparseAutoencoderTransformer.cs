@@ -1,0 +1,265 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using SaeMl.Autoencoder;
+using SaeMl.Compute;
+using SaeMl.MLNet;
+
+[assembly: LoadableClass(typeof(SparseAutoencoderTransformer), null, typeof(SignatureLoadModel), "Sparse Autoencoder", SparseAutoencoderTransformer.LoaderSignature)]
+
+namespace SaeMl.Autoencoder;
+
+/// <summary>
+/// Trains a TopK sparse autoencoder on an embedding column: the estimator of
+/// <c>mlContext.Transforms.SparseAutoencode</c>.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Estimator characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Does this estimator need to look at the data to train its parameters? | Yes |
+/// | Input column data type | Known-size vector of Single (the embeddings) |
+/// | Output column data type | Sparse vector of Single of length n (at most K non-zeros); optionally the reconstruction, a vector of Single of length d |
+/// | Exportable to ONNX | No |
+///
+/// With a neighbour-documents column (a vector of Single of length M·d: each query's M neighbour
+/// document embeddings, best first) the training objective includes the KL term that keeps each query's
+/// score distribution over its documents (see <see cref="SparseAutoencoderTrainer"/>); without one, it
+/// is the reconstruction MSE (and AuxK). Fitting reads the columns into memory; corpus-scale training
+/// goes through <see cref="Fit(SaeTrainingData, CancellationToken)"/> with stores (<see cref="SaeTrainingData.OpenStores"/>).
+/// ]]></format>
+/// </remarks>
+public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTransformer>
+{
+    private readonly IHost _host;
+    private readonly SparseAutoencoderOptions _options;
+    private readonly string _latentColumnName;
+    private readonly string _inputColumnName;
+    private readonly string? _reconstructionColumnName;
+    private readonly string? _neighboursColumnName;
+    private readonly IProgress<SaeTrainingProgress>? _progress;
+
+    internal SparseAutoencoderEstimator(
+        IHostEnvironment env,
+        string latentColumnName,
+        string inputColumnName,
+        string? reconstructionColumnName,
+        string? neighboursColumnName,
+        SparseAutoencoderOptions options,
+        IProgress<SaeTrainingProgress>? progress)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentException.ThrowIfNullOrEmpty(latentColumnName);
+        ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
+        ArgumentNullException.ThrowIfNull(options);
+        _host = env.Register(nameof(SparseAutoencoderEstimator));
+        _options = options.Copy();
+        _latentColumnName = latentColumnName;
+        _inputColumnName = inputColumnName;
+        _reconstructionColumnName = reconstructionColumnName;
+        _neighboursColumnName = neighboursColumnName;
+        _progress = progress;
+    }
+
+    /// <summary>Trains on the embedding column (and the neighbour-documents column, when named) of <paramref name="input"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type.</exception>
+    /// <exception cref="ArgumentException">A vector holds NaN or infinity (reported with its row).</exception>
+    public SparseAutoencoderTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var dimension = InputDimension(input.Schema);
+        var queries = new List<float[]>();
+        var documents = new List<float[]>();
+        var neighbours = 0;
+        var columns = new List<DataViewSchema.Column> { input.Schema[_inputColumnName] };
+        if (_neighboursColumnName is not null)
+        {
+            var documentColumn = ColumnChecks.Find(input.Schema, _neighboursColumnName);
+            if (documentColumn.Type is not VectorDataViewType { ItemType: NumberDataViewType item, Size: var size } || item != NumberDataViewType.Single || size == 0 || size % dimension != 0)
+                throw ColumnChecks.Mismatch(_neighboursColumnName, $"a vector of Single of M × {dimension} values", documentColumn.Type.ToString() ?? "unknown");
+            neighbours = ((VectorDataViewType)documentColumn.Type).Size / dimension;
+            columns.Add(documentColumn);
+        }
+
+        using (var cursor = input.GetRowCursor(columns))
+        {
+            var readQuery = new VectorInputColumn(_inputColumnName, dimension).CreateReader(cursor, columns[0]);
+            var readDocuments = neighbours > 0 ? new VectorInputColumn(_neighboursColumnName!, neighbours * dimension).CreateReader(cursor, columns[1]) : null;
+            while (cursor.MoveNext())
+            {
+                queries.Add(readQuery());
+                if (readDocuments is not null)
+                    documents.Add(readDocuments());
+            }
+        }
+
+        var options = _options.Copy();
+        options.NeighboursPerQuery = Math.Min(options.NeighboursPerQuery, neighbours);
+        var data = SaeTrainingData.FromArrays(
+            queries.SelectMany(q => q).ToArray(), dimension,
+            neighbours > 0 ? documents.SelectMany(d => d).ToArray() : null, neighbours,
+            $"input column '{_inputColumnName}'");
+        return Fit(data, options, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Trains on data outside ML.NET, e.g. <see cref="SaeTrainingData.OpenStores"/> at corpus scale,
+    /// and returns a transformer that reads this estimator's input column.
+    /// </summary>
+    /// <param name="data">Queries and their neighbour documents.</param>
+    /// <param name="cancellationToken">Checked before every training step.</param>
+    public SparseAutoencoderTransformer Fit(SaeTrainingData data, CancellationToken cancellationToken = default) => Fit(data, _options, cancellationToken);
+
+    /// <summary>The input schema plus the latent column (and the reconstruction column, when named).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not a vector of Single.</exception>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        new VectorInputColumn(_inputColumnName, length: 0).Check(inputSchema);
+        return ColumnChecks.WithVectorColumns(inputSchema, _reconstructionColumnName is null ? [_latentColumnName] : [_latentColumnName, _reconstructionColumnName]);
+    }
+
+    private SparseAutoencoderTransformer Fit(SaeTrainingData data, SparseAutoencoderOptions options, CancellationToken cancellationToken)
+    {
+        var trainer = new SparseAutoencoderTrainer(options);
+        var model = trainer.Train(data, _progress, cancellationToken);
+        return new SparseAutoencoderTransformer(_host, model, _inputColumnName, _latentColumnName, _reconstructionColumnName);
+    }
+
+    private int InputDimension(DataViewSchema schema)
+    {
+        var column = ColumnChecks.Find(schema, _inputColumnName);
+        return column.Type is VectorDataViewType { ItemType: NumberDataViewType item, Size: > 0 and var size } && item == NumberDataViewType.Single
+            ? size
+            : throw ColumnChecks.Mismatch(_inputColumnName, "a known-size vector of Single", column.Type.ToString() ?? "unknown");
+    }
+}
+
+/// <summary>
+/// A trained sparse autoencoder as an ML.NET transform: maps an embedding column to its sparse latent
+/// (a vector of length n with at most K non-zeros, indices ascending) and, when named, its
+/// reconstruction. Rows are read ahead and encoded a batch at a time. Saves into ML.NET model zips.
+/// </summary>
+public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, IDisposable
+{
+    internal const string LoaderSignature = "SaeMlSparseAutoencoder";
+    private const string Component = "SparseAutoencode transformer";
+    private const int BatchRows = 1024;
+    private static readonly string[] WeightStreams = ["encoder_weight.bin", "encoder_bias.bin", "decoder_weight.bin", "decoder_bias.bin"];
+
+    private readonly IHost _host;
+    private readonly BatchedColumnMapping<float[]> _mapping;
+
+    internal SparseAutoencoderTransformer(IHost host, SparseAutoencoder autoencoder, string inputColumnName, string latentColumnName, string? reconstructionColumnName)
+    {
+        _host = host;
+        Autoencoder = autoencoder;
+        InputColumnName = inputColumnName;
+        LatentColumnName = latentColumnName;
+        ReconstructionColumnName = reconstructionColumnName;
+        var outputs = new List<VectorOutputColumn> { VectorOutputColumn.Sparse(latentColumnName, autoencoder.LatentSize, autoencoder.ActiveLatents) };
+        if (reconstructionColumnName is not null)
+            outputs.Add(VectorOutputColumn.Dense(reconstructionColumnName, autoencoder.Dimension));
+        _mapping = new BatchedColumnMapping<float[]>(Component, new VectorInputColumn(inputColumnName, autoencoder.Dimension), outputs, BatchRows, Compute);
+    }
+
+    /// <summary>The embedding column read.</summary>
+    public string InputColumnName { get; }
+
+    /// <summary>The sparse latent column written.</summary>
+    public string LatentColumnName { get; }
+
+    /// <summary>The reconstruction column written, or null.</summary>
+    public string? ReconstructionColumnName { get; }
+
+    /// <summary>The autoencoder: batch <see cref="SparseAutoencoder.Encode(ReadOnlySpan{float})"/> and <see cref="SparseAutoencoder.Decode(SparseCodes)"/>, and its weights.</summary>
+    public SparseAutoencoder Autoencoder { get; }
+
+    /// <inheritdoc/>
+    public bool IsRowToRowMapper => true;
+
+    private static VersionInfo Version => ModelPersistence.Version("SAEMLSAE", 0x00010001, LoaderSignature, typeof(SparseAutoencoderTransformer));
+
+    /// <inheritdoc/>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _mapping.GetOutputSchema(inputSchema);
+
+    /// <inheritdoc/>
+    public IDataView Transform(IDataView input) => _mapping.Transform(input);
+
+    /// <inheritdoc/>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _mapping.GetRowToRowMapper(inputSchema);
+
+    /// <summary>The same transform with its weights on another device (a saved transform loads on <c>auto</c>).</summary>
+    public SparseAutoencoderTransformer WithDevice(ComputeDevice device) =>
+        new(_host, SparseAutoencoder.FromWeights(Autoencoder.GetWeights(), Autoencoder.ActiveLatents, device), InputColumnName, LatentColumnName, ReconstructionColumnName);
+
+    /// <summary>Releases the weights.</summary>
+    public void Dispose() => Autoencoder.Dispose();
+
+    void ICanSaveModel.Save(ModelSaveContext context)
+    {
+        var writer = ModelPersistence.BeginSave(context, Version);
+        writer.Write(InputColumnName);
+        writer.Write(LatentColumnName);
+        writer.Write(ReconstructionColumnName ?? string.Empty);
+        writer.Write(Autoencoder.Dimension);
+        writer.Write(Autoencoder.LatentSize);
+        writer.Write(Autoencoder.ActiveLatents);
+        var weights = Autoencoder.GetWeights();
+        float[][] arrays = [weights.EncoderWeight, weights.EncoderBias, weights.DecoderWeight, weights.DecoderBias];
+        for (var i = 0; i < arrays.Length; i++)
+            ModelPersistence.SaveBlob(context, WeightStreams[i], MemoryMarshal.AsBytes(arrays[i].AsSpan()).ToArray());
+    }
+
+    /// <summary>Reads a transformer written by <see cref="ICanSaveModel.Save"/>; ML.NET calls it through <c>LoadableClass</c>.</summary>
+    internal static SparseAutoencoderTransformer Create(IHostEnvironment env, ModelLoadContext context)
+    {
+        var host = env.Register(nameof(SparseAutoencoderTransformer));
+        var reader = ModelPersistence.BeginLoad(context, Version);
+        var input = reader.ReadString();
+        var latent = reader.ReadString();
+        var reconstruction = reader.ReadString() is { Length: > 0 } name ? name : null;
+        var dimension = ModelPersistence.ReadInt(reader, "Dimension", Component, minimum: 1);
+        var latentSize = ModelPersistence.ReadInt(reader, "LatentSize", Component, minimum: 1);
+        var activeLatents = ModelPersistence.ReadInt(reader, "ActiveLatents", Component, minimum: 1, maximum: latentSize);
+        var arrays = WeightStreams.Select(stream => MemoryMarshal.Cast<byte, float>(ModelPersistence.LoadBlob(context, stream, Component)).ToArray()).ToArray();
+        var weights = new SaeWeights(dimension, latentSize, arrays[0], arrays[1], arrays[2], arrays[3]);
+        weights.Validate($"The saved {Component}");
+        return new SparseAutoencoderTransformer(host, SparseAutoencoder.FromWeights(weights, activeLatents, ComputeDevice.Auto), input, latent, reconstruction);
+    }
+
+    /// <summary>Encodes a batch of input rows; fills the latent batch (non-zeros only) and the reconstruction batch.</summary>
+    private void Compute(IReadOnlyList<float[]> inputs, IReadOnlyList<VectorOutputBatch> outputs)
+    {
+        var dimension = Autoencoder.Dimension;
+        var flat = new float[inputs.Count * dimension];
+        for (var i = 0; i < inputs.Count; i++)
+            inputs[i].CopyTo(flat, i * dimension);
+        var codes = Autoencoder.Encode(flat);
+
+        var latents = outputs[0];
+        for (var row = 0; row < inputs.Count; row++)
+        {
+            var values = codes.ValuesOf(row);
+            var indices = codes.IndicesOf(row);
+            var targetValues = latents.ValuesOf(row);
+            var targetIndices = latents.IndicesOf(row);
+            var count = 0;
+            for (var j = 0; j < values.Length; j++)
+            {
+                if (values[j] > 0)
+                {
+                    targetValues[count] = values[j];
+                    targetIndices[count++] = indices[j];
+                }
+            }
+
+            latents.Counts![row] = count;
+        }
+
+        if (outputs.Count > 1)
+            Autoencoder.Decode(codes).CopyTo(outputs[1].Values, 0);
+    }
+}

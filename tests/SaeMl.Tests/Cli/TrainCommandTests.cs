@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using SaeMl.Cli;
+using SaeMl.Compute;
+using SaeMl.Data;
+using SaeMl.Data.Npy;
+using SaeMl.Retrieval;
+
+namespace SaeMl.Tests.Cli;
+
+public sealed class TrainCommandTests : IDisposable
+{
+    private const int D = 16;
+    private readonly TempFolder _folder = new();
+
+    public TrainCommandTests()
+    {
+        var random = new Random(12);
+        float[] UnitRows(int rows) => Enumerable.Range(0, rows).SelectMany(_ =>
+        {
+            var row = Enumerable.Range(0, D).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var norm = MathF.Sqrt(row.Sum(v => v * v));
+            return row.Select(v => v / norm);
+        }).ToArray();
+        NpyWriter.Write(_folder.File("queries.npy"), UnitRows(240), D);
+        NpyWriter.Write(_folder.File("corpus.npy"), UnitRows(500), D);
+        using var queries = EmbeddingStore.Open(_folder.File("queries.npy"));
+        using var corpus = EmbeddingStore.Open(_folder.File("corpus.npy"));
+        ExactSearch.Search(queries, corpus, new ExactSearchOptions { K = 8, Device = ComputeDevice.Cpu })
+            .SaveNpy(_folder.File("train.ids.npy"), _folder.File("train.scores.npy"));
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private static async Task<(int ExitCode, string Output)> Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var exitCode = await SaeMlCommandLine.InvokeAsync(args, TestConsole.Create(output), output, output);
+        return (exitCode, output.ToString());
+    }
+
+    private string[] TrainArguments(string output, params string[] extra) =>
+    [
+        "train", "--queries", _folder.File("queries.npy"), "--corpus", _folder.File("corpus.npy"), "--neighbors", _folder.File("train"),
+        "--output", output, "--latents", "64", "--k", "4", "--epochs", "3", "--batch-size", "32", "--neighbours-per-query", "4",
+        "--lr", "0.003", "--device", "cpu", .. extra,
+    ];
+
+    [Fact]
+    public async Task Train_then_encode_in_another_process_gives_the_same_bytes()
+    {
+        var zip = _folder.File("sae.zip");
+        var (trainExit, trainOutput) = await Run(TrainArguments(zip));
+        trainExit.Should().Be(0, trainOutput);
+        trainOutput.Should().Contain("epoch 3: validation FVU").And.Contain($"Wrote {zip}");
+
+        var (encodeExit, encodeOutput) = await Run("encode", "--model", zip, "--input", _folder.File("corpus.npy"),
+            "--latents", _folder.File("in"), "--reconstruction", _folder.File("in-reconstruction"), "--device", "cpu");
+        encodeExit.Should().Be(0, encodeOutput);
+
+        var child = Process.Start(new ProcessStartInfo(
+            Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
+            ["exec", Path.Combine(AppContext.BaseDirectory, "SaeMl.Cli.dll"), "encode", "--model", zip, "--input", _folder.File("corpus.npy"),
+                "--latents", _folder.File("out"), "--reconstruction", _folder.File("out-reconstruction"), "--device", "cpu"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var childOutput = await child.StandardOutput.ReadToEndAsync() + await child.StandardError.ReadToEndAsync();
+        await child.WaitForExitAsync();
+
+        child.ExitCode.Should().Be(0, childOutput);
+        File.ReadAllBytes(_folder.File("out.latent-values.npy")).Should().Equal(File.ReadAllBytes(_folder.File("in.latent-values.npy")));
+        File.ReadAllBytes(_folder.File("out.latent-indices.npy")).Should().Equal(File.ReadAllBytes(_folder.File("in.latent-indices.npy")));
+        using var inProcess = EmbeddingStore.Open(_folder.File("in-reconstruction"));
+        using var outOfProcess = EmbeddingStore.Open(_folder.File("out-reconstruction"));
+        var a = new float[inProcess.RowCount * D];
+        var b = new float[outOfProcess.RowCount * D];
+        inProcess.ReadRows(0, a);
+        outOfProcess.ReadRows(0, b);
+        b.Should().Equal(a);
+        using var indices = NpyFile.Open(_folder.File("in.latent-indices.npy"));
+        indices.Rows.Should().Be(500);
+        indices.Columns.Should().Be(4);
+    }
+
+    [Fact]
+    public async Task Train_with_resume_picks_up_its_checkpoint_and_saves_the_same_model()
+    {
+        var checkpoint = _folder.File("sae.ckpt");
+        var (straightExit, straightOutput) = await Run(TrainArguments(_folder.File("straight.zip"), "--checkpoint", _folder.File("straight.ckpt")));
+        straightExit.Should().Be(0, straightOutput);
+
+        // A finished checkpoint resumed trains nothing more and saves the same model.
+        var (firstExit, firstOutput) = await Run(TrainArguments(_folder.File("first.zip"), "--checkpoint", checkpoint));
+        var (resumedExit, resumedOutput) = await Run(TrainArguments(_folder.File("resumed.zip"), "--checkpoint", checkpoint, "--resume"));
+
+        firstExit.Should().Be(0, firstOutput);
+        resumedExit.Should().Be(0, resumedOutput);
+        var (encodeA, _) = await Run("encode", "--model", _folder.File("straight.zip"), "--input", _folder.File("queries.npy"), "--latents", _folder.File("a"), "--device", "cpu");
+        var (encodeB, _) = await Run("encode", "--model", _folder.File("resumed.zip"), "--input", _folder.File("queries.npy"), "--latents", _folder.File("b"), "--device", "cpu");
+        encodeA.Should().Be(0);
+        encodeB.Should().Be(0);
+        File.ReadAllBytes(_folder.File("b.latent-values.npy")).Should().Equal(File.ReadAllBytes(_folder.File("a.latent-values.npy")));
+    }
+
+    [Fact]
+    public async Task Resume_without_a_checkpoint_path_is_refused()
+    {
+        var (exitCode, output) = await Run(TrainArguments(_folder.File("x.zip"), "--resume"));
+
+        exitCode.Should().Be(CommandAction.Failed);
+        output.Should().Contain("error: --resume needs --checkpoint");
+    }
+
+    [Fact]
+    public async Task Encode_refuses_a_store_of_another_dimension()
+    {
+        var zip = _folder.File("sae.zip");
+        (await Run(TrainArguments(zip))).ExitCode.Should().Be(0);
+        NpyWriter.Write(_folder.File("wide.npy"), new float[2 * 32], 32);
+
+        var (exitCode, output) = await Run("encode", "--model", zip, "--input", _folder.File("wide.npy"), "--latents", _folder.File("w"), "--device", "cpu");
+
+        exitCode.Should().Be(CommandAction.Failed);
+        output.Should().Contain($"error: Embedding store '{_folder.File("wide.npy")}' has dimension 32, but the autoencoder reads 16.");
+    }
+}
