@@ -6,5 +6,6 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     ExactSearchBenchmark.Create(),
     EmbedTextBenchmark.Create(),
     SaeRetrievalExperiment.Create(),
+    SaeTrainingBenchmark.Create(),
 };
 return await root.Parse(args).InvokeAsync();

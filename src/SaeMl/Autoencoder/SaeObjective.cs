@@ -46,8 +46,9 @@ internal static class SaeObjective
         var inputs = documents is null ? queries : cat([queries, documents], 0);            // [N, d]
         var centered = inputs - model.DecoderBias;
         var deadK = deadLatents is null ? 0 : Math.Min(settings.AuxKLatents, deadCount);
-        var (indices, deadIndices) = model.SelectLatents(centered, deadK > 0 ? deadLatents : null, deadK);
-        var values = model.Activate(centered, indices);                                       // [N, K]
+        var selection = model.SelectLatents(centered, deadK > 0 ? deadLatents : null, deadK);
+        var indices = selection.Indices;
+        var values = model.Activate(centered, indices, selection.PreActivations);             // [N, K]
         var reconstruction = model.Decode(values, indices);                                  // [N, d]
         var mse = (reconstruction - inputs).square().mean();
 
@@ -60,7 +61,8 @@ internal static class SaeObjective
         if (deadK > 0)
         {
             var residual = (inputs - reconstruction).detach();                                // [N, d]
-            var deadReconstruction = SparseRows.CombineFunction.apply(model.Activate(centered, deadIndices!), model.DecoderWeight, deadIndices!);
+            var deadValues = model.Activate(centered, selection.DeadIndices!, selection.DeadPreActivations!);
+            var deadReconstruction = model.DecodeWithoutBias(deadValues, selection.DeadIndices!);
             var variance = (residual - residual.mean([0], keepdim: true)).square().mean();
             auxK = (deadReconstruction - residual).square().mean() / variance.clamp_min(1e-12);
         }

@@ -6,15 +6,23 @@ using static TorchSharp.torch;
 
 namespace SaeMl.Autoencoder;
 
+/// <summary>The latents chosen for each row and their pre-activation values; the dead latents' too, for AuxK.</summary>
+/// <param name="Indices"><c>[N, K]</c>.</param>
+/// <param name="PreActivations"><c>[N, K]</c>, before the ReLU.</param>
+/// <param name="DeadIndices"><c>[N, k_aux]</c>, or null.</param>
+/// <param name="DeadPreActivations"><c>[N, k_aux]</c>, or null.</param>
+internal readonly record struct LatentSelection(Tensor Indices, Tensor PreActivations, Tensor? DeadIndices, Tensor? DeadPreActivations);
+
 /// <summary>
 /// A TopK sparse autoencoder over d-dimensional embeddings with n latents, K of them active per vector:
 /// <c>h = ReLU(TopK(W_enc (x − b_dec) + b_enc))</c>, <c>x̂ = W_dec h + b_dec</c>.
 /// </summary>
 /// <remarks>
 /// <para>Encoding is one function everywhere (training, the ML.NET transform, sparse retrieval and
-/// steering): the K latents are chosen from the dense pre-activations, computed without gradient in
-/// chunks of rows, and their values are then recomputed through <see cref="SparseRows"/>, so training
-/// gradients cost O(K) per vector instead of O(n). Decoding reads only the K active decoder rows.</para>
+/// steering): the K latents and their values are read off the dense pre-activations, computed
+/// without gradient in chunks of rows, and <see cref="SparseRows"/> gives autograd their gradients, so
+/// the backward pass costs O(K) per vector instead of O(n). Decoding reads only the K active decoder
+/// rows.</para>
 /// <para>Weights live on one device, chosen at creation. Batch methods take and return row-major
 /// float arrays and move each batch to and from the device once.</para>
 /// </remarks>
@@ -185,24 +193,30 @@ public sealed class SparseAutoencoder : IDisposable
     internal (Tensor Values, Tensor Indices) Encode(Tensor inputs)
     {
         var centered = inputs - DecoderBias;                                               // [N, d]
-        var (indices, _) = SelectLatents(centered, deadLatents: null, deadK: 0);
-        return (Activate(centered, indices), indices);
+        var selection = SelectLatents(centered, deadLatents: null, deadK: 0);
+        return (Activate(centered, selection.Indices, selection.PreActivations), selection.Indices);
     }
 
     /// <summary>x̂ = W_dec h + b_dec from K latents per row: <c>[N, K]</c> values and indices → <c>[N, d]</c>.</summary>
-    internal Tensor Decode(Tensor values, Tensor indices) => SparseRows.CombineFunction.apply(values, DecoderWeight, indices) + DecoderBias;
+    internal Tensor Decode(Tensor values, Tensor indices) => DecodeWithoutBias(values, indices) + DecoderBias;
+
+    /// <summary>W_dec h from K latents per row (the AuxK reconstruction of a residual has no bias).</summary>
+    internal Tensor DecodeWithoutBias(Tensor values, Tensor indices) => SparseRows.DecodeFunction.apply(values, DecoderWeight, indices);
 
     /// <summary>
     /// Chooses the K latents of each row of <paramref name="centered"/> (x − b_dec) from its dense
-    /// pre-activations, computed without gradient a block of rows at a time; with
-    /// <paramref name="deadLatents"/>, also the <paramref name="deadK"/> largest among those latents
+    /// pre-activations, computed without gradient a block of rows at a time, and keeps their values;
+    /// with <paramref name="deadLatents"/>, also the <paramref name="deadK"/> largest among those latents
     /// (for the AuxK loss) from the same pre-activations.
     /// </summary>
-    internal (Tensor Indices, Tensor? DeadIndices) SelectLatents(Tensor centered, Tensor? deadLatents, int deadK)
+    internal LatentSelection SelectLatents(Tensor centered, Tensor? deadLatents, int deadK)
     {
         var rows = centered.shape[0];
         var indices = empty([rows, ActiveLatents], ScalarType.Int64, centered.device);
-        var deadIndices = deadLatents is null ? null : empty([rows, deadK], ScalarType.Int64, centered.device);
+        var values = empty([rows, ActiveLatents], centered.dtype, centered.device);
+        var withDead = deadLatents is not null && deadK > 0;
+        var deadIndices = withDead ? empty([rows, deadK], ScalarType.Int64, centered.device) : null;
+        var deadValues = withDead ? empty([rows, deadK], centered.dtype, centered.device) : null;
         var block = Math.Max(1, PreActivationBudget / LatentSize);
         using var noGrad = no_grad();
         for (long start = 0; start < rows; start += block)
@@ -210,17 +224,26 @@ public sealed class SparseAutoencoder : IDisposable
             using var scope = NewDisposeScope();
             var count = Math.Min(block, rows - start);
             var pre = centered.narrow(0, start, count).mm(EncoderWeight.t()).add_(EncoderBias); // [c, n]
-            indices.narrow(0, start, count).copy_(pre.topk(ActiveLatents, 1).indexes);
-            if (deadIndices is not null)
-                deadIndices.narrow(0, start, count).copy_(pre.masked_fill_(deadLatents!.logical_not(), float.NegativeInfinity).topk(deadK, 1).indexes);
+            var top = pre.topk(ActiveLatents, 1);
+            indices.narrow(0, start, count).copy_(top.indexes);
+            values.narrow(0, start, count).copy_(top.values);
+            if (withDead)
+            {
+                var dead = pre.masked_fill_(deadLatents!.logical_not(), float.NegativeInfinity).topk(deadK, 1);
+                deadIndices!.narrow(0, start, count).copy_(dead.indexes);
+                deadValues!.narrow(0, start, count).copy_(dead.values);
+            }
         }
 
-        return (indices, deadIndices);
+        return new LatentSelection(indices, values, deadIndices, deadValues);
     }
 
-    /// <summary>ReLU(W_enc[j] · (x − b_dec) + b_enc[j]) for the chosen latents j: <c>[N, d]</c>, <c>[N, K]</c> → <c>[N, K]</c>.</summary>
-    internal Tensor Activate(Tensor centered, Tensor indices) =>
-        (SparseRows.DotsFunction.apply(centered, EncoderWeight, indices) + EncoderBias.index_select(0, indices.reshape(-1)).view(indices.shape)).relu();
+    /// <summary>
+    /// ReLU of the chosen latents' pre-activations W_enc[j] · (x − b_dec) + b_enc[j], given their values
+    /// from <see cref="SelectLatents"/>; differentiable in the weights and the decoder bias.
+    /// </summary>
+    internal Tensor Activate(Tensor centered, Tensor indices, Tensor preActivations) =>
+        SparseRows.SelectedFunction.apply(centered, EncoderWeight, EncoderBias, indices, preActivations).relu();
 
     private int HostBlockRows() => (int)Math.Clamp(PreActivationBudget / LatentSize, 1, 4096);
 

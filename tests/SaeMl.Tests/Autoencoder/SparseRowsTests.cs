@@ -35,14 +35,14 @@ public sealed class SparseRowsTests
     }
 
     [Fact]
-    public void Combine_gradients_equal_autograd_through_the_dense_product()
+    public void Decode_gradients_equal_autograd_through_the_dense_product()
     {
         var (weights, matrix, indices, _) = Case();
         var upstream = randn([Rows, Dimension], generator: new Generator(3), dtype: ScalarType.Float64);
 
         var sparseWeights = weights.clone().requires_grad_(true);
         var sparseMatrix = matrix.clone().requires_grad_(true);
-        (SparseRows.CombineFunction.apply(sparseWeights, sparseMatrix, indices) * upstream).sum().backward();
+        (SparseRows.DecodeFunction.apply(sparseWeights, sparseMatrix, indices) * upstream).sum().backward();
         var denseWeights = weights.clone().requires_grad_(true);
         var denseMatrix = matrix.clone().requires_grad_(true);
         (Dense(denseWeights, indices).mm(denseMatrix) * upstream).sum().backward();
@@ -52,19 +52,26 @@ public sealed class SparseRowsTests
     }
 
     [Fact]
-    public void Dots_gradients_equal_autograd_through_the_dense_product()
+    public void Selected_pre_activation_gradients_equal_autograd_through_the_dense_product()
     {
         var (_, matrix, indices, vectors) = Case();
+        var bias = randn([Latents], generator: new Generator(5), dtype: ScalarType.Float64);
         var upstream = randn([Rows, Active], generator: new Generator(4), dtype: ScalarType.Float64);
+        var values = (vectors.mm(matrix.t()) + bias).gather(1, indices);
 
         var sparseVectors = vectors.clone().requires_grad_(true);
         var sparseMatrix = matrix.clone().requires_grad_(true);
-        (SparseRows.DotsFunction.apply(sparseVectors, sparseMatrix, indices) * upstream).sum().backward();
+        var sparseBias = bias.clone().requires_grad_(true);
+        var selected = SparseRows.SelectedFunction.apply(sparseVectors, sparseMatrix, sparseBias, indices, values);
+        (selected * upstream).sum().backward();
         var denseVectors = vectors.clone().requires_grad_(true);
         var denseMatrix = matrix.clone().requires_grad_(true);
-        (denseVectors.mm(denseMatrix.t()).gather(1, indices) * upstream).sum().backward();
+        var denseBias = bias.clone().requires_grad_(true);
+        ((denseVectors.mm(denseMatrix.t()) + denseBias).gather(1, indices) * upstream).sum().backward();
 
+        Values(selected).Should().Equal(Values(values));
         Values(sparseVectors.grad!).Should().Equal(Values(denseVectors.grad!), (a, b) => Math.Abs(a - b) < 1e-12);
         Values(sparseMatrix.grad!).Should().Equal(Values(denseMatrix.grad!), (a, b) => Math.Abs(a - b) < 1e-12);
+        Values(sparseBias.grad!).Should().Equal(Values(denseBias.grad!), (a, b) => Math.Abs(a - b) < 1e-12);
     }
 }
