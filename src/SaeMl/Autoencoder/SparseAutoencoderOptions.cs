@@ -42,10 +42,14 @@ public class SparseAutoencoderOptions
         /// <summary>Adam's learning rate at the start of the cosine schedule (the paper: 1e-3).</summary>
         public const float LearningRate = 1e-3f;
 
-        /// <summary>λ, the KL term's weight; chosen by experiment on the demo world (docs/results.md).</summary>
-        public const float ContrastiveWeight = 1f;
+        /// <summary>
+        /// λ, the KL term's weight, chosen by experiment on the demo world (docs/results.md): it keeps 95 % of
+        /// the original MRR@10 in reconstructions at K = 32 for a reconstruction error (FVU) of 0.13 against the
+        /// MSE-only 0.07. The MSE is per element, so for the same balance λ scales about as 1/d.
+        /// </summary>
+        public const float ContrastiveWeight = 1e-3f;
 
-        /// <summary>τ, the softmax temperature; chosen by experiment on the demo world (docs/results.md).</summary>
+        /// <summary>τ, the softmax temperature, chosen by experiment on the demo world (docs/results.md); scores are inner products of unit vectors.</summary>
         public const float Temperature = 0.05f;
 
         /// <summary>The AuxK term's weight (OpenAI's 1/32).</summary>
