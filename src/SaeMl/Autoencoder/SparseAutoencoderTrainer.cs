@@ -58,13 +58,14 @@ public sealed class SparseAutoencoderTrainer
         {
             foreach (var parameter in model.Parameters)
                 parameter.requires_grad_(true);
+            var deadCount = run.DeadCount(vectorsSinceFired);
             for (var epoch = startEpoch; epoch < o.Epochs; epoch++)
             {
                 var batches = run.EpochBatches(epoch);
                 for (var step = epoch == startEpoch ? startStep : 0; step < batches.Count; step++)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var terms = run.Step(model, optimizer, vectorsSinceFired, batches[step]);
+                    var terms = run.Step(model, optimizer, vectorsSinceFired, ref deadCount, batches[step]);
                     progress?.Report(new SaeTrainingProgress(epoch + 1, o.Epochs, optimizer.Step, run.TotalSteps, terms.LearningRate, terms.Loss, terms.Mse, terms.Kld, terms.AuxK, null));
                     if (o.CheckpointEverySteps > 0 && optimizer.Step % o.CheckpointEverySteps == 0 && step + 1 < batches.Count)
                         run.SaveCheckpoint(epoch, step + 1, optimizer, model, vectorsSinceFired, _history);
@@ -167,15 +168,18 @@ public sealed class SparseAutoencoderTrainer
                 .Chunk(_options.BatchSize)
                 .ToList();
 
-        public StepTerms Step(SparseAutoencoder model, SaeOptimizer optimizer, Tensor vectorsSinceFired, int[] queries)
+        /// <summary>
+        /// One training step. Its only device-to-host transfer is one read of five numbers at the end: the
+        /// loss terms, and the number of dead latents, which the next step needs on the host to size its
+        /// AuxK selection (<paramref name="deadCount"/>: dead before the step on entry, after it on return).
+        /// </summary>
+        public StepTerms Step(SparseAutoencoder model, SaeOptimizer optimizer, Tensor vectorsSinceFired, ref int deadCount, int[] queries)
         {
             using var scope = NewDisposeScope();
             var (batchQueries, batchDocuments) = Load(queries);
-            var dead = vectorsSinceFired.gt(_deadAfter);
-            var deadCount = (int)dead.sum().item<long>();
             var rate = optimizer.LearningRate;
 
-            var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbours, _settings, deadCount > 0 ? dead : null, deadCount);
+            var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbours, _settings, deadCount > 0 ? Dead(vectorsSinceFired) : null, deadCount);
             loss.Total.backward();
             RemoveParallelDecoderGradient(model);
             optimizer.Update();
@@ -183,8 +187,21 @@ public sealed class SparseAutoencoderTrainer
                 parameter.grad?.zero_();
             NormalizeDecoderRows(model);
             CountFiring(vectorsSinceFired, loss.Values, loss.Indices);
-            return new StepTerms(rate, loss.Total.item<float>(), loss.Mse.item<float>(), loss.Kld.item<float>(), loss.AuxK.item<float>());
+            Tensor[] readBack = [loss.Total.detach(), loss.Mse.detach(), loss.Kld.detach(), loss.AuxK.detach(), Dead(vectorsSinceFired).sum()];
+            var terms = stack(readBack.Select(term => term.to(ScalarType.Float64))).cpu().data<double>().ToArray();
+            deadCount = (int)terms[4];
+            return new StepTerms(rate, terms[0], terms[1], terms[2], terms[3]);
         }
+
+        /// <summary>How many latents are dead now (one read from the device, when a run starts or resumes).</summary>
+        public int DeadCount(Tensor vectorsSinceFired)
+        {
+            using var scope = NewDisposeScope();
+            return (int)Dead(vectorsSinceFired).sum().item<long>();
+        }
+
+        /// <summary>The boolean <c>[n]</c> mask of latents that have not fired for the dead threshold.</summary>
+        private Tensor Dead(Tensor vectorsSinceFired) => vectorsSinceFired.gt(_deadAfter);
 
         /// <summary>FVU, MSE, L0, dead share and KL over the validation queries and their documents (training queries when none is held out).</summary>
         public SaeValidationMetrics Validate(SparseAutoencoder model, Tensor vectorsSinceFired)
@@ -212,7 +229,7 @@ public sealed class SparseAutoencoderTrainer
             }
 
             var variance = squares - sumVector.Sum(v => v * v) / vectors;    // Σ‖x − x̄‖² = Σ‖x‖² − ‖Σx‖² / N
-            using var deadShare = vectorsSinceFired.gt(_deadAfter).to(ScalarType.Float64).mean();
+            using var deadShare = Dead(vectorsSinceFired).to(ScalarType.Float64).mean();
             return new SaeValidationMetrics(
                 Fvu: variance > 0 ? squaredError / variance : double.NaN,
                 Mse: squaredError / ((double)vectors * _data.Dimension),
