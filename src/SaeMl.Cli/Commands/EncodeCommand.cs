@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.ML;
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data;
@@ -35,25 +34,20 @@ internal static class EncodeCommand
             if (latentsPrefix is null && reconstructionFolder is null)
                 throw new ArgumentException("Name an output: --latents, --reconstruction or both.");
 
-            using var transformer = LoadAutoencoder(parse.GetValue(model)!, ComputeDevice.Parse(parse.GetValue(device)!));
+            using var transformer = AutoencoderZip.Load(parse.GetValue(model)!, ComputeDevice.Parse(parse.GetValue(device)!));
             var autoencoder = transformer.Autoencoder;
             using var store = EmbeddingStore.Open(parse.GetValue(input)!);
-            if (store.Dimension != autoencoder.Dimension)
-                throw new ArgumentException($"Embedding store '{store.Name}' has dimension {store.Dimension}, but the autoencoder reads {autoencoder.Dimension}.");
-
             using var values = latentsPrefix is null ? null : new NpyWriter(latentsPrefix + ".latent-values.npy", NpyDataType.Float32, autoencoder.ActiveLatents);
             using var indices = latentsPrefix is null ? null : new NpyWriter(latentsPrefix + ".latent-indices.npy", NpyDataType.Int64, autoencoder.ActiveLatents);
             using var reconstructions = reconstructionFolder is null ? null : new EmbeddingStoreWriter(reconstructionFolder, autoencoder.Dimension, job: $"reconstruction of {store.Name}");
             ProgressBars.Run(console, "Encoding", report =>
             {
-                foreach (var batch in store.ReadBatches(BlockRows))
+                foreach (var (input, codes, reconstruction) in autoencoder.EncodeStore(store, BlockRows, reconstruct: reconstructions is not null, cancellationToken))
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var codes = autoencoder.Encode(batch.Values.Span);
                     values?.WriteRows(codes.Values);
                     indices?.WriteRows(Array.ConvertAll(codes.Indices, i => (long)i));
-                    reconstructions?.WriteRows(autoencoder.Decode(codes));
-                    report(batch.FirstRow + batch.RowCount, store.RowCount);
+                    reconstructions?.WriteRows(reconstruction!);
+                    report(input.FirstRow + input.RowCount, store.RowCount);
                 }
 
                 return 0;
@@ -65,23 +59,5 @@ internal static class EncodeCommand
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>The one SparseAutoencode transform of a model zip, moved to the device asked for.</summary>
-    private static SparseAutoencoderTransformer LoadAutoencoder(string path, ComputeDevice device)
-    {
-        var loaded = new MLContext().Model.Load(path, out _);
-        var found = (loaded as IEnumerable<ITransformer> ?? [loaded]).OfType<SparseAutoencoderTransformer>().ToList();
-        try
-        {
-            if (found.Count != 1)
-                throw new ArgumentException($"The model zip '{path}' holds {found.Count} SparseAutoencode transforms; it needs exactly one.");
-            return found[0].WithDevice(device);
-        }
-        finally
-        {
-            foreach (var transformer in found)
-                transformer.Dispose();
-        }
     }
 }

@@ -63,8 +63,8 @@ internal static class NeighborsCommand
 
             using var corpusStore = EmbeddingStore.Open(parse.GetValue(corpus)!, shardLayout);
             using var queryStore = EmbeddingStore.Open(parse.GetValue(queries)!, shardLayout);
-            var documentIndex = isTrec ? LoadIds(corpusIdsPath ?? StoreIds(parse.GetValue(corpus)!), corpusStore) : null;
-            var queryIndex = isTrec ? LoadIds(queryIdsPath ?? StoreIds(parse.GetValue(queries)!), queryStore) : null;
+            var documentIndex = isTrec && (corpusIdsPath ?? StoreIds.Find(parse.GetValue(corpus)!)) is { } corpusIdFile ? StoreIds.Load(corpusIdFile, corpusStore) : null;
+            var queryIndex = isTrec && (queryIdsPath ?? StoreIds.Find(parse.GetValue(queries)!)) is { } queryIdFile ? StoreIds.Load(queryIdFile, queryStore) : null;
 
             console.MarkupLine(
                 $"Searching [bold]{queryStore.RowCount:N0}[/] queries against [bold]{corpusStore.RowCount:N0}[/] documents "
@@ -93,19 +93,5 @@ internal static class NeighborsCommand
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>The ids.txt a store folder holds (as <c>saeml embed</c> writes it), if any.</summary>
-    private static string? StoreIds(string storePath) =>
-        Path.Combine(storePath, EmbeddingStore.IdsFileName) is var ids && Directory.Exists(storePath) && File.Exists(ids) ? ids : null;
-
-    private static IdIndex? LoadIds(string? path, EmbeddingStore store)
-    {
-        if (path is null)
-            return null;
-        var index = IdIndex.Load(path);
-        if (index.Count != store.RowCount)
-            throw new ArgumentException($"'{path}' holds {index.Count} ids, but embedding store '{store.Name}' has {store.RowCount} rows.");
-        return index;
     }
 }

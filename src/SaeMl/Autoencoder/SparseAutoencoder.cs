@@ -13,6 +13,12 @@ namespace SaeMl.Autoencoder;
 /// <param name="DeadPreActivations"><c>[N, k_aux]</c>, or null.</param>
 internal readonly record struct LatentSelection(Tensor Indices, Tensor PreActivations, Tensor? DeadIndices, Tensor? DeadPreActivations);
 
+/// <summary>A batch of a store encoded by <see cref="SparseAutoencoder.EncodeStore"/>.</summary>
+/// <param name="Input">The embeddings read; their buffer is reused by the next batch.</param>
+/// <param name="Codes">Their K latents.</param>
+/// <param name="Reconstruction">Their reconstructions, row-major, when asked for; else null.</param>
+public readonly record struct EncodedBatch(EmbeddingBatch Input, SparseCodes Codes, float[]? Reconstruction);
+
 /// <summary>
 /// A TopK sparse autoencoder over d-dimensional embeddings with n latents, K of them active per vector:
 /// <c>h = ReLU(TopK(W_enc (x − b_dec) + b_enc))</c>, <c>x̂ = W_dec h + b_dec</c>.
@@ -174,6 +180,43 @@ public sealed class SparseAutoencoder : IDisposable
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Encodes a whole embedding store batch by batch, in row order (and reconstructs each batch when
+    /// asked), reading one batch at a time so that a corpus of any size streams through.
+    /// </summary>
+    /// <param name="store">The embeddings; <see cref="Dimension"/> wide.</param>
+    /// <param name="batchRows">Rows per batch.</param>
+    /// <param name="reconstruct">Whether to decode each batch too.</param>
+    /// <param name="cancellationToken">Checked before each batch.</param>
+    /// <exception cref="ArgumentException">The store's dimension is not the autoencoder's, or a vector holds NaN or infinity.</exception>
+    public IEnumerable<EncodedBatch> EncodeStore(EmbeddingStore store, int batchRows = 4096, bool reconstruct = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchRows);
+        if (store.Dimension != Dimension)
+            throw new ArgumentException($"Embedding store '{store.Name}' has dimension {store.Dimension}, but the autoencoder reads {Dimension}.", nameof(store));
+        return Batches();
+
+        IEnumerable<EncodedBatch> Batches()
+        {
+            foreach (var batch in store.ReadBatches(batchRows))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                SparseCodes codes;
+                try
+                {
+                    codes = Encode(batch.Values.Span);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new ArgumentException($"Embedding store '{store.Name}', batch from row {batch.FirstRow}: {e.Message}", nameof(store), e);
+                }
+
+                yield return new EncodedBatch(batch, codes, reconstruct ? Decode(codes) : null);
+            }
+        }
     }
 
     /// <summary>Encodes and decodes vectors: their reconstructions, row-major.</summary>

@@ -98,7 +98,7 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
 
         var checkpoint = _folder.File("stopped.ckpt");
         using var stop = new CancellationTokenSource();
-        var stopAfterTwo = new CallbackProgress(p =>
+        var stopAfterTwo = new CallbackProgress<SaeTrainingProgress>(p =>
         {
             if (p.Validation is not null && p.Epoch == 2)
                 stop.Cancel();
@@ -107,7 +107,7 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         first.Should().Throw<OperationCanceledException>();
         var resumedTrainer = new SparseAutoencoderTrainer(ResumableOptions(checkpoint));
         var steps = new List<long>();
-        using var resumed = resumedTrainer.Train(QueriesWithNeighbours(seed: 2), new CallbackProgress(p => steps.Add(p.Step)));
+        using var resumed = resumedTrainer.Train(QueriesWithNeighbours(seed: 2), new CallbackProgress<SaeTrainingProgress>(p => steps.Add(p.Step)));
 
         steps[0].Should().Be(2 * 9 + 1, "the resumed run starts at the first step of epoch 3 (270 training queries, batches of 32)");
         resumed.GetWeights().EncoderWeight.Should().Equal(straight.GetWeights().EncoderWeight);
@@ -162,10 +162,5 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         var train = () => trainer.Train(QueriesWithNeighbours(seed: 1));
 
         train.Should().Throw<ArgumentOutOfRangeException>().WithMessage("ActiveLatents must be from 1 to LatentSize (16).*");
-    }
-
-    private sealed class CallbackProgress(Action<SaeTrainingProgress> report) : IProgress<SaeTrainingProgress>
-    {
-        public void Report(SaeTrainingProgress value) => report(value);
     }
 }
