@@ -74,6 +74,26 @@ public sealed class Qrels
     }
 
     /// <summary>
+    /// Reads qrels in either layout, told apart by the first line: three tab-separated fields are BEIR's
+    /// <c>.tsv</c> (<see cref="ReadTsv"/>), four whitespace-separated fields TREC's (<see cref="ReadTrec"/>).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="FormatException">The first line is in neither layout, or a later line breaks the layout.</exception>
+    public static Qrels Read(string path)
+    {
+        foreach (var (number, text) in TextLines.Read(path))
+        {
+            if (text.Split('\t').Length == 3)
+                return ReadTsv(path);
+            if (text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length == 4)
+                return ReadTrec(path);
+            throw new FormatException($"Line {number} of '{path}' is neither a BEIR qrels line ('query-id<TAB>corpus-id<TAB>score') nor a TREC one ('query-id iteration document-id grade').");
+        }
+
+        return FromJudgements([], path);
+    }
+
+    /// <summary>
     /// Reads TREC qrels (MS MARCO's format): per line <c>query-id iteration document-id grade</c>,
     /// separated by spaces or tabs; the iteration column is ignored.
     /// </summary>
