@@ -21,6 +21,7 @@ internal static class SaeMlCommandLine
         NeighborsCommand.Create(console),
         TrainCommand.Create(console),
         EncodeCommand.Create(console),
+        EvaluateCommand.Create(console),
     };
 
     public static Task<int> InvokeAsync(string[] args, IAnsiConsole console, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>

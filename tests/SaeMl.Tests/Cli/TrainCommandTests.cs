@@ -84,6 +84,51 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Evaluate_writes_table_1_whose_figures_the_written_runs_reproduce()
+    {
+        var zip = _folder.File("sae.zip");
+        File.WriteAllLines(_folder.File("query-ids.txt"), Enumerable.Range(0, 240).Select(q => $"q{q}"));
+        File.WriteAllLines(_folder.File("corpus-ids.txt"), Enumerable.Range(0, 500).Select(d => $"d{d}"));
+        var random = new Random(3);
+        File.WriteAllLines(_folder.File("qrels.txt"), Enumerable.Range(0, 240).SelectMany(q =>
+            Enumerable.Range(0, 3).Select(i => $"q{q} 0 d{(q * 7 + i * 131) % 500} {random.Next(0, 3)}")));
+        var (trainExit, trainOutput) = await Run(TrainArguments(zip));
+        trainExit.Should().Be(0, trainOutput);
+
+        var evaluation = _folder.File("evaluation");
+        var (exitCode, output) = await Run("evaluate", "--queries", _folder.File("queries.npy"), "--corpus", _folder.File("corpus.npy"),
+            "--query-ids", _folder.File("query-ids.txt"), "--corpus-ids", _folder.File("corpus-ids.txt"), "--qrels", _folder.File("qrels.txt"),
+            "--model", zip, "--output", evaluation, "--depth", "100", "--trec", "--device", "cpu");
+
+        exitCode.Should().Be(0, output);
+        var qrels = Qrels.Read(_folder.File("qrels.txt"));
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(evaluation, "metrics.json")));
+        var rows = json.RootElement.GetProperty("rows").EnumerateArray().ToList();
+        rows.Select(r => r.GetProperty("setting").GetString()).Should().Equal("original", "latent", "reconstructed");
+        foreach (var row in rows)
+        {
+            var fromRun = RetrievalMetrics.Compute(TrecRun.Read(Path.Combine(evaluation, row.GetProperty("setting").GetString() + ".trec")), qrels);
+            row.GetProperty("mrr").GetDouble().Should().Be(fromRun.MeanReciprocalRank);
+            row.GetProperty("ndcg@10").GetDouble().Should().Be(fromRun.NdcgAt(10));
+        }
+
+        rows[2].GetProperty("mse").GetDouble().Should().BePositive();
+        File.ReadAllText(Path.Combine(evaluation, "table.md")).Should().Contain("| sae | reconstructed |");
+    }
+
+    [Fact]
+    public async Task Evaluate_without_ids_names_the_option_to_give()
+    {
+        File.WriteAllText(_folder.File("qrels.txt"), "q0 0 d1 1\n");
+
+        var (exitCode, output) = await Run("evaluate", "--queries", _folder.File("queries.npy"), "--corpus", _folder.File("corpus.npy"),
+            "--qrels", _folder.File("qrels.txt"), "--output", _folder.File("evaluation"), "--device", "cpu");
+
+        exitCode.Should().Be(1);
+        output.Should().Contain("has no ids.txt beside it; name its ids with --query-ids");
+    }
+
+    [Fact]
     public async Task Train_with_resume_picks_up_its_checkpoint_and_saves_the_same_model()
     {
         var checkpoint = _folder.File("sae.ckpt");
