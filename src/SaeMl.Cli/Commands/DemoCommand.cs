@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data;
 using SaeMl.Data.Npy;
@@ -12,14 +13,20 @@ namespace SaeMl.Cli.Commands;
 
 /// <summary>
 /// <c>saeml demo</c>: the end-to-end run on built-in data, with no arguments. It generates the seeded
-/// demo world (texts with planted concepts, its ONNX model and vocabulary), embeds corpus and queries
-/// with EmbedText's engine, runs exact search, writes a TREC run, and prints what a few queries found.
-/// Everything already computed in the output folder is reused.
+/// demo world (texts with planted concepts, its ONNX model and vocabulary), embeds corpus, queries and
+/// training queries with EmbedText's engine, runs exact search and prints what a few queries found, then
+/// reproduces the paper's Table 1 on the world: it trains sparse autoencoders at K = 32, 64 and 128 (and
+/// the MSE-only ablation at K = 128) on the training queries and their nearest documents, and evaluates
+/// the original embeddings, each model's sparse latents and its reconstructions against the qrels.
+/// Everything already computed in the output folder (world, embeddings, neighbours, models) is reused.
 /// </summary>
 internal static class DemoCommand
 {
     private const int ShownQueries = 3;
     private const int ShownResults = 5;
+    private const int TrainingNeighbours = 16;
+    private const int AblationActiveLatents = 128;
+    private static readonly int[] TableActiveLatents = [32, 64, 128];
 
     public static Command Create(IAnsiConsole console)
     {
@@ -28,12 +35,15 @@ internal static class DemoCommand
         var documents = CliOptions.PositiveInt("--documents", "Documents in the generated corpus", new DemoWorldOptions().Documents);
         var queries = CliOptions.PositiveInt("--queries", "Generated queries", new DemoWorldOptions().Queries);
         var dimension = CliOptions.PositiveInt("--dimension", "Embedding dimension of the world's model", new DemoWorldOptions().Dimension);
-        var k = CliOptions.PositiveInt("--k", "Documents retrieved per query", 10);
+        var k = CliOptions.PositiveInt("--k", "Documents shown per query", 10);
+        var trainingQueries = CliOptions.PositiveInt("--training-queries", "Generated training queries for the autoencoders", 6_000);
+        var latents = CliOptions.PositiveInt("--latents", "n, the latents of each autoencoder", 4_096);
+        var epochs = CliOptions.PositiveInt("--epochs", "Training epochs of each autoencoder", 4);
         var device = CliOptions.Device();
 
-        var command = new Command("demo", "Runs SaeMl end to end on the built-in demo world and prints what it found")
+        var command = new Command("demo", "Runs SaeMl end to end on the built-in demo world: search, train sparse autoencoders, print Table 1")
         {
-            output, seed, documents, queries, dimension, k, device,
+            output, seed, documents, queries, dimension, k, trainingQueries, latents, epochs, device,
         };
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
@@ -98,6 +108,46 @@ internal static class DemoCommand
             });
             console.MarkupLine($"Relevant documents among the top {results.K}, averaged over {results.QueryCount:N0} queries: [bold]{relevantShare:P1}[/]");
             console.MarkupLine($"Wrote the run to [link]{Markup.Escape(runPath)}[/].");
+
+            var trainingFolder = Path.Combine(folder, "training-query-embeddings");
+            var trainingRecords = world.TrainingQueries(parse.GetValue(trainingQueries)).Select((q, i) => new TextRecord(q.Id, "", q.Text, i + 1)).ToList();
+            EmbedUnlessDone(console, embedder, trainingRecords, trainingFolder, "demo training queries", cancellationToken);
+            var neighbours = NeighboursUnlessDone(console, trainingFolder, corpus, computeDevice, Path.Combine(folder, "training-neighbours"), cancellationToken);
+            var inputs = new EvaluationJob.Inputs(
+                queryStore, IdIndex.Load(Path.Combine(queryFolder, EmbeddingStore.IdsFileName)),
+                corpus, IdIndex.Load(Path.Combine(corpusFolder, EmbeddingStore.IdsFileName)),
+                Qrels.ReadTsv(Path.Combine(folder, DemoWorld.QrelsFile)));
+            var evaluationOptions = new RetrievalEvaluationOptions { Device = computeDevice };
+            var evaluations = new List<(string Model, RetrievalEvaluation Evaluation)>();
+            var models = TableActiveLatents.Select(active => (Label: $"K = {active}", Active: active, Weight: new SparseAutoencoderOptions().ContrastiveWeight))
+                .Append((Label: $"K = {AblationActiveLatents}, MSE only", Active: AblationActiveLatents, Weight: 0f));
+            foreach (var (label, active, weight) in models)
+            {
+                var zip = Path.Combine(folder, $"sae-n{parse.GetValue(latents)}-k{active}{(weight == 0 ? "-mse" : "")}-e{parse.GetValue(epochs)}.zip");
+                if (File.Exists(zip))
+                {
+                    console.MarkupLine($"Reusing the autoencoder [link]{Markup.Escape(zip)}[/].");
+                }
+                else
+                {
+                    using var data = SaeTrainingData.OpenStores(trainingFolder, corpusFolder, neighbours);
+                    var trainingOptions = new SparseAutoencoderOptions
+                    {
+                        LatentSize = parse.GetValue(latents), ActiveLatents = active, ContrastiveWeight = weight, Epochs = parse.GetValue(epochs),
+                        NeighboursPerQuery = TrainingNeighbours, Device = computeDevice,
+                    };
+                    console.MarkupLine($"Training the autoencoder {Markup.Escape(label)} (n = {trainingOptions.LatentSize:N0}, λ = {weight}, τ = {trainingOptions.Temperature}) "
+                        + $"on {data.QueryCount:N0} training queries with their {TrainingNeighbours} nearest documents.");
+                    TrainingJob.Run(console, data, trainingOptions, zip, cancellationToken);
+                }
+
+                using var transformer = AutoencoderZip.Load(zip, computeDevice);
+                evaluations.Add((label, EvaluationJob.Run(console, label, transformer.Autoencoder, inputs, evaluationOptions, cancellationToken)));
+            }
+
+            var title = $"Table 1 on the demo world (seed {options.Seed}): {inputs.Qrels.QueryCount:N0} queries, {corpus.RowCount:N0} documents, d = {corpus.Dimension}, "
+                + $"n = {parse.GetValue(latents):N0}, {parse.GetValue(epochs)} epochs on {trainingRecords.Count:N0} training queries";
+            EvaluationJob.Report(console, new RetrievalReport(evaluations), title, Path.Combine(folder, "table1"));
             return 0;
         }));
         return command;
@@ -112,6 +162,24 @@ internal static class DemoCommand
         }
 
         EmbeddingJob.Run(console, embedder, records, IdIndex.Build(records, folder), folder, job, NpyDataType.Float32, rowsPerShard: null, cancellationToken);
+    }
+
+    /// <summary>The training queries' nearest documents over the original embeddings: the KL term's neighbours.</summary>
+    private static string NeighboursUnlessDone(IAnsiConsole console, string trainingFolder, EmbeddingStore corpus, ComputeDevice device, string prefix, CancellationToken cancellationToken)
+    {
+        var (rows, scores) = (prefix + ".ids.npy", prefix + ".scores.npy");
+        if (File.Exists(rows) && File.Exists(scores))
+        {
+            console.MarkupLine($"Reusing the training neighbours in [link]{Markup.Escape(rows)}[/].");
+            return rows;
+        }
+
+        using var training = EmbeddingStore.Open(trainingFolder);
+        var results = ProgressBars.Run(console, "Training neighbours", report => ExactSearch.Search(
+            training, corpus, new ExactSearchOptions { K = TrainingNeighbours, Device = device },
+            new CallbackProgress<SearchProgress>(p => report(p.ScannedRows, p.TotalRows)), cancellationToken));
+        results.SaveNpy(rows, scores);
+        return rows;
     }
 
     private static Table ResultTable(DemoWorld world, SearchResults results, int query, Dictionary<string, int> grades)

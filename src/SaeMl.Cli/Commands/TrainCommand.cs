@@ -15,13 +15,6 @@ namespace SaeMl.Cli.Commands;
 /// </summary>
 internal static class TrainCommand
 {
-    /// <summary>The column names a zip written by this command reads and writes.</summary>
-    public const string InputColumn = "Embedding";
-
-    public const string LatentColumn = "Latent";
-
-    public const string ReconstructionColumn = "Reconstruction";
-
     public static Command Create(IAnsiConsole console)
     {
         var queries = new Option<string>("--queries") { Description = "Query embeddings: a .npy file or a store folder", Required = true };
@@ -83,28 +76,7 @@ internal static class TrainCommand
             using var data = SaeTrainingData.OpenStores(parse.GetValue(queries)!, parse.GetValue(corpus)!, neighbourRows);
             console.MarkupLine($"Training a sparse autoencoder (n = {options.LatentSize:N0}, K = {options.ActiveLatents}) on {data.QueryCount:N0} queries "
                 + $"with {options.NeighboursPerQuery} neighbours each (dimension {data.Dimension}) on [bold]{options.Device.Resolve()}[/]; λ = {options.ContrastiveWeight}, τ = {options.Temperature}.");
-            var ml = new MLContext();
-            var history = new List<SaeValidationMetrics>();
-            using var transformer = ProgressBars.Run(console, "Training", (ProgressBar bar) =>
-            {
-                var progress = new CallbackProgress<SaeTrainingProgress>(p =>
-                {
-                    bar.Report(p.Step, p.TotalSteps);
-                    if (p.Validation is { } v)
-                        history.Add(v);
-                    bar.Status(p.Validation is { } metrics
-                        ? string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}/{p.Epochs}: FVU {metrics.Fvu:F4}, L0 {metrics.L0:F1}, dead {metrics.DeadFraction:P1}, KL {metrics.Kld:F4}")
-                        : string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}/{p.Epochs}: loss {p.Loss:F5}"));
-                });
-                return ml.Transforms.SparseAutoencode(LatentColumn, InputColumn, options, ReconstructionColumn, progress: progress).Fit(data, cancellationToken);
-            });
-
-            foreach (var (epoch, metrics) in history.Select((m, i) => (i + 1, m)))
-                console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}: validation FVU {metrics.Fvu:F4}, MSE {metrics.Mse:E2}, L0 {metrics.L0:F1}, dead {metrics.DeadFraction:P1}, KL {metrics.Kld:F4}"));
-            var schema = new DataViewSchema.Builder();
-            schema.AddColumn(InputColumn, new VectorDataViewType(NumberDataViewType.Single, transformer.Autoencoder.Dimension));
-            ml.Model.Save(transformer, schema.ToSchema(), target);
-            console.MarkupLine($"Wrote [link]{Markup.Escape(target)}[/] (input column '{InputColumn}', latents '{LatentColumn}', reconstruction '{ReconstructionColumn}').");
+            TrainingJob.Run(console, data, options, target, cancellationToken);
             return 0;
         }));
         return command;

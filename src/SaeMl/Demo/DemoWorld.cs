@@ -70,9 +70,11 @@ public sealed class DemoWorld
     private static readonly System.Text.Encoding ModelFileEncoding = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
     private readonly Dictionary<string, int> _tokenIds;
+    private readonly List<string> _fillers;
 
     private DemoWorld(
         DemoWorldOptions options,
+        List<string> fillers,
         IReadOnlyList<DemoConcept> concepts,
         IReadOnlyList<string> vocabulary,
         DemoEmbeddingModel model,
@@ -81,6 +83,7 @@ public sealed class DemoWorld
         IReadOnlyList<Judgement> judgements)
     {
         Options = options;
+        _fillers = fillers;
         Concepts = concepts;
         Vocabulary = vocabulary;
         Model = model;
@@ -123,8 +126,22 @@ public sealed class DemoWorld
 
         var popularity = new WeightedChoice(ZipfWeights(new Random(Stream(options.Seed, 3)), concepts.Count));
         var documents = GenerateDocuments(new Random(Stream(options.Seed, 4)), options.Documents, concepts, fillers, popularity);
-        var (queries, judgements) = GenerateQueries(new Random(Stream(options.Seed, 5)), options, concepts, fillers, documents);
-        return new DemoWorld(options, concepts, vocabulary, model, documents, queries, judgements);
+        var (queries, judgements) = GenerateQueries(new Random(Stream(options.Seed, 5)), options.Queries, "Q", options.MaxRelevantPerQuery, concepts, fillers, documents);
+        return new DemoWorld(options, fillers, concepts, vocabulary, model, documents, queries, judgements);
+    }
+
+    /// <summary>
+    /// Further queries drawn like <see cref="Queries"/> but from their own seeded stream, with ids
+    /// <c>T00000</c>, <c>T00001</c>, …: training queries for a sparse autoencoder, disjoint in draw from the
+    /// evaluation queries and not written with the world. Deterministic for the world's seed and the count.
+    /// </summary>
+    /// <param name="count">How many to draw.</param>
+    public IReadOnlyList<DemoQuery> TrainingQueries(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var concepts = Concepts.ToList();
+        var documents = Documents.ToList();
+        return GenerateQueries(new Random(Stream(Options.Seed, 6)), count, "T", Options.MaxRelevantPerQuery, concepts, _fillers, documents).Queries;
     }
 
     /// <summary>The text a document is embedded from: its title, a space and its text (BEIR's convention).</summary>
@@ -328,7 +345,7 @@ public sealed class DemoWorld
     }
 
     private static (List<DemoQuery> Queries, List<Judgement> Judgements) GenerateQueries(
-        Random random, DemoWorldOptions options, List<DemoConcept> concepts, List<string> fillers, List<DemoDocument> documents)
+        Random random, int count, string idPrefix, int maxRelevant, List<DemoConcept> concepts, List<string> fillers, List<DemoDocument> documents)
     {
         var postings = concepts.Select(_ => new List<int>()).ToArray();
         for (var d = 0; d < documents.Count; d++)
@@ -338,22 +355,22 @@ public sealed class DemoWorld
         }
 
         var conceptCounts = new WeightedChoice([0.3, 0.5, 0.2]);
-        var queries = new List<DemoQuery>(options.Queries);
+        var queries = new List<DemoQuery>(count);
         var judgements = new List<Judgement>();
-        while (queries.Count < options.Queries)
+        while (queries.Count < count)
         {
             var seed = documents[random.Next(documents.Count)];
             var order = seed.Concepts.OrderBy(_ => random.Next()).ToList();
             var wanted = Math.Min(conceptCounts.Next(random) + 1, order.Count);
             var asked = order.Take(wanted).ToList();
             var relevant = Intersect(postings, asked);
-            while (relevant.Count > options.MaxRelevantPerQuery && asked.Count < order.Count)
+            while (relevant.Count > maxRelevant && asked.Count < order.Count)
             {
                 asked.Add(order[asked.Count]);
                 relevant = Intersect(postings, asked);
             }
 
-            if (relevant.Count > options.MaxRelevantPerQuery)
+            if (relevant.Count > maxRelevant)
                 continue;
 
             var words = new List<string>();
@@ -361,7 +378,7 @@ public sealed class DemoWorld
                 words.AddRange(concepts[concept].Words.OrderBy(_ => random.Next()).Take(random.Next(2, 4)));
             if (random.NextDouble() < 0.5)
                 words.Add(fillers[random.Next(DemoVocabulary.CommonFillers.Length)]);
-            var id = $"Q{queries.Count:D5}";
+            var id = $"{idPrefix}{queries.Count:D5}";
             queries.Add(new DemoQuery(id, string.Join(' ', words.OrderBy(_ => random.Next())), asked));
             foreach (var d in relevant)
                 judgements.Add(new Judgement(id, documents[d].Id, asked.Contains(documents[d].Concepts[0]) ? 2 : 1));

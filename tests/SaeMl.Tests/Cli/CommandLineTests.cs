@@ -149,18 +149,27 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public async Task Demo_generates_embeds_searches_and_reuses_its_work_on_a_second_run()
     {
-        string[] args = ["demo", "--output", _folder.Path, "--documents", "800", "--queries", "30", "--dimension", "32", "--device", "cpu"];
+        string[] args =
+        [
+            "demo", "--output", _folder.Path, "--documents", "800", "--queries", "30", "--dimension", "32",
+            "--training-queries", "200", "--latents", "256", "--epochs", "1", "--device", "cpu",
+        ];
 
         var (firstExit, first) = await Run(args);
         var (secondExit, second) = await Run(args);
 
         firstExit.Should().Be(0, first);
-        first.Should().Contain("Wrote the world").And.Contain("Embedding 800 texts").And.Contain("Relevant documents among the top 10");
+        first.Should().Contain("Wrote the world").And.Contain("Embedding 800 texts").And.Contain("Relevant documents among the top 10")
+            .And.Contain("Training the autoencoder K = 32").And.Contain("Training the autoencoder K = 128, MSE only").And.Contain("Table 1 on the demo world");
         secondExit.Should().Be(0, second);
-        second.Should().Contain("Reusing the world").And.Contain("Reusing the embeddings").And.NotContain("Embedding 800 texts");
+        second.Should().Contain("Reusing the world").And.Contain("Reusing the embeddings").And.NotContain("Embedding 800 texts")
+            .And.Contain("Reusing the training neighbours").And.Contain("Reusing the autoencoder").And.NotContain("Training the autoencoder");
         var folder = Path.Combine(_folder.Path, "world-s42-800x32-q30");
         using var corpus = EmbeddingStore.Open(Path.Combine(folder, "corpus-embeddings"));
         corpus.RowCount.Should().Be(800);
         TrecRun.Read(Path.Combine(folder, "exact.trec")).QueryCount.Should().Be(30);
+        var table = File.ReadAllLines(Path.Combine(folder, "table1", "table.md"));
+        table.Where(line => line.StartsWith("| K = ", StringComparison.Ordinal)).Should().HaveCount(8, "latent and reconstructed lines for K = 32, 64, 128 and the MSE-only ablation");
+        table.Should().Contain(line => line.StartsWith("| embeddings | original |", StringComparison.Ordinal));
     }
 }
