@@ -20,6 +20,9 @@ internal sealed class TopDocuments
 
     public int Count => _count;
 
+    /// <summary>Scores below this cannot enter: the worst kept score once k pairs are kept, −∞ before.</summary>
+    public float Threshold => _count < _scores.Length ? float.NegativeInfinity : _scores[0];
+
     /// <summary>Whether (scoreA, documentA) ranks before (scoreB, documentB).</summary>
     public static bool RanksBefore(float scoreA, int documentA, float scoreB, int documentB)
     {
