@@ -74,13 +74,11 @@ internal sealed class TopDocuments
             var parent = (slot - 1) / 2;
             if (!RanksBefore(_scores[parent], _documents[parent], score, document))
                 break;
-            _scores[slot] = _scores[parent];
-            _documents[slot] = _documents[parent];
+            Place(slot, _scores[parent], _documents[parent]);
             slot = parent;
         }
 
-        _scores[slot] = score;
-        _documents[slot] = document;
+        Place(slot, score, document);
     }
 
     /// <summary>Places a pair at <paramref name="slot"/> of a heap of <paramref name="count"/>, moving it below every child that ranks after it.</summary>
@@ -95,11 +93,15 @@ internal sealed class TopDocuments
                 child++;
             if (!RanksBefore(score, document, _scores[child], _documents[child]))
                 break;
-            _scores[slot] = _scores[child];
-            _documents[slot] = _documents[child];
+            Place(slot, _scores[child], _documents[child]);
             slot = child;
         }
 
+        Place(slot, score, document);
+    }
+
+    private void Place(int slot, float score, int document)
+    {
         _scores[slot] = score;
         _documents[slot] = document;
     }

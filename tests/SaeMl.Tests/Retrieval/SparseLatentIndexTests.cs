@@ -114,25 +114,8 @@ public sealed class SparseLatentIndexTests : IDisposable
     }
 
     /// <summary>The reference: score every document, order by score descending then row ascending, keep k.</summary>
-    private static (long[] Rows, float[] Scores) BruteForceTopK(SparseCodes queries, SparseCodes documents, int k)
-    {
-        var keep = Math.Min(k, documents.Rows);
-        var rows = new List<long>();
-        var scores = new List<float>();
-        for (var query = 0; query < queries.Rows; query++)
-        {
-            var ranked = Enumerable.Range(0, documents.Rows)
-                .Select(d => (Row: (long)d, Score: SparseDot(queries.IndicesOf(query), queries.ValuesOf(query), documents.IndicesOf(d), documents.ValuesOf(d))))
-                .OrderByDescending(p => p.Score)
-                .ThenBy(p => p.Row)
-                .Take(keep)
-                .ToList();
-            rows.AddRange(ranked.Select(p => p.Row));
-            scores.AddRange(ranked.Select(p => p.Score));
-        }
-
-        return (rows.ToArray(), scores.ToArray());
-    }
+    private static (long[] Rows, float[] Scores) BruteForceTopK(SparseCodes queries, SparseCodes documents, int k) =>
+        ReferenceRanking.TopK(queries.Rows, documents.Rows, k, (q, d) => SparseDot(queries.IndicesOf(q), queries.ValuesOf(q), documents.IndicesOf(d), documents.ValuesOf(d)));
 
     private static int[] Bits(ReadOnlySpan<float> scores) => scores.ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
 
@@ -337,6 +320,10 @@ public sealed class SparseLatentIndexTests : IDisposable
         stream.Write(bytes);
     }
 
+    /// <summary>Loading <paramref name="path"/> throws a FormatException whose message matches the wildcard pattern.</summary>
+    private static void LoadShouldFailWith(string path, string message) =>
+        FluentActions.Invoking(() => SparseLatentIndex.Load(path)).Should().Throw<FormatException>().WithMessage(message);
+
     private static long OffsetPosition(int latent) => 32 + 8L * latent;
 
     private static long DocumentPosition(long posting) => 32 + 8L * (LatentSize + 1) + 4 * posting;
@@ -351,9 +338,7 @@ public sealed class SparseLatentIndexTests : IDisposable
         using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write))
             stream.SetLength(length >= 0 ? length : stream.Length - 1);
 
-        var load = () => SparseLatentIndex.Load(path);
-
-        load.Should().Throw<FormatException>().WithMessage($"'{path}' is not a valid sparse latent index: it {message}");
+        LoadShouldFailWith(path, $"'{path}' is not a valid sparse latent index: it {message}");
     }
 
     [Fact]
@@ -362,9 +347,7 @@ public sealed class SparseLatentIndexTests : IDisposable
         var path = SavedIndex();
         File.AppendAllText(path, "!");
 
-        var load = () => SparseLatentIndex.Load(path);
-
-        load.Should().Throw<FormatException>().WithMessage($"'{path}' *longer than the * its header *");
+        LoadShouldFailWith(path, $"'{path}' *longer than the * its header *");
     }
 
     [Fact]
@@ -373,9 +356,7 @@ public sealed class SparseLatentIndexTests : IDisposable
         var path = SavedIndex();
         Patch(path, 0, "SAEMLCKP"u8.ToArray());
 
-        var load = () => SparseLatentIndex.Load(path);
-
-        load.Should().Throw<FormatException>().WithMessage($"'{path}' is not a SaeMl sparse latent index*");
+        LoadShouldFailWith(path, $"'{path}' is not a SaeMl sparse latent index*");
     }
 
     [Fact]
@@ -384,9 +365,7 @@ public sealed class SparseLatentIndexTests : IDisposable
         var path = SavedIndex();
         Patch(path, 8, BitConverter.GetBytes(2));
 
-        var load = () => SparseLatentIndex.Load(path);
-
-        load.Should().Throw<FormatException>().WithMessage($"'{path}' is sparse latent index format version 2; this SaeMl reads version 1.");
+        LoadShouldFailWith(path, $"'{path}' is sparse latent index format version 2; this SaeMl reads version 1.");
     }
 
     [Fact]
@@ -396,9 +375,7 @@ public sealed class SparseLatentIndexTests : IDisposable
         var postings = SparseLatentIndex.Load(path).PostingCount;
         Patch(path, 24, BitConverter.GetBytes(postings + 1));
 
-        var load = () => SparseLatentIndex.Load(path);
-
-        load.Should().Throw<FormatException>().WithMessage($"'{path}' *cut short*implies*");
+        LoadShouldFailWith(path, $"'{path}' *cut short*implies*");
     }
 
     [Fact]
@@ -407,9 +384,7 @@ public sealed class SparseLatentIndexTests : IDisposable
         var path = SavedIndex();
         Patch(path, OffsetPosition(101), BitConverter.GetBytes(0L));
 
-        var load = () => SparseLatentIndex.Load(path);
-
-        load.Should().Throw<FormatException>().WithMessage($"'{path}' is not a valid sparse latent index: it has offset 0 for the end of latent 100's postings after *; offsets must not decrease*");
+        LoadShouldFailWith(path, $"'{path}' is not a valid sparse latent index: it has offset 0 for the end of latent 100's postings after *; offsets must not decrease*");
     }
 
     [Fact]
@@ -419,9 +394,7 @@ public sealed class SparseLatentIndexTests : IDisposable
         var path = SavedIndex(Codes(1, [(LatentSize - 1, 1f)]));
         Patch(path, OffsetPosition(LatentSize), BitConverter.GetBytes(0L));
 
-        var load = () => SparseLatentIndex.Load(path);
-
-        load.Should().Throw<FormatException>().WithMessage($"'{path}' is not a valid sparse latent index: it has last offset 0, but its header's posting count is 1.");
+        LoadShouldFailWith(path, $"'{path}' is not a valid sparse latent index: it has last offset 0, but its header's posting count is 1.");
     }
 
     [Theory]
@@ -432,9 +405,7 @@ public sealed class SparseLatentIndexTests : IDisposable
         var path = SavedIndex();
         Patch(path, DocumentPosition(0), BitConverter.GetBytes(document));
 
-        var load = () => SparseLatentIndex.Load(path);
-
-        load.Should().Throw<FormatException>().WithMessage($"'{path}' is not a valid sparse latent index: it {message}");
+        LoadShouldFailWith(path, $"'{path}' is not a valid sparse latent index: it {message}");
     }
 
     [Fact]
@@ -446,9 +417,7 @@ public sealed class SparseLatentIndexTests : IDisposable
         var first = (int)index.Offsets[latent];
         Patch(path, DocumentPosition(first + 1), BitConverter.GetBytes(index.Documents[first]));
 
-        var load = () => SparseLatentIndex.Load(path);
-
-        load.Should().Throw<FormatException>().WithMessage($"'{path}' *in latent {latent}'s postings; they must be strictly ascending.");
+        LoadShouldFailWith(path, $"'{path}' *in latent {latent}'s postings; they must be strictly ascending.");
     }
 
     [Theory]
