@@ -7,5 +7,6 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     EmbedTextBenchmark.Create(),
     SaeRetrievalExperiment.Create(),
     SaeTrainingBenchmark.Create(),
+    SparseIndexBenchmark.Create(),
 };
 return await root.Parse(args).InvokeAsync();

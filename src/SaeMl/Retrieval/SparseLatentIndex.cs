@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Globalization;
+using System.Numerics;
 using SaeMl.Autoencoder;
 
 namespace SaeMl.Retrieval;
@@ -7,7 +7,7 @@ namespace SaeMl.Retrieval;
 /// <summary>
 /// An inverted index over the sparse latents of a corpus: for each latent, the documents in which it is
 /// non-zero and its value there. It answers exact top-k search by the sparse dot product of query and
-/// document latents, touching only the documents that share a latent with the query.
+/// document latents, reading only the postings of the query's latents.
 /// </summary>
 /// <remarks>
 /// <para><b>Scores.</b> A document's score is a float32 sum, accumulated in ascending latent order over
@@ -25,13 +25,20 @@ namespace SaeMl.Retrieval;
 /// postings live in one array of document rows and one of values: at most <see cref="MaxPostings"/>.
 /// Each takes 8 bytes (4 for the row, 4 for the value); 8.8 million documents with K = 64 make 563
 /// million postings, 4.2 GiB. <see cref="Build"/> holds the postings twice at its peak (in document order
-/// as they arrive, then sorted by latent). A search thread holds a float and a flag per document.</para>
-/// <para>The index is immutable once built; <see cref="Search"/> may be called from several threads.</para>
+/// as they arrive, then sorted by latent).</para>
+/// <para><b>How search runs.</b> Queries are taken in blocks of one per lane of a SIMD vector
+/// (<c>Vector&lt;float&gt;.Count</c>, 8 with AVX2), the blocks in parallel. A block's scores are
+/// accumulated a tile of documents at a time (256 KiB of scores, which stay in cache), every latent of
+/// the block adding its postings in that tile to the lanes of the queries that have it, so a latent
+/// shared by several queries of the block is read once. Each tile's scores are then offered to the
+/// queries' running top k (a bounded heap each), most documents being passed over in one vector
+/// comparison. A search thread holds one tile and the block's top lists, whatever the corpus size.</para>
+/// <para>The index is immutable once built; <see cref="Search(SparseCodes, int, CancellationToken)"/> may be called from several threads.</para>
 /// </remarks>
 public sealed class SparseLatentIndex
 {
-    /// <summary>The most documents an index holds: document rows are int32 and a search thread keeps a score per document in one array.</summary>
-    public static readonly long MaxDocuments = Array.MaxLength;
+    /// <summary>The most documents an index holds: document rows are int32.</summary>
+    public const long MaxDocuments = int.MaxValue;
 
     /// <summary>The most postings (non-zero document latents) an index holds: they live in single .NET arrays.</summary>
     public static readonly long MaxPostings = Array.MaxLength;
@@ -40,11 +47,10 @@ public sealed class SparseLatentIndex
     public static readonly int MaxLatentSize = Array.MaxLength - 1;
 
     /// <summary>
-    /// A query whose latents' posting lists add up to at least DocumentCount / FullScanFraction
-    /// postings touches a large share of the corpus: it is cheaper to accumulate without flagging
-    /// touched documents and to rank every document's score than to keep the touched list.
+    /// Documents scored together: a tile holds a vector of scores (one lane per query of a block) per
+    /// document, and 256 KiB of them stay in a core's L2 cache while every latent of the block adds to them.
     /// </summary>
-    private const int FullScanFraction = 4;
+    private static readonly int DefaultTileDocuments = 256 * 1024 / (Vector<float>.Count * sizeof(float));
 
     private readonly long[] _offsets;   // [LatentSize + 1]: latent j's postings are [_offsets[j], _offsets[j + 1])
     private readonly int[] _documents;  // [PostingCount]: document rows, ascending within each latent
@@ -151,17 +157,22 @@ public sealed class SparseLatentIndex
     /// <summary>Exact top-k search: the <paramref name="k"/> documents with the highest sparse dot product with each query row.</summary>
     /// <param name="queries">The query codes, in the index's latent space.</param>
     /// <param name="k">Documents per query; at least 1. Fewer come back only when the index holds fewer documents.</param>
-    /// <param name="cancellationToken">Checked between queries.</param>
+    /// <param name="cancellationToken">Checked between blocks of queries.</param>
     /// <returns>Results <c>[queries.Rows, min(k, DocumentCount)]</c> whose rows are document rows, best first (see the remarks for the score and the order).</returns>
     /// <exception cref="ArgumentException">
     /// A query row has a latent index outside 0 … <see cref="LatentSize"/> − 1, indices that are not strictly
     /// ascending, or a NaN or infinite value (each reported with its row); or queries × k exceed what one
     /// result array holds.
     /// </exception>
-    public SearchResults Search(SparseCodes queries, int k, CancellationToken cancellationToken = default)
+    public SearchResults Search(SparseCodes queries, int k, CancellationToken cancellationToken = default) =>
+        Search(queries, k, DefaultTileDocuments, cancellationToken);
+
+    /// <summary><see cref="Search(SparseCodes, int, CancellationToken)"/> with documents scored <paramref name="tileDocuments"/> at a time.</summary>
+    internal SearchResults Search(SparseCodes queries, int k, int tileDocuments, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queries);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(tileDocuments);
         for (var row = 0; row < queries.Rows; row++)
         {
             if (RowProblem(queries.IndicesOf(row), queries.ValuesOf(row), LatentSize) is { } problem)
@@ -176,20 +187,24 @@ public sealed class SparseLatentIndex
         if (keep == 0)
             return new SearchResults(queries.Rows, 0, rows, scores);
 
-        // Scratch arrays are a float and a flag per document: reuse them across the loop's workers.
-        var scratchPool = new ConcurrentBag<QueryScratch>();
-        var options = new ParallelOptions { CancellationToken = cancellationToken };
+        var lanes = Vector<float>.Count;
+        var blocks = (queries.Rows + lanes - 1) / lanes;
+        var tile = (int)Math.Min(tileDocuments, DocumentCount);
         Parallel.For(
             0,
-            queries.Rows,
-            options,
-            () => scratchPool.TryTake(out var scratch) ? scratch : new QueryScratch(DocumentCount, keep, FullScanFraction),
-            (query, _, scratch) =>
+            blocks,
+            new ParallelOptions { CancellationToken = cancellationToken },
+            () => new BlockScratch(tile, keep),
+            (block, _, scratch) =>
             {
-                ScoreAndRank(queries.IndicesOf(query), queries.ValuesOf(query), scratch, rows.AsSpan(query * keep, keep), scores.AsSpan(query * keep, keep));
+                var first = block * lanes;
+                var count = Math.Min(lanes, queries.Rows - first);
+                ScoreAndRank(queries, first, count, scratch);
+                for (var lane = 0; lane < count; lane++)
+                    scratch.Best[lane].DrainBestFirst(rows.AsSpan((first + lane) * keep, keep), scores.AsSpan((first + lane) * keep, keep));
                 return scratch;
             },
-            scratchPool.Add);
+            _ => { });
         return new SearchResults(queries.Rows, keep, rows, scores);
     }
 
@@ -206,103 +221,120 @@ public sealed class SparseLatentIndex
     /// </exception>
     public static SparseLatentIndex Load(string path) => SparseLatentIndexFile.Read(path);
 
-    /// <summary>The document rows of a latent's postings, ascending. Offsets fit an int: postings are at most <see cref="MaxPostings"/>.</summary>
-    private ReadOnlySpan<int> DocumentsOf(int latent) => _documents.AsSpan((int)_offsets[latent], (int)(_offsets[latent + 1] - _offsets[latent]));
-
-    /// <summary>The values of a latent's postings, in the order of <see cref="DocumentsOf"/>.</summary>
-    private ReadOnlySpan<float> ValuesOf(int latent) => _values.AsSpan((int)_offsets[latent], (int)(_offsets[latent + 1] - _offsets[latent]));
-
-    /// <summary>Whether a query whose latents hold <paramref name="touchedPostings"/> postings is ranked by a scan of every document's score rather than of a touched list.</summary>
-    internal static bool ScansAllDocuments(long touchedPostings, long documentCount) => touchedPostings * FullScanFraction >= documentCount;
-
-    /// <summary>Scores one query against the postings of its latents and writes its top documents, best first.</summary>
-    private void ScoreAndRank(ReadOnlySpan<int> latents, ReadOnlySpan<float> weights, QueryScratch scratch, Span<long> bestRows, Span<float> bestScores)
+    /// <summary>
+    /// Scores a block of queries, one per vector lane, against every document, a tile of documents at a
+    /// time, and offers each query's scores to its running top k. Each latent's postings are read once
+    /// for the whole block: a latent that several of the queries share (the popular ones are in most
+    /// queries) costs one pass, not one per query. A document's lane for query q receives, in ascending
+    /// latent order, q's value times the document's for every latent of the block, which is 0 (adding
+    /// nothing) for a latent q does not have: exactly the terms of q's sparse dot product, in order.
+    /// </summary>
+    private void ScoreAndRank(SparseCodes queries, int first, int count, BlockScratch scratch)
     {
-        long touchedPostings = 0;
+        var (latents, weights) = BlockLatents(queries, first, count);
+        var next = new int[latents.Length];                 // each latent's first posting not yet scored
         for (var i = 0; i < latents.Length; i++)
-        {
-            if (weights[i] != 0)
-                touchedPostings += DocumentsOf(latents[i]).Length;
-        }
+            next[i] = (int)_offsets[latents[i]];
+        var thresholds = new float[Vector<float>.Count];
+        thresholds.AsSpan(0, count).Fill(float.NegativeInfinity);
+        thresholds.AsSpan(count).Fill(float.PositiveInfinity); // lanes without a query never need a look
+        foreach (var best in scratch.Best)
+            best.Clear();
 
-        var scores = scratch.Scores;
-        var heap = scratch.Best;
-        heap.Clear();
-        if (ScansAllDocuments(touchedPostings, DocumentCount))
+        var tileSize = scratch.Tile.Length;
+        for (long tileStart = 0; tileStart < DocumentCount; tileStart += tileSize)
         {
+            var firstDocument = (int)tileStart;
+            var tile = scratch.Tile.AsSpan(0, (int)Math.Min(tileSize, DocumentCount - tileStart));   // [documents of the tile]
             for (var i = 0; i < latents.Length; i++)
             {
                 var weight = weights[i];
-                if (weight == 0)
-                    continue;
-                var documents = DocumentsOf(latents[i]);
-                var values = ValuesOf(latents[i]);
-                for (var p = 0; p < documents.Length; p++)
-                    scores[documents[p]] += weight * values[p];
-            }
-
-            for (var document = 0; document < scores.Length; document++)
-                heap.Offer(scores[document], document);
-            Array.Clear(scores);
-        }
-        else
-        {
-            var isTouched = scratch.IsTouched;
-            var touched = scratch.Touched;
-            var touchedCount = 0;
-            for (var i = 0; i < latents.Length; i++)
-            {
-                var weight = weights[i];
-                if (weight == 0)
-                    continue;
-                var documents = DocumentsOf(latents[i]);
-                var values = ValuesOf(latents[i]);
-                for (var p = 0; p < documents.Length; p++)
+                var end = (int)_offsets[latents[i] + 1];
+                var documents = _documents.AsSpan(next[i], end - next[i]);
+                var values = _values.AsSpan(next[i], end - next[i]);
+                var p = 0;
+                for (; p < documents.Length; p++)
                 {
-                    var document = documents[p];
-                    if (!isTouched[document])
-                    {
-                        isTouched[document] = true;
-                        touched[touchedCount++] = document;
-                    }
-
-                    scores[document] += weight * values[p];
+                    var slot = documents[p] - firstDocument;
+                    if ((uint)slot >= (uint)tile.Length)
+                        break;                                  // the first posting of a later tile
+                    tile[slot] += weight * values[p];
                 }
+
+                next[i] += p;
             }
 
-            for (var i = 0; i < touchedCount; i++)
-                heap.Offer(scores[touched[i]], touched[i]);
-
-            // Untouched documents score 0 and rank among themselves by row: only the first few can enter.
-            for (var document = 0; document < scores.Length; document++)
-            {
-                if (isTouched[document])
-                    continue;
-                if (!heap.Offer(0f, document))
-                    break;
-            }
-
-            for (var i = 0; i < touchedCount; i++)
-            {
-                scores[touched[i]] = 0;
-                isTouched[touched[i]] = false;
-            }
+            RankTile(tile, firstDocument, count, scratch.Best, thresholds);
         }
-
-        heap.DrainBestFirst(bestRows, bestScores);
     }
 
-    /// <summary>One search worker's arrays: a score and a touched flag per document, the touched rows, and the running top k.</summary>
-    private sealed class QueryScratch(long documents, int k, int fullScanFraction)
+    /// <summary>
+    /// Offers the scores of a tile's documents to each query's top k, in document order, and zeroes the
+    /// tile. A document whose scores are all below every query's current threshold is passed over in one
+    /// comparison; once the top lists hold good scores, that is almost every document.
+    /// </summary>
+    private static void RankTile(Span<Vector<float>> tile, int firstDocument, int count, TopDocuments[] best, float[] thresholds)
     {
-        public float[] Scores { get; } = new float[documents];
+        var threshold = new Vector<float>(thresholds);
+        for (var i = 0; i < tile.Length; i++)
+        {
+            var scores = tile[i];
+            tile[i] = Vector<float>.Zero;
+            if (Vector.LessThanAll(scores, threshold))
+                continue;
+            for (var lane = 0; lane < count; lane++)
+            {
+                if (!(scores[lane] < thresholds[lane]) && best[lane].Offer(scores[lane], firstDocument + i))
+                    thresholds[lane] = best[lane].Threshold;
+            }
 
-        public bool[] IsTouched { get; } = new bool[documents];
+            threshold = new Vector<float>(thresholds);
+        }
+    }
 
-        /// <summary>Only queries touching fewer than documents / fullScanFraction postings keep a touched list.</summary>
-        public int[] Touched { get; } = new int[documents / fullScanFraction + 1];
+    /// <summary>
+    /// The latents of a block of queries, ascending, each with its queries' values as a vector (lane q
+    /// for the block's query q, 0 where that query lacks the latent). Zero query values add nothing and
+    /// are left out.
+    /// </summary>
+    private static (int[] Latents, Vector<float>[] Weights) BlockLatents(SparseCodes queries, int first, int count)
+    {
+        var entries = new List<(int Latent, int Lane, float Value)>(count * queries.ActiveLatents);
+        for (var lane = 0; lane < count; lane++)
+        {
+            var latents = queries.IndicesOf(first + lane);
+            var values = queries.ValuesOf(first + lane);
+            for (var i = 0; i < latents.Length; i++)
+            {
+                if (values[i] != 0)
+                    entries.Add((latents[i], lane, values[i]));
+            }
+        }
 
-        public TopDocuments Best { get; } = new(k);
+        entries.Sort((a, b) => a.Latent.CompareTo(b.Latent));
+        var blockLatents = new List<int>();
+        var weights = new List<Vector<float>>();
+        var laneValues = new float[Vector<float>.Count];
+        for (var start = 0; start < entries.Count;)
+        {
+            var end = start;
+            Array.Clear(laneValues);
+            for (; end < entries.Count && entries[end].Latent == entries[start].Latent; end++)
+                laneValues[entries[end].Lane] = entries[end].Value;
+            blockLatents.Add(entries[start].Latent);
+            weights.Add(new Vector<float>(laneValues));
+            start = end;
+        }
+
+        return (blockLatents.ToArray(), weights.ToArray());
+    }
+
+    /// <summary>One search worker's arrays: a tile of scores (a vector lane per query of the block) and each query's running top k.</summary>
+    private sealed class BlockScratch(int tileDocuments, int k)
+    {
+        public Vector<float>[] Tile { get; } = new Vector<float>[tileDocuments];
+
+        public TopDocuments[] Best { get; } = Enumerable.Range(0, Vector<float>.Count).Select(_ => new TopDocuments(k)).ToArray();
     }
 
     /// <summary>What is wrong with one row of codes, as the end of a sentence that starts with the row's name; null when nothing is.</summary>

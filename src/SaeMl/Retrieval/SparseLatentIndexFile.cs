@@ -86,7 +86,7 @@ internal static class SparseLatentIndexFile
         return new SparseLatentIndex(latentSize, documentCount, offsets, documents, values);
     }
 
-    /// <summary>The invariants <see cref="SparseLatentIndex.Search"/> relies on: each latent's list is a range of the arrays, with distinct rows of the index in ascending order and finite values.</summary>
+    /// <summary>The invariants <see cref="SparseLatentIndex.Search(SaeMl.Autoencoder.SparseCodes, int, CancellationToken)"/> relies on: each latent's list is a range of the arrays, with distinct rows of the index in ascending order and finite values.</summary>
     private static void Check(string path, long documentCount, long[] offsets, int[] documents, float[] values)
     {
         if (offsets[0] != 0)

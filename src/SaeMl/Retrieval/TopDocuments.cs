@@ -20,6 +20,9 @@ internal sealed class TopDocuments
 
     public int Count => _count;
 
+    /// <summary>Scores below this cannot enter: the worst kept score once k pairs are kept, −∞ before.</summary>
+    public float Threshold => _count < _scores.Length ? float.NegativeInfinity : _scores[0];
+
     /// <summary>Whether (scoreA, documentA) ranks before (scoreB, documentB).</summary>
     public static bool RanksBefore(float scoreA, int documentA, float scoreB, int documentB)
     {
@@ -71,13 +74,11 @@ internal sealed class TopDocuments
             var parent = (slot - 1) / 2;
             if (!RanksBefore(_scores[parent], _documents[parent], score, document))
                 break;
-            _scores[slot] = _scores[parent];
-            _documents[slot] = _documents[parent];
+            Place(slot, _scores[parent], _documents[parent]);
             slot = parent;
         }
 
-        _scores[slot] = score;
-        _documents[slot] = document;
+        Place(slot, score, document);
     }
 
     /// <summary>Places a pair at <paramref name="slot"/> of a heap of <paramref name="count"/>, moving it below every child that ranks after it.</summary>
@@ -92,11 +93,15 @@ internal sealed class TopDocuments
                 child++;
             if (!RanksBefore(score, document, _scores[child], _documents[child]))
                 break;
-            _scores[slot] = _scores[child];
-            _documents[slot] = _documents[child];
+            Place(slot, _scores[child], _documents[child]);
             slot = child;
         }
 
+        Place(slot, score, document);
+    }
+
+    private void Place(int slot, float score, int document)
+    {
         _scores[slot] = score;
         _documents[slot] = document;
     }

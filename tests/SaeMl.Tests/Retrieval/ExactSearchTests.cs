@@ -30,33 +30,14 @@ public sealed class ExactSearchTests : IDisposable
     }
 
     /// <summary>The reference: score every pair in double precision, sort by (score desc, row asc), keep k.</summary>
-    private static (long[] Rows, double[] Scores) NaiveTopK(float[] queries, float[] corpus, int dimension, int k)
-    {
-        var queryCount = queries.Length / dimension;
-        var corpusCount = corpus.Length / dimension;
-        var keep = Math.Min(k, corpusCount);
-        var rows = new List<long>();
-        var scores = new List<double>();
-        for (var q = 0; q < queryCount; q++)
+    private static (long[] Rows, double[] Scores) NaiveTopK(float[] queries, float[] corpus, int dimension, int k) =>
+        ReferenceRanking.TopK(queries.Length / dimension, corpus.Length / dimension, k, (q, d) =>
         {
-            var ranked = Enumerable.Range(0, corpusCount)
-                .Select(d =>
-                {
-                    var dot = 0.0;
-                    for (var j = 0; j < dimension; j++)
-                        dot += (double)queries[q * dimension + j] * corpus[d * dimension + j];
-                    return (Row: (long)d, Score: dot);
-                })
-                .OrderByDescending(p => p.Score)
-                .ThenBy(p => p.Row)
-                .Take(keep)
-                .ToList();
-            rows.AddRange(ranked.Select(p => p.Row));
-            scores.AddRange(ranked.Select(p => p.Score));
-        }
-
-        return (rows.ToArray(), scores.ToArray());
-    }
+            var dot = 0.0;
+            for (var j = 0; j < dimension; j++)
+                dot += (double)queries[q * dimension + j] * corpus[d * dimension + j];
+            return dot;
+        });
 
     /// <summary>Rows and scores both equal the naive reference's, exactly.</summary>
     private static void ShouldMatchNaiveRanking(SearchResults results, float[] queries, float[] corpus, int dimension, int k)
