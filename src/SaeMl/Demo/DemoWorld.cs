@@ -139,9 +139,7 @@ public sealed class DemoWorld
     public IReadOnlyList<DemoQuery> TrainingQueries(int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        var concepts = Concepts.ToList();
-        var documents = Documents.ToList();
-        return GenerateQueries(new Random(Stream(Options.Seed, 6)), count, "T", Options.MaxRelevantPerQuery, concepts, _fillers, documents).Queries;
+        return GenerateQueries(new Random(Stream(Options.Seed, 6)), count, "T", Options.MaxRelevantPerQuery, Concepts, _fillers, Documents).Queries;
     }
 
     /// <summary>The text a document is embedded from: its title, a space and its text (BEIR's convention).</summary>
@@ -345,7 +343,7 @@ public sealed class DemoWorld
     }
 
     private static (List<DemoQuery> Queries, List<Judgement> Judgements) GenerateQueries(
-        Random random, int count, string idPrefix, int maxRelevant, List<DemoConcept> concepts, List<string> fillers, List<DemoDocument> documents)
+        Random random, int count, string idPrefix, int maxRelevant, IReadOnlyList<DemoConcept> concepts, List<string> fillers, IReadOnlyList<DemoDocument> documents)
     {
         var postings = concepts.Select(_ => new List<int>()).ToArray();
         for (var d = 0; d < documents.Count; d++)

@@ -88,11 +88,8 @@ public static class RetrievalCatalog
             VBuffer<float> vector = default;
             getId(ref id);
             getVector(ref vector);
-            foreach (var value in vector.GetValues())
-            {
-                if (!float.IsFinite(value))
-                    throw new ArgumentException($"Row {ids.Count} of the {what} ('{id}') has a NaN or infinite value in column '{vectorColumnName}'.");
-            }
+            if (vector.GetValues().Length > 0 && FiniteValues.FirstNonFiniteRow(vector.GetValues(), vector.GetValues().Length) >= 0)
+                throw new ArgumentException($"Row {ids.Count} of the {what} ('{id}') has a NaN or infinite value in column '{vectorColumnName}'.");
 
             ids.Add(id.ToString());
             vectors.Add(vector);

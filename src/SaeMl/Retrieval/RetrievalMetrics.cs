@@ -146,11 +146,7 @@ public sealed class RetrievalMetrics
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(queryIds);
         ArgumentNullException.ThrowIfNull(documentIds);
-        if (queryIds.Count != results.QueryCount)
-            throw new ArgumentException($"The query ids of '{queryIds.Source}' number {queryIds.Count}, but the results hold {results.QueryCount} queries.", nameof(queryIds));
-        var lastRow = results.Rows.Length == 0 ? -1 : System.Numerics.Tensors.TensorPrimitives.Max(results.Rows);
-        if (lastRow >= documentIds.Count)
-            throw new ArgumentException($"The results name corpus row {lastRow}, but '{documentIds.Source}' has only {documentIds.Count} document ids.", nameof(documentIds));
+        results.CheckIds(queryIds, documentIds);
 
         var rankings = new Dictionary<string, IReadOnlyList<string>>(results.QueryCount, StringComparer.Ordinal);
         for (var query = 0; query < results.QueryCount; query++)

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Globalization;
 using SaeMl.Data;
 using SaeMl.Data.Npy;
@@ -65,10 +66,7 @@ public sealed class SearchResults
     /// <exception cref="ArgumentException">An index does not cover the queries or the corpus rows.</exception>
     public void WriteTrecRun(string path, IdIndex? queryIds = null, IdIndex? documentIds = null, string tag = "saeml")
     {
-        if (queryIds is not null && queryIds.Count != QueryCount)
-            throw new ArgumentException($"The query ids of '{queryIds.Source}' number {queryIds.Count}, but the results hold {QueryCount} queries.", nameof(queryIds));
-        if (documentIds is not null && _rows.Length > 0 && _rows.Max() >= documentIds.Count)
-            throw new ArgumentException($"The results name corpus row {_rows.Max()}, but '{documentIds.Source}' has only {documentIds.Count} document ids.", nameof(documentIds));
+        CheckIds(queryIds, documentIds);
 
         using var writer = new TrecRunWriter(path, tag);
         for (var query = 0; query < QueryCount; query++)
@@ -80,6 +78,17 @@ public sealed class SearchResults
         }
 
         writer.Commit();
+    }
+
+    /// <summary>Checks that id indexes cover the results: one query id per query, a document id for every row named.</summary>
+    /// <exception cref="ArgumentException">An index does not cover the queries or the corpus rows.</exception>
+    internal void CheckIds(IdIndex? queryIds, IdIndex? documentIds)
+    {
+        if (queryIds is not null && queryIds.Count != QueryCount)
+            throw new ArgumentException($"The query ids of '{queryIds.Source}' number {queryIds.Count}, but the results hold {QueryCount} queries.", nameof(queryIds));
+        var lastRow = _rows.Length == 0 ? -1 : TensorPrimitives.Max<long>(_rows);
+        if (documentIds is not null && lastRow >= documentIds.Count)
+            throw new ArgumentException($"The results name corpus row {lastRow}, but '{documentIds.Source}' has only {documentIds.Count} document ids.", nameof(documentIds));
     }
 
     /// <summary>Reads a pair written by <see cref="SaveNpy"/>.</summary>
