@@ -112,17 +112,9 @@ public sealed class EmbedCommandTests : IDisposable
         exitCode.Should().Be(0, output);
 
         var outOfProcess = _folder.File("out-of-process");
-        var child = Process.Start(new ProcessStartInfo(
-            Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
-            ["exec", Path.Combine(AppContext.BaseDirectory, "SaeMl.Cli.dll"), "embed", "--input", World, "--model", zip, "--output", outOfProcess, "--device", "cpu"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var childOutput = await child.StandardOutput.ReadToEndAsync() + await child.StandardError.ReadToEndAsync();
-        await child.WaitForExitAsync();
+        var (childExit, childOutput) = await CliProcess.RunAsync("embed", "--input", World, "--model", zip, "--output", outOfProcess, "--device", "cpu");
 
-        child.ExitCode.Should().Be(0, childOutput);
+        childExit.Should().Be(0, childOutput);
         var shards = Directory.GetFiles(inProcess, "*.npy").Select(Path.GetFileName).Order().ToList();
         Directory.GetFiles(outOfProcess, "*.npy").Select(Path.GetFileName).Order().Should().Equal(shards);
         foreach (var shard in shards)

@@ -57,18 +57,10 @@ public sealed class TrainCommandTests : IDisposable
             "--latents", _folder.File("in"), "--reconstruction", _folder.File("in-reconstruction"), "--device", "cpu");
         encodeExit.Should().Be(0, encodeOutput);
 
-        var child = Process.Start(new ProcessStartInfo(
-            Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
-            ["exec", Path.Combine(AppContext.BaseDirectory, "SaeMl.Cli.dll"), "encode", "--model", zip, "--input", _folder.File("corpus.npy"),
-                "--latents", _folder.File("out"), "--reconstruction", _folder.File("out-reconstruction"), "--device", "cpu"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var childOutput = await child.StandardOutput.ReadToEndAsync() + await child.StandardError.ReadToEndAsync();
-        await child.WaitForExitAsync();
+        var (childExit, childOutput) = await CliProcess.RunAsync("encode", "--model", zip, "--input", _folder.File("corpus.npy"),
+            "--latents", _folder.File("out"), "--reconstruction", _folder.File("out-reconstruction"), "--device", "cpu");
 
-        child.ExitCode.Should().Be(0, childOutput);
+        childExit.Should().Be(0, childOutput);
         File.ReadAllBytes(_folder.File("out.latent-values.npy")).Should().Equal(File.ReadAllBytes(_folder.File("in.latent-values.npy")));
         File.ReadAllBytes(_folder.File("out.latent-indices.npy")).Should().Equal(File.ReadAllBytes(_folder.File("in.latent-indices.npy")));
         using var inProcess = EmbeddingStore.Open(_folder.File("in-reconstruction"));
