@@ -26,15 +26,16 @@ internal sealed record SaeCheckpoint(
 
     public static SaeCheckpoint Capture(string fingerprint, int nextEpoch, int nextStep, SaeOptimizer optimizer, SparseAutoencoder model, Tensor vectorsSinceFired, IReadOnlyList<SaeValidationMetrics> history) =>
         new(fingerprint, nextEpoch, nextStep, optimizer.Step,
-            model.Parameters.Select(ToArray).ToArray(),
-            optimizer.FirstMoments.Select(ToArray).ToArray(),
-            optimizer.SecondMoments.Select(ToArray).ToArray(),
-            vectorsSinceFired.cpu().data<long>().ToArray(),
+            model.Parameters.Select(ToHost<float>).ToArray(),
+            optimizer.FirstMoments.Select(ToHost<float>).ToArray(),
+            optimizer.SecondMoments.Select(ToHost<float>).ToArray(),
+            ToHost<long>(vectorsSinceFired),
             history.ToArray());
 
     /// <summary>Copies the saved state into a model, an optimiser and the firing counters of the same shapes.</summary>
     public void Restore(SparseAutoencoder model, SaeOptimizer optimizer, Tensor vectorsSinceFired)
     {
+        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         for (var i = 0; i < Parameters.Length; i++)
         {
@@ -120,10 +121,10 @@ internal sealed record SaeCheckpoint(
         return bytes.Length == count ? bytes : throw new EndOfStreamException();
     }
 
-    private static float[] ToArray(Tensor values)
+    private static T[] ToHost<T>(Tensor values) where T : unmanaged
     {
-        using var host = values.detach().cpu().contiguous();
-        return host.data<float>().ToArray();
+        using var scope = NewDisposeScope();
+        return values.detach().cpu().contiguous().data<T>().ToArray();
     }
 
     private static void CopyInto(Tensor target, float[] values)

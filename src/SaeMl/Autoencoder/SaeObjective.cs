@@ -1,3 +1,5 @@
+using SaeMl.Compute;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SaeMl.Autoencoder;
@@ -50,7 +52,7 @@ internal static class SaeObjective
         var indices = selection.Indices;
         var values = model.Activate(centered, indices, selection.PreActivations);             // [N, K]
         var reconstruction = model.Decode(values, indices);                                  // [N, d]
-        var mse = (reconstruction - inputs).square().mean();
+        var mse = (reconstruction - inputs).Squared().mean();
 
         var zero = zeros([], inputs.dtype, inputs.device);
         var kld = documents is null || settings.ContrastiveWeight == 0 || neighbours == 0
@@ -63,11 +65,13 @@ internal static class SaeObjective
             var residual = (inputs - reconstruction).detach();                                // [N, d]
             var deadValues = model.Activate(centered, selection.DeadIndices!, selection.DeadPreActivations!);
             var deadReconstruction = model.DecodeWithoutBias(deadValues, selection.DeadIndices!);
-            var variance = (residual - residual.mean([0], keepdim: true)).square().mean();
-            auxK = (deadReconstruction - residual).square().mean() / variance.clamp_min(1e-12);
+            var variance = (residual - residual.mean([0], keepdim: true)).Squared().mean();
+            auxK = (deadReconstruction - residual).Squared().mean() / variance.clamp_min(HeldScalars.DivisorFloor);
         }
 
-        var total = mse + settings.ContrastiveWeight * kld + settings.AuxKWeight * auxK;
+        using var contrastiveWeight = settings.ContrastiveWeight.ToScalar();
+        using var auxKWeight = settings.AuxKWeight.ToScalar();
+        var total = mse.add(kld, contrastiveWeight).add(auxK, auxKWeight);
         return new SaeLoss(total, mse, kld, auxK, values, indices, reconstruction);
     }
 
@@ -75,10 +79,11 @@ internal static class SaeObjective
     private static Tensor Kld(Tensor queries, Tensor documents, Tensor reconstruction, int neighbours, float temperature)
     {
         var (batch, dimension) = (queries.shape[0], queries.shape[1]);
-        var original = documents.view(batch, neighbours, dimension).bmm(queries.unsqueeze(-1)).squeeze(-1).div(temperature);  // [B, M]
+        using var tau = temperature.ToScalar();
+        var original = documents.view(batch, neighbours, dimension).bmm(queries.unsqueeze(-1)).squeeze(-1).div(tau);          // [B, M]
         var reconstructedQueries = reconstruction.narrow(0, 0, batch);                                                           // [B, d]
         var reconstructedDocuments = reconstruction.narrow(0, batch, batch * neighbours).view(batch, neighbours, dimension);     // [B, M, d]
-        var reconstructed = reconstructedDocuments.bmm(reconstructedQueries.unsqueeze(-1)).squeeze(-1).div(temperature);         // [B, M]
+        var reconstructed = reconstructedDocuments.bmm(reconstructedQueries.unsqueeze(-1)).squeeze(-1).div(tau);                 // [B, M]
         var logP = original.log_softmax(1);
         var logQ = reconstructed.log_softmax(1);
         return (logP.exp() * (logP - logQ)).sum([1]).mean();                                           // sum([1]): sum(1) would be sum(ScalarType)

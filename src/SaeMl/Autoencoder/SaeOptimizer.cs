@@ -1,3 +1,5 @@
+using SaeMl.Compute;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SaeMl.Autoencoder;
@@ -11,7 +13,13 @@ internal sealed class SaeOptimizer : IDisposable
 {
     private const double Beta1 = 0.9;
     private const double Beta2 = 0.999;
-    private const double Epsilon = 1e-8;
+
+    // Held for the life of the process: see HeldScalars.
+    private static readonly Scalar Beta1Scalar = Beta1.ToScalar();
+    private static readonly Scalar Beta2Scalar = Beta2.ToScalar();
+    private static readonly Scalar FirstMomentShare = (1 - Beta1).ToScalar();
+    private static readonly Scalar SecondMomentShare = (1 - Beta2).ToScalar();
+    private static readonly Scalar Epsilon = 1e-8.ToScalar();
 
     private readonly IReadOnlyList<Tensor> _parameters;
     private readonly double _initialRate;
@@ -43,17 +51,17 @@ internal sealed class SaeOptimizer : IDisposable
     {
         var rate = LearningRate;
         Step++;
-        var correction1 = 1 - Math.Pow(Beta1, Step);
-        var correction2 = 1 - Math.Pow(Beta2, Step);
+        using var secondCorrection = Math.Sqrt(1 - Math.Pow(Beta2, Step)).ToScalar();
+        using var stepSize = (-rate / (1 - Math.Pow(Beta1, Step))).ToScalar();
         using var noGrad = no_grad();
         for (var i = 0; i < _parameters.Count; i++)
         {
             using var scope = NewDisposeScope();
             var gradient = _parameters[i].grad!;
-            FirstMoments[i].mul_(Beta1).add_(gradient, 1 - Beta1);
-            SecondMoments[i].mul_(Beta2).addcmul_(gradient, gradient, 1 - Beta2);
-            var denominator = SecondMoments[i].sqrt().div_(Math.Sqrt(correction2)).add_(Epsilon);
-            _parameters[i].addcdiv_(FirstMoments[i], denominator, -rate / correction1);
+            FirstMoments[i].mul_(Beta1Scalar).add_(gradient, FirstMomentShare);
+            SecondMoments[i].mul_(Beta2Scalar).addcmul_(gradient, gradient, SecondMomentShare);
+            var denominator = SecondMoments[i].sqrt().div_(secondCorrection).add_(Epsilon, HeldScalars.One);
+            _parameters[i].addcdiv_(FirstMoments[i], denominator, stepSize);
         }
     }
 

@@ -241,7 +241,7 @@ public sealed class SparseAutoencoder : IDisposable
     }
 
     /// <summary>x̂ = W_dec h + b_dec from K latents per row: <c>[N, K]</c> values and indices → <c>[N, d]</c>.</summary>
-    internal Tensor Decode(Tensor values, Tensor indices) => DecodeWithoutBias(values, indices) + DecoderBias;
+    internal Tensor Decode(Tensor values, Tensor indices) => DecodeWithoutBias(values, indices).Plus(DecoderBias);
 
     /// <summary>W_dec h from K latents per row (the AuxK reconstruction of a residual has no bias).</summary>
     internal Tensor DecodeWithoutBias(Tensor values, Tensor indices) => SparseRows.DecodeFunction.apply(values, DecoderWeight, indices);
@@ -266,13 +266,13 @@ public sealed class SparseAutoencoder : IDisposable
         {
             using var scope = NewDisposeScope();
             var count = Math.Min(block, rows - start);
-            var pre = centered.narrow(0, start, count).mm(EncoderWeight.t()).add_(EncoderBias); // [c, n]
+            var pre = centered.narrow(0, start, count).mm(EncoderWeight.t()).PlusInPlace(EncoderBias); // [c, n]
             var top = pre.topk(ActiveLatents, 1);
             indices.narrow(0, start, count).copy_(top.indexes);
             values.narrow(0, start, count).copy_(top.values);
             if (withDead)
             {
-                var dead = pre.masked_fill_(deadLatents!.logical_not(), float.NegativeInfinity).topk(deadK, 1);
+                var dead = pre.masked_fill_(deadLatents!.logical_not(), HeldScalars.NegativeInfinity).topk(deadK, 1);
                 deadIndices!.narrow(0, start, count).copy_(dead.indexes);
                 deadValues!.narrow(0, start, count).copy_(dead.values);
             }
@@ -303,13 +303,15 @@ public sealed class SparseAutoencoder : IDisposable
 
     private static void CopyToHost<T>(Tensor values, Span<T> destination) where T : unmanaged
     {
-        using var host = values.contiguous().cpu();
+        using var scope = NewDisposeScope();     // holds the intermediate tensors until the copy is done
+        var host = values.contiguous().cpu();
         MemoryMarshal.Cast<byte, T>(host.bytes).CopyTo(destination);
     }
 
     private static float[] ToHost(Tensor values)
     {
         var result = new float[values.numel()];
+        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         CopyToHost(values.detach(), result.AsSpan());
         return result;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SaeMl.Compute;
 using SaeMl.Data;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -201,7 +202,11 @@ public sealed class SparseAutoencoderTrainer
         }
 
         /// <summary>The boolean <c>[n]</c> mask of latents that have not fired for the dead threshold.</summary>
-        private Tensor Dead(Tensor vectorsSinceFired) => vectorsSinceFired.gt(_deadAfter);
+        private Tensor Dead(Tensor vectorsSinceFired)
+        {
+            using var threshold = _deadAfter.ToScalar();
+            return vectorsSinceFired.gt(threshold);
+        }
 
         /// <summary>FVU, MSE, L0, dead share and KL over the validation queries and their documents (training queries when none is held out).</summary>
         public SaeValidationMetrics Validate(SparseAutoencoder model, Tensor vectorsSinceFired)
@@ -218,23 +223,24 @@ public sealed class SparseAutoencoderTrainer
                 var (batchQueries, batchDocuments) = Load(batch);
                 var inputs = batchDocuments is null ? batchQueries : cat([batchQueries, batchDocuments], 0);
                 var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbours, metricSettings, null, 0);
-                squaredError += (loss.Reconstruction - inputs).square().sum().item<float>();
-                squares += inputs.square().sum().item<float>();
+                squaredError += (loss.Reconstruction - inputs).Squared().sum().item<float>();
+                squares += inputs.Squared().sum().item<float>();
                 var column = inputs.sum([0]).to(ScalarType.Float64).cpu().data<double>().ToArray();
                 for (var j = 0; j < sumVector.Length; j++)
                     sumVector[j] += column[j];
                 kld += loss.Kld.item<float>() * batch.Length;
-                active += loss.Values.gt(0).sum().item<long>();
+                active += loss.Values.gt(HeldScalars.Zero).sum().item<long>();
                 vectors += inputs.shape[0];
             }
 
             var variance = squares - sumVector.Sum(v => v * v) / vectors;    // Σ‖x − x̄‖² = Σ‖x‖² − ‖Σx‖² / N
-            using var deadShare = Dead(vectorsSinceFired).to(ScalarType.Float64).mean();
+            using var deadScope = NewDisposeScope();
+            var deadShare = Dead(vectorsSinceFired).to(ScalarType.Float64).mean().item<double>();
             return new SaeValidationMetrics(
                 Fvu: variance > 0 ? squaredError / variance : double.NaN,
                 Mse: squaredError / ((double)vectors * _data.Dimension),
                 L0: active / vectors,
-                DeadFraction: deadShare.item<double>(),
+                DeadFraction: deadShare,
                 Kld: _neighbours > 0 ? kld / queries.Length : 0);
         }
 
@@ -277,7 +283,7 @@ public sealed class SparseAutoencoderTrainer
                 // Weiszfeld: the median is the fixed point of the inverse-distance-weighted mean.
                 for (var iteration = 0; iteration < 50; iteration++)
                 {
-                    var weights = (points - center).norm(1, keepdim: true, p: 2).clamp_min(1e-12).reciprocal();
+                    var weights = (points - center).norm(1, keepdim: true, p: 2).clamp_min(HeldScalars.DivisorFloor).reciprocal();
                     center = (points * weights).sum([0]) / weights.sum();
                 }
             }
@@ -296,16 +302,17 @@ public sealed class SparseAutoencoderTrainer
         private static void NormalizeDecoderRows(SparseAutoencoder model)
         {
             using var noGrad = no_grad();
-            model.DecoderWeight.div_(model.DecoderWeight.norm(1, keepdim: true, p: 2).clamp_min(1e-12));
+            model.DecoderWeight.div_(model.DecoderWeight.norm(1, keepdim: true, p: 2).clamp_min(HeldScalars.DivisorFloor));
         }
 
         /// <summary>Adds the step's vectors to every latent's count, and resets the count of latents that fired.</summary>
         private static void CountFiring(Tensor vectorsSinceFired, Tensor values, Tensor indices)
         {
             using var noGrad = no_grad();
-            var fired = indices.masked_select(values.gt(0));
-            vectorsSinceFired.add_(values.shape[0]);
-            vectorsSinceFired.index_fill_(0, fired, 0);
+            using var vectors = values.shape[0].ToScalar();
+            var fired = indices.masked_select(values.gt(HeldScalars.Zero));
+            vectorsSinceFired.add_(vectors, HeldScalars.One);
+            vectorsSinceFired.index_fill_(0, fired, HeldScalars.Zero);
         }
 
         private static int[] Shuffled(int[] items, Random random)

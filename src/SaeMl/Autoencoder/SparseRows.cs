@@ -1,3 +1,4 @@
+using SaeMl.Compute;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -70,7 +71,8 @@ internal static class SparseRows
     {
         using var scope = NewDisposeScope();
         var (rows, k) = (indices.shape[0], indices.shape[1]);
-        var rowIndices = arange(rows, ScalarType.Int64, indices.device).unsqueeze(1).expand(rows, k).reshape(-1);
+        using var rowCount = rows.ToScalar();
+        var rowIndices = arange(HeldScalars.Zero, rowCount, HeldScalars.One, ScalarType.Int64, indices.device).unsqueeze(1).expand(rows, k).reshape(-1);
         var coordinates = stack([rowIndices, indices.reshape(-1)]);                                        // [2, N·K]
         return sparse_coo_tensor(coordinates, weights.reshape(-1), [rows, columns]).MoveToOuterDisposeScope();
     }
@@ -116,7 +118,7 @@ internal static class SparseRows
         {
             var saved = ctx.get_saved_variables();
             var (centered, encoder, indices) = (saved[0], saved[1], saved[2]);
-            var biasGradient = zeros(encoder.shape[0], gradient.dtype, gradient.device).index_add_(0, indices.reshape(-1), gradient.reshape(-1), 1);
+            var biasGradient = zeros(encoder.shape[0], gradient.dtype, gradient.device).index_add_(0, indices.reshape(-1), gradient.reshape(-1), HeldScalars.One);
             return [Combine(gradient, encoder, indices), Scatter(gradient, centered, indices, encoder.shape[0]), biasGradient, null!, null!];
         }
     }

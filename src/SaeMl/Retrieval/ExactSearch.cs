@@ -155,7 +155,8 @@ public static class ExactSearch
                     var chunkScores = scoreBuffer.narrow(1, 0, chunk.shape[0]);              // [count, chunk]
                     chunkScores.addmm_(block, chunk.t(), beta: 0, alpha: 1);
                     var (topScores, topRows) = OrderedTopK(chunkScores, Math.Min(k, (int)chunk.shape[0]));
-                    topRows.add_(chunkStart);
+                    using var firstRow = chunkStart.ToScalar();
+                    topRows.add_(firstRow, HeldScalars.One);
                     var (mergedScores, mergedRows) = bestScores is null ? (topScores, topRows) : Merge(bestScores, bestRows!, topScores, topRows, k);
                     bestScores?.Dispose();
                     bestRows?.Dispose();

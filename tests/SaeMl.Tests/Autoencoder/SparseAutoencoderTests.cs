@@ -122,7 +122,7 @@ public sealed class SparseAutoencoderTests
         {
             var model = SparseAutoencoder.FromTensors(randn([n, d], generator: new Generator(1)), zeros(n), randn([n, d], generator: new Generator(2)), zeros(d), k, ComputeDevice.Cpu);
             var (_, selected) = model.Encode(inputs);
-            var deadMask = ones(n, dtype: ScalarType.Bool).index_fill_(0, selected.reshape(-1), false); // every latent no vector selects
+            var deadMask = ones(n, dtype: ScalarType.Bool).index_fill_(0, selected.reshape(-1), HeldScalars.Zero); // every latent no vector selects
             dead = deadMask.data<bool>().ToArray();
             foreach (var parameter in model.Parameters)
                 parameter.requires_grad_(true);

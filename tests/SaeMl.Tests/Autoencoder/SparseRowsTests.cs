@@ -1,4 +1,5 @@
 using SaeMl.Autoencoder;
+using SaeMl.Compute;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -57,7 +58,7 @@ public sealed class SparseRowsTests
         var (_, matrix, indices, vectors) = Case();
         var bias = randn([Latents], generator: new Generator(5), dtype: ScalarType.Float64);
         var upstream = randn([Rows, Active], generator: new Generator(4), dtype: ScalarType.Float64);
-        var values = (vectors.mm(matrix.t()) + bias).gather(1, indices);
+        var values = vectors.mm(matrix.t()).Plus(bias).gather(1, indices);
 
         var sparseVectors = vectors.clone().requires_grad_(true);
         var sparseMatrix = matrix.clone().requires_grad_(true);
@@ -67,7 +68,7 @@ public sealed class SparseRowsTests
         var denseVectors = vectors.clone().requires_grad_(true);
         var denseMatrix = matrix.clone().requires_grad_(true);
         var denseBias = bias.clone().requires_grad_(true);
-        ((denseVectors.mm(denseMatrix.t()) + denseBias).gather(1, indices) * upstream).sum().backward();
+        (denseVectors.mm(denseMatrix.t()).Plus(denseBias).gather(1, indices) * upstream).sum().backward();
 
         Values(selected).Should().Equal(Values(values));
         Values(sparseVectors.grad!).Should().Equal(Values(denseVectors.grad!), (a, b) => Math.Abs(a - b) < 1e-12);
