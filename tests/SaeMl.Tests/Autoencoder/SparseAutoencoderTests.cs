@@ -116,11 +116,13 @@ public sealed class SparseAutoencoderTests
     public void Aux_k_trains_dead_latents_that_no_vector_selects()
     {
         const int d = 8, n = 32, k = 2;
-        var generator = new Generator(9);
+        using var generator = new Generator(9);
         var inputs = randn([20, d], generator: generator);
         Tensor DecoderGradient(float auxWeight, out float auxTerm, out bool[] dead)
         {
-            var model = SparseAutoencoder.FromTensors(randn([n, d], generator: new Generator(1)), zeros(n), randn([n, d], generator: new Generator(2)), zeros(d), k, ComputeDevice.Cpu);
+            using var encoderSeed = new Generator(1);
+            using var decoderSeed = new Generator(2);
+            var model = SparseAutoencoder.FromTensors(randn([n, d], generator: encoderSeed), zeros(n), randn([n, d], generator: decoderSeed), zeros(d), k, ComputeDevice.Cpu);
             var (_, selected) = model.Encode(inputs);
             var deadMask = ones(n, dtype: ScalarType.Bool).index_fill_(0, selected.reshape(-1), HeldScalars.Zero); // every latent no vector selects
             dead = deadMask.data<bool>().ToArray();
@@ -149,7 +151,7 @@ public sealed class SparseAutoencoderTests
     public void The_objective_gradient_agrees_with_finite_differences()
     {
         const int d = 4, n = 6, k = 2, batch = 3, neighbours = 2;
-        var generator = new Generator(5);
+        using var generator = new Generator(5);
         var parameters = new[] { randn([n, d], generator: generator, dtype: ScalarType.Float64), randn([n], generator: generator, dtype: ScalarType.Float64),
             randn([n, d], generator: generator, dtype: ScalarType.Float64), randn([d], generator: generator, dtype: ScalarType.Float64) };
         var queries = randn([batch, d], generator: generator, dtype: ScalarType.Float64);

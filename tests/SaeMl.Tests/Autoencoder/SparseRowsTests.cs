@@ -11,7 +11,7 @@ public sealed class SparseRowsTests
 
     private static (Tensor Weights, Tensor Matrix, Tensor Indices, Tensor Vectors) Case()
     {
-        var generator = new Generator(17);
+        using var generator = new Generator(17);
         var weights = randn([Rows, Active], generator: generator, dtype: ScalarType.Float64);
         var matrix = randn([Latents, Dimension], generator: generator, dtype: ScalarType.Float64);
         var vectors = randn([Rows, Dimension], generator: generator, dtype: ScalarType.Float64);
@@ -39,7 +39,8 @@ public sealed class SparseRowsTests
     public void Decode_gradients_equal_autograd_through_the_dense_product()
     {
         var (weights, matrix, indices, _) = Case();
-        var upstream = randn([Rows, Dimension], generator: new Generator(3), dtype: ScalarType.Float64);
+        using var generator = new Generator(3);
+        var upstream = randn([Rows, Dimension], generator: generator, dtype: ScalarType.Float64);
 
         var sparseWeights = weights.clone().requires_grad_(true);
         var sparseMatrix = matrix.clone().requires_grad_(true);
@@ -56,8 +57,9 @@ public sealed class SparseRowsTests
     public void Selected_pre_activation_gradients_equal_autograd_through_the_dense_product()
     {
         var (_, matrix, indices, vectors) = Case();
-        var bias = randn([Latents], generator: new Generator(5), dtype: ScalarType.Float64);
-        var upstream = randn([Rows, Active], generator: new Generator(4), dtype: ScalarType.Float64);
+        using var generator = new Generator(5);
+        var bias = randn([Latents], generator: generator, dtype: ScalarType.Float64);
+        var upstream = randn([Rows, Active], generator: generator, dtype: ScalarType.Float64);
         var values = vectors.mm(matrix.t()).Plus(bias).gather(1, indices);
 
         var sparseVectors = vectors.clone().requires_grad_(true);
