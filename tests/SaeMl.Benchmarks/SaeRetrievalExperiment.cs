@@ -6,7 +6,6 @@ using SaeMl.Data;
 using SaeMl.Demo;
 using SaeMl.Embedding;
 using SaeMl.Retrieval;
-using static TorchSharp.torch;
 
 namespace SaeMl.Benchmarks;
 
@@ -60,9 +59,17 @@ internal static class SaeRetrievalExperiment
             var neighbours = ExactSearch.Search(training, corpus, new ExactSearchOptions { K = 16, Device = ComputeDevice.Cpu });
             var documents = neighbours.Rows.ToArray().SelectMany(row => corpusValues.AsSpan((int)row * d, d).ToArray()).ToArray();
             var data = SaeTrainingData.FromArrays(training, d, documents, 16, "demo training queries");
-            var relevant = world.Queries.Take(EvaluationQueries).Select(q => world.Judgements.Where(j => j.QueryId == q.Id).Select(j => int.Parse(j.DocumentId[1..])).ToHashSet()).ToArray();
 
-            var original = Mrr(Scores(tensor(evaluation, [EvaluationQueries, d]), tensor(corpusValues, [documentCount, d])), relevant);
+            var evaluationPath = Path.Combine(folder.FullName, "evaluation-queries.npy");
+            SaeMl.Data.Npy.NpyWriter.Write(evaluationPath, evaluation, d);
+            using var evaluationStore = EmbeddingStore.Open(evaluationPath);
+            var evaluationIds = IdIndex.Build(world.Queries.Take(EvaluationQueries).Select(q => q.Id), "evaluation queries");
+            var corpusIds = IdIndex.Build(world.Documents.Select(document => document.Id), "corpus");
+            var qrels = Qrels.FromJudgements(world.Judgements.Where(j => evaluationIds.TryGetRow(j.QueryId, out _)), "demo qrels of the evaluation queries");
+            var options = new RetrievalEvaluationOptions { Depth = 10, Device = ComputeDevice.Cpu, WorkingFolder = folder.FullName };
+            double MrrAt10(RetrievalEvaluation result, string setting) => result[setting].Metrics.MeanReciprocalRankAtCutoff;
+
+            var original = MrrAt10(DenseRetrievalEvaluator.Evaluate(evaluationStore, evaluationIds, corpus, corpusIds, qrels, options), RetrievalEvaluation.Original);
             Console.WriteLine($"### SAE retrieval on the demo world: {documentCount:N0} documents, d = {d}, {trainingQueryCount:N0} training queries with 16 neighbours, {EvaluationQueries:N0} evaluation queries");
             Console.WriteLine();
             Console.WriteLine($"Machine: {MachineDescription.Describe()}");
@@ -82,10 +89,9 @@ internal static class SaeRetrievalExperiment
                 using var model = trainer.Train(data);
                 var seconds = stopwatch.Elapsed.TotalSeconds;
 
-                var queryCodes = model.Encode(evaluation);
-                var corpusCodes = model.Encode(corpusValues);
-                var reconstructed = Mrr(Scores(tensor(model.Decode(queryCodes), [EvaluationQueries, d]), tensor(model.Decode(corpusCodes), [documentCount, d])), relevant);
-                var latent = Mrr(Scores(Dense(queryCodes, latentSize), Dense(corpusCodes, latentSize)), relevant);
+                var result = DenseRetrievalEvaluator.EvaluateAutoencoder(model, evaluationStore, evaluationIds, corpus, corpusIds, qrels, options);
+                var reconstructed = MrrAt10(result, RetrievalEvaluation.Reconstructed);
+                var latent = MrrAt10(result, RetrievalEvaluation.Latent);
                 var last = trainer.History[^1];
                 Console.WriteLine($"| {lambda} | {tau} | {last.Fvu:F4} | {last.Kld:F4} | {reconstructed:F4} | {reconstructed / original:P1} | {latent:F4} | {latent / original:P1} | {seconds:F0} |");
             }
@@ -99,24 +105,4 @@ internal static class SaeRetrievalExperiment
     }
 
     private static float[] Flatten(float[,] matrix) => matrix.Cast<float>().ToArray();
-
-    private static Tensor Dense(SparseCodes codes, int latentSize)
-    {
-        var dense = zeros(codes.Rows, latentSize);
-        dense.scatter_(1, tensor(codes.Indices, [codes.Rows, codes.ActiveLatents]).to(ScalarType.Int64), tensor(codes.Values, [codes.Rows, codes.ActiveLatents]));
-        return dense;
-    }
-
-    /// <summary>The top 10 corpus rows of each query by inner product.</summary>
-    private static long[][] Scores(Tensor queries, Tensor corpus)
-    {
-        using var scores = queries.mm(corpus.t());
-        var (_, top) = scores.topk(10, 1);
-        var rows = top.data<long>().ToArray();
-        return Enumerable.Range(0, (int)queries.shape[0]).Select(q => rows[(q * 10)..((q + 1) * 10)]).ToArray();
-    }
-
-    /// <summary>MRR@10: the mean over queries of 1 / rank of the first relevant document in the top 10 (0 if none).</summary>
-    private static double Mrr(long[][] rankings, HashSet<int>[] relevant) =>
-        rankings.Select((ranking, q) => Array.FindIndex(ranking, row => relevant[q].Contains((int)row)) is var rank and >= 0 ? 1.0 / (rank + 1) : 0).Average();
 }
