@@ -65,7 +65,7 @@ public sealed class ScalarLifetimeTests
     public void The_check_finds_the_unheld_scalars_of_ordinary_TorchSharp_code()
     {
         // The compiled form of ordinary TorchSharp arithmetic, as the library must not write it.
-        var violations = Violations(typeof(ScalarLifetimeTests).Assembly.Location, typeof(UnheldScalarExamples).FullName);
+        var violations = Violations(typeof(ScalarLifetimeTests).Assembly.Location, examplesOnly: true);
 
         violations.Should().Contain(v => v.Contains("UnheldScalarExamples::Sum") && v.Contains("op_Addition"));
         violations.Should().Contain(v => v.Contains("UnheldScalarExamples::Halve") && v.Contains("op_Implicit"));
@@ -101,19 +101,18 @@ public sealed class ScalarLifetimeTests
     /// <see cref="Generator"/>) that goes neither into a static field nor into a <c>using</c> local.
     /// </summary>
     /// <param name="assemblyPath">The assembly to read.</param>
-    /// <param name="onlyType">Only this type's methods (nested types included); otherwise every type but <see cref="UnheldScalarExamples"/>.</param>
-    private static List<string> Violations(string assemblyPath, string? onlyType = null)
+    /// <param name="examplesOnly">Read only <see cref="UnheldScalarExamples"/>; otherwise every type but it.</param>
+    private static List<string> Violations(string assemblyPath, bool examplesOnly = false)
     {
         var resolver = new DefaultAssemblyResolver();
         resolver.AddSearchDirectory(Path.GetDirectoryName(typeof(Scalar).Assembly.Location)!);
         using var assembly = AssemblyDefinition.ReadAssembly(assemblyPath, new ReaderParameters { AssemblyResolver = resolver });
         var examples = typeof(UnheldScalarExamples).FullName!.Replace('+', '/');
-        var only = onlyType?.Replace('+', '/');
         var violations = new List<string>();
         foreach (var type in assembly.MainModule.GetTypes())
         {
             var inExamples = type.FullName == examples || type.FullName.StartsWith(examples + "/", StringComparison.Ordinal);
-            if (only is null ? inExamples : !inExamples)
+            if (inExamples != examplesOnly)
                 continue;
             foreach (var method in type.Methods.Where(m => m.HasBody))
             {
