@@ -12,6 +12,7 @@ namespace SaeMl.Tests.Compute;
 /// collection on another thread can run while libtorch is still reading it (see <see cref="HeldScalars"/>).
 /// These tests hold the library, and this test assembly, to passing only ones that something keeps alive.
 /// </summary>
+[Collection(AloneCollection.Name)]
 public sealed class ScalarLifetimeTests
 {
     private static readonly Lazy<HashSet<string>> ScalarMakingMethods = new(FindScalarMakingMethods);

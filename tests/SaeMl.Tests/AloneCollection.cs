@@ -1,0 +1,13 @@
+namespace SaeMl.Tests;
+
+/// <summary>
+/// Tests that run with no other test beside them: the collector thread of
+/// <see cref="Compute.ScalarLifetimeTests"/> would otherwise put every test that runs meanwhile under the same
+/// pressure, and a failure there would point at the wrong test.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AloneCollection
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "Alone";
+}
