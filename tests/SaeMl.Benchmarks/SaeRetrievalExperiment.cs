@@ -65,7 +65,7 @@ internal static class SaeRetrievalExperiment
             using var evaluationStore = EmbeddingStore.Open(evaluationPath);
             var evaluationIds = IdIndex.Build(world.Queries.Take(EvaluationQueries).Select(q => q.Id), "evaluation queries");
             var corpusIds = IdIndex.Build(world.Documents.Select(document => document.Id), "corpus");
-            var qrels = Qrels.FromJudgements(world.Judgements.Where(j => evaluationIds.TryGetRow(j.QueryId, out _)), "demo qrels of the evaluation queries");
+            var qrels = Qrels.FromJudgements(world.Judgements, "demo qrels").RestrictTo(evaluationIds, unknownQueries: UnknownIdHandling.Skip); // the training queries' judgements go
             var options = new RetrievalEvaluationOptions { Depth = 10, Device = ComputeDevice.Cpu, WorkingFolder = folder.FullName };
             double MrrAt10(RetrievalEvaluation result, string setting) => result[setting].Metrics.MeanReciprocalRankAtCutoff;
 
