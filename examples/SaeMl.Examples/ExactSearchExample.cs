@@ -1,6 +1,6 @@
 using SaeMl.Compute;
 using SaeMl.Data;
-using SaeMl.Retrieval;
+using SaeMl.Search;
 
 namespace SaeMl.Examples;
 

@@ -1,6 +1,6 @@
 using SaeMl.Autoencoder;
 using SaeMl.Data;
-using SaeMl.Retrieval;
+using SaeMl.Evaluation;
 using Spectre.Console;
 
 namespace SaeMl.Cli;

@@ -5,7 +5,8 @@ using SaeMl.Compute;
 using SaeMl.Data;
 using SaeMl.Demo;
 using SaeMl.Embedding;
-using SaeMl.Retrieval;
+using SaeMl.Evaluation;
+using SaeMl.Search;
 
 namespace SaeMl.Benchmarks;
 

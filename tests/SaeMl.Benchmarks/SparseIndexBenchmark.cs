@@ -3,7 +3,7 @@ using System.Diagnostics;
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data;
-using SaeMl.Retrieval;
+using SaeMl.Search;
 
 namespace SaeMl.Benchmarks;
 

@@ -2,11 +2,12 @@ using System.CommandLine;
 using System.Diagnostics;
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
-using SaeMl.Data;
 using SaeMl.Data.Npy;
+using SaeMl.Data;
 using SaeMl.Demo;
 using SaeMl.Embedding;
-using SaeMl.Retrieval;
+using SaeMl.Evaluation;
+using SaeMl.Search;
 using Spectre.Console;
 
 namespace SaeMl.Cli.Commands;

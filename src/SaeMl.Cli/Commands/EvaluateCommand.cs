@@ -1,7 +1,7 @@
 using System.CommandLine;
 using SaeMl.Compute;
 using SaeMl.Data;
-using SaeMl.Retrieval;
+using SaeMl.Evaluation;
 using Spectre.Console;
 
 namespace SaeMl.Cli.Commands;

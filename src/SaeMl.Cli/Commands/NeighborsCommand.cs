@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using SaeMl.Compute;
 using SaeMl.Data;
-using SaeMl.Retrieval;
+using SaeMl.Search;
 using Spectre.Console;
 
 namespace SaeMl.Cli.Commands;

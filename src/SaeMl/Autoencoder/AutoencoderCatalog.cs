@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using SaeMl.MLNet;
 using Microsoft.ML.Data;
 
 namespace SaeMl.Autoencoder;
@@ -52,6 +53,6 @@ public static class AutoencoderCatalog
         IProgress<SaeTrainingProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new SparseAutoencoderEstimator(catalog.GetEnvironment(), latentColumnName, inputColumnName, reconstructionColumnName, neighboursColumnName, options, progress);
+        return new SparseAutoencoderEstimator(MLNetInternals.Environment(catalog), latentColumnName, inputColumnName, reconstructionColumnName, neighboursColumnName, options, progress);
     }
 }

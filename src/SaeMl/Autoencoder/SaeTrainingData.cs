@@ -1,6 +1,6 @@
-using SaeMl.Data;
 using SaeMl.Data.Npy;
-using SaeMl.Retrieval;
+using SaeMl.Data;
+using SaeMl.Search;
 
 namespace SaeMl.Autoencoder;
 

@@ -1,12 +1,13 @@
 using System.Runtime.InteropServices;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using Microsoft.ML;
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
+using SaeMl.Data;
 using SaeMl.MLNet;
 
-[assembly: LoadableClass(typeof(SparseAutoencoderTransformer), null, typeof(SignatureLoadModel), "Sparse Autoencoder", SparseAutoencoderTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(SparseAutoencoderTransformer), typeof(ModelPersistence.Loader<SparseAutoencoderTransformer>), null, typeof(SignatureLoadModel), "Sparse Autoencoder", SparseAutoencoderTransformer.LoaderSignature)]
 
 namespace SaeMl.Autoencoder;
 
@@ -142,7 +143,7 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
 /// (a vector of length n with at most K non-zeros, indices ascending) and, when named, its
 /// reconstruction. Rows are read ahead and encoded a batch at a time. Saves into ML.NET model zips.
 /// </summary>
-public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, IDisposable
+public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, IDisposable, IPersistedTransformer<SparseAutoencoderTransformer>
 {
     internal const string LoaderSignature = "SaeMlSparseAutoencoder";
     private const string Component = "SparseAutoencode transformer";
@@ -180,7 +181,9 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
     /// <inheritdoc/>
     public bool IsRowToRowMapper => true;
 
-    private static VersionInfo Version => ModelPersistence.Version("SAEMLSAE", 0x00010001, LoaderSignature, typeof(SparseAutoencoderTransformer));
+    private static readonly SavedFormat Saved = new("SAEMLSAE", 0x00010001, LoaderSignature, typeof(SparseAutoencoderTransformer), Component);
+
+    static SavedFormat IPersistedTransformer<SparseAutoencoderTransformer>.Format => Saved;
 
     /// <inheritdoc/>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _mapping.GetOutputSchema(inputSchema);
@@ -198,9 +201,9 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
     /// <summary>Releases the weights.</summary>
     public void Dispose() => Autoencoder.Dispose();
 
-    void ICanSaveModel.Save(ModelSaveContext context)
+    void ICanSaveModel.Save(ModelSaveContext context) => ModelPersistence.Save(context, Saved, entry =>
     {
-        var writer = ModelPersistence.BeginSave(context, Version);
+        var writer = entry.Writer;
         writer.Write(InputColumnName);
         writer.Write(LatentColumnName);
         writer.Write(ReconstructionColumnName ?? string.Empty);
@@ -210,21 +213,21 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
         var weights = Autoencoder.GetWeights();
         float[][] arrays = [weights.EncoderWeight, weights.EncoderBias, weights.DecoderWeight, weights.DecoderBias];
         for (var i = 0; i < arrays.Length; i++)
-            ModelPersistence.SaveBlob(context, WeightStreams[i], MemoryMarshal.AsBytes(arrays[i].AsSpan()).ToArray());
-    }
+            entry.WriteBlob(WeightStreams[i], MemoryMarshal.AsBytes(arrays[i].AsSpan()).ToArray());
+    });
 
     /// <summary>Reads a transformer written by <see cref="ICanSaveModel.Save"/>; ML.NET calls it through <c>LoadableClass</c>.</summary>
-    internal static SparseAutoencoderTransformer Create(IHostEnvironment env, ModelLoadContext context)
+    static SparseAutoencoderTransformer IPersistedTransformer<SparseAutoencoderTransformer>.Load(IHostEnvironment env, SavedEntryReader entry)
     {
         var host = env.Register(nameof(SparseAutoencoderTransformer));
-        var reader = ModelPersistence.BeginLoad(context, Version);
+        var reader = entry.Reader;
         var input = reader.ReadString();
         var latent = reader.ReadString();
         var reconstruction = reader.ReadString() is { Length: > 0 } name ? name : null;
-        var dimension = ModelPersistence.ReadInt(reader, "Dimension", Component, minimum: 1);
-        var latentSize = ModelPersistence.ReadInt(reader, "LatentSize", Component, minimum: 1);
-        var activeLatents = ModelPersistence.ReadInt(reader, "ActiveLatents", Component, minimum: 1, maximum: latentSize);
-        var arrays = WeightStreams.Select(stream => MemoryMarshal.Cast<byte, float>(ModelPersistence.LoadBlob(context, stream, Component)).ToArray()).ToArray();
+        var dimension = entry.ReadInt("Dimension", minimum: 1);
+        var latentSize = entry.ReadInt("LatentSize", minimum: 1);
+        var activeLatents = entry.ReadInt("ActiveLatents", minimum: 1, maximum: latentSize);
+        var arrays = WeightStreams.Select(stream => MemoryMarshal.Cast<byte, float>(entry.ReadBlob(stream)).ToArray()).ToArray();
         var weights = new SaeWeights(dimension, latentSize, arrays[0], arrays[1], arrays[2], arrays[3]);
         weights.Validate($"The saved {Component}");
         return new SparseAutoencoderTransformer(host, SparseAutoencoder.FromWeights(weights, activeLatents, ComputeDevice.Auto), input, latent, reconstruction);

@@ -5,10 +5,11 @@ namespace SaeMl.Data;
 /// file in the target's folder (so the rename stays on one file system) and replaces the target only
 /// on <see cref="Commit"/>. Disposing without committing deletes it and leaves the target untouched.
 /// </summary>
-internal sealed class AtomicFile : IDisposable
+public sealed class AtomicFile : IDisposable
 {
     private bool _closed;
 
+    /// <summary>Opens a new temporary file beside <paramref name="path"/>; nothing at <paramref name="path"/> changes until <see cref="Commit"/>.</summary>
     public AtomicFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using SaeMl.Compute;
+using SaeMl.MLNet;
 
 namespace SaeMl.Embedding;
 
@@ -64,6 +65,6 @@ public static class EmbeddingCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        return new TextEmbeddingEstimator(catalog.GetEnvironment(), outputColumnName, inputColumnName, options);
+        return new TextEmbeddingEstimator(MLNetInternals.Environment(catalog), outputColumnName, inputColumnName, options);
     }
 }

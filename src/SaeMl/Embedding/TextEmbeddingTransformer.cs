@@ -5,7 +5,7 @@ using SaeMl.Compute;
 using SaeMl.Embedding;
 using SaeMl.MLNet;
 
-[assembly: LoadableClass(typeof(TextEmbeddingTransformer), null, typeof(SignatureLoadModel), "Embed Text", TextEmbeddingTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(TextEmbeddingTransformer), typeof(ModelPersistence.Loader<TextEmbeddingTransformer>), null, typeof(SignatureLoadModel), "Embed Text", TextEmbeddingTransformer.LoaderSignature)]
 
 namespace SaeMl.Embedding;
 
@@ -72,7 +72,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
 /// read ahead and embedded a batch at a time (sorted by length inside the batch); results keep row
 /// order. Saves into and loads from ML.NET model zips, model and vocabulary included.
 /// </summary>
-public sealed class TextEmbeddingTransformer : ITransformer, ICanSaveModel, IDisposable
+public sealed class TextEmbeddingTransformer : ITransformer, ICanSaveModel, IDisposable, IPersistedTransformer<TextEmbeddingTransformer>
 {
     internal const string LoaderSignature = "SaeMlEmbedText";
     private const string ModelStream = "model.onnx";
@@ -113,7 +113,9 @@ public sealed class TextEmbeddingTransformer : ITransformer, ICanSaveModel, IDis
     /// <inheritdoc/>
     public bool IsRowToRowMapper => true;
 
-    private static VersionInfo Version => ModelPersistence.Version("SAEMLEMB", 0x00010001, LoaderSignature, typeof(TextEmbeddingTransformer));
+    private static readonly SavedFormat Saved = new("SAEMLEMB", 0x00010001, LoaderSignature, typeof(TextEmbeddingTransformer), Component);
+
+    static SavedFormat IPersistedTransformer<TextEmbeddingTransformer>.Format => Saved;
 
     /// <inheritdoc/>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _mapping.GetOutputSchema(inputSchema);
@@ -142,9 +144,9 @@ public sealed class TextEmbeddingTransformer : ITransformer, ICanSaveModel, IDis
     /// <summary>Releases the ONNX Runtime session.</summary>
     public void Dispose() => Embedder.Dispose();
 
-    void ICanSaveModel.Save(ModelSaveContext context)
+    void ICanSaveModel.Save(ModelSaveContext context) => ModelPersistence.Save(context, Saved, entry =>
     {
-        var writer = ModelPersistence.BeginSave(context, Version);
+        var writer = entry.Writer;
         writer.Write(InputColumnName);
         writer.Write(OutputColumnName);
         writer.Write((int)_settings.Pooling);
@@ -157,33 +159,33 @@ public sealed class TextEmbeddingTransformer : ITransformer, ICanSaveModel, IDis
         writer.Write(Embedder.Vocabulary.LowerCase);
         writer.Write(Embedder.Vocabulary.StripAccents);
         writer.Write(Dimension);
-        ModelPersistence.SaveBlob(context, ModelStream, Embedder.ModelBytes);
-        ModelPersistence.SaveBlob(context, VocabularyStream, Embedder.Vocabulary.ToVocabText());
-    }
+        entry.WriteBlob(ModelStream, Embedder.ModelBytes);
+        entry.WriteBlob(VocabularyStream, Embedder.Vocabulary.ToVocabText());
+    });
 
     /// <summary>Reads a transformer written by <see cref="ICanSaveModel.Save"/>; ML.NET calls it through <c>LoadableClass</c>.</summary>
-    internal static TextEmbeddingTransformer Create(IHostEnvironment env, ModelLoadContext context)
+    static TextEmbeddingTransformer IPersistedTransformer<TextEmbeddingTransformer>.Load(IHostEnvironment env, SavedEntryReader entry)
     {
         var host = env.Register(nameof(TextEmbeddingTransformer));
-        var reader = ModelPersistence.BeginLoad(context, Version);
+        var reader = entry.Reader;
         var input = reader.ReadString();
         var output = reader.ReadString();
         var settings = new TextEmbedderOptions
         {
-            Pooling = ModelPersistence.ReadEnum<EmbeddingPooling>(reader, Component),
+            Pooling = entry.ReadEnum<EmbeddingPooling>(),
             Normalize = reader.ReadBoolean(),
             Prefix = reader.ReadString(),
-            MaxTokens = ModelPersistence.ReadInt(reader, "MaxTokens", Component, minimum: 2),
-            BatchSize = ModelPersistence.ReadInt(reader, "BatchSize", Component, minimum: 1),
+            MaxTokens = entry.ReadInt("MaxTokens", minimum: 2),
+            BatchSize = entry.ReadInt("BatchSize", minimum: 1),
             SortByLength = reader.ReadBoolean(),
             OutputName = reader.ReadString() is { Length: > 0 } name ? name : null,
         };
         var lowerCase = reader.ReadBoolean();
         var stripAccents = reader.ReadBoolean();
-        var dimension = ModelPersistence.ReadInt(reader, "Dimension", Component, minimum: 1);
+        var dimension = entry.ReadInt("Dimension", minimum: 1);
 
-        var model = ModelPersistence.LoadBlob(context, ModelStream, Component);
-        var vocabulary = WordPieceVocabulary.FromVocabText(ModelPersistence.LoadBlob(context, VocabularyStream, Component), lowerCase, stripAccents, $"saved {Component} vocabulary");
+        var model = entry.ReadBlob(ModelStream);
+        var vocabulary = WordPieceVocabulary.FromVocabText(entry.ReadBlob(VocabularyStream), lowerCase, stripAccents, $"saved {Component} vocabulary");
         var embedder = TextEmbedder.Create(model, $"saved {Component} model", vocabulary, settings, Logger(host));
         return Owning(embedder, () => embedder.Dimension == dimension
             ? new TextEmbeddingTransformer(host, embedder, settings, input, output)
@@ -205,9 +207,5 @@ public sealed class TextEmbeddingTransformer : ITransformer, ICanSaveModel, IDis
     }
 
     /// <summary>Sends the embedder's messages (a CPU fallback) to ML.NET's log.</summary>
-    internal static Action<string> Logger(IHost host) => message =>
-    {
-        using var channel = host.Start("EmbedText");
-        channel.Warning(message);
-    };
+    internal static Action<string> Logger(IHost host) => message => MLNetInternals.Warn(host, "EmbedText", message);
 }

@@ -13,7 +13,7 @@ internal static class ColumnChecks
 
     /// <summary>The column shape named <paramref name="name"/>, or an error in ML.NET's words.</summary>
     public static SchemaShape.Column Find(SchemaShape schema, string name) =>
-        schema.TryFindColumn(name, out var column) ? column : throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{name}'");
+        schema.Where(c => c.Name == name).Select(c => (SchemaShape.Column?)c).FirstOrDefault() ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{name}'");
 
     /// <summary>The error for a column of the wrong type.</summary>
     public static ArgumentOutOfRangeException Mismatch(string name, string expected, string actual) =>
@@ -24,7 +24,7 @@ internal static class ColumnChecks
     {
         var columns = input.ToDictionary(c => c.Name);
         foreach (var name in names)
-            columns[name] = new SchemaShape.Column(name, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, isKey: false);
+            columns[name] = MLNetInternals.SingleVectorColumn(name);
         return new SchemaShape(columns.Values);
     }
 

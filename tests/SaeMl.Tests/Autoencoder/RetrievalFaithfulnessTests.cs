@@ -1,9 +1,9 @@
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
-using SaeMl.Data;
 using SaeMl.Data.Npy;
+using SaeMl.Data;
 using SaeMl.Demo;
-using SaeMl.Retrieval;
+using SaeMl.Search;
 using Xunit.Abstractions;
 
 namespace SaeMl.Tests.Autoencoder;

@@ -1,7 +1,7 @@
 using SaeMl.Cli;
-using SaeMl.Data;
 using SaeMl.Data.Npy;
-using SaeMl.Retrieval;
+using SaeMl.Data;
+using SaeMl.Search;
 using Spectre.Console;
 
 namespace SaeMl.Tests.Cli;

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using SaeMl.Cli;
 using SaeMl.Compute;
-using SaeMl.Data;
 using SaeMl.Data.Npy;
-using SaeMl.Retrieval;
+using SaeMl.Data;
+using SaeMl.Evaluation;
+using SaeMl.Search;
 
 namespace SaeMl.Tests.Cli;
 

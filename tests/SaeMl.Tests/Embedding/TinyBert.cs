@@ -1,5 +1,5 @@
 using Onnx;
-using SaeMl.Onnx;
+using SaeMl.Demo;
 
 namespace SaeMl.Tests.Embedding;
 
