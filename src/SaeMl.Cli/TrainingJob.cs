@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using SaeMl.Autoencoder;
+using SaeMl.Data;
 using Spectre.Console;
 
 namespace SaeMl.Cli;
@@ -41,9 +42,7 @@ internal static class TrainingJob
             console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}: validation FVU {metrics.Fvu:F4}, MSE {metrics.Mse:E2}, L0 {metrics.L0:F1}, dead {metrics.DeadFraction:P1}, KL {metrics.Kld:F4}"));
         var schema = new DataViewSchema.Builder();
         schema.AddColumn(InputColumn, new VectorDataViewType(NumberDataViewType.Single, transformer.Autoencoder.Dimension));
-        var partial = $"{target}.{Guid.NewGuid():N}.partial"; // a reader never sees a half-written zip
-        ml.Model.Save(transformer, schema.ToSchema(), partial);
-        File.Move(partial, target, overwrite: true);
+        AtomicFile.Write(target, stream => ml.Model.Save(transformer, schema.ToSchema(), stream)); // a reader never sees a half-written zip
         console.MarkupLine($"Wrote [link]{Markup.Escape(target)}[/] (input column '{InputColumn}', latents '{LatentColumn}', reconstruction '{ReconstructionColumn}').");
     }
 }

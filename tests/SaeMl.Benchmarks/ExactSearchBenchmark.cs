@@ -18,7 +18,7 @@ internal static class ExactSearchBenchmark
         var corpusRows = new Option<int>("--corpus") { Description = "Corpus rows", DefaultValueFactory = _ => 200_000 };
         var queryRows = new Option<int>("--queries") { Description = "Queries", DefaultValueFactory = _ => 2_000 };
         var dimension = new Option<int>("--dimension") { Description = "Embedding dimension", DefaultValueFactory = _ => 768 };
-        var k = new Option<int>("--k") { Description = "Neighbours per query", DefaultValueFactory = _ => 100 };
+        var k = new Option<int>("--k") { Description = "Neighbors per query", DefaultValueFactory = _ => 100 };
         var repeats = new Option<int>("--repeats") { Description = "Timed runs of each side (the median is reported)", DefaultValueFactory = _ => 3 };
         var budget = new Option<int>("--memory-budget-mb") { Description = "Exact search working memory", DefaultValueFactory = _ => (int)(ExactSearchOptions.Defaults.MemoryBudgetBytes >> 20) };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };

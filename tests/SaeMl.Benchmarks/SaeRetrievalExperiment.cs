@@ -57,8 +57,8 @@ internal static class SaeRetrievalExperiment
 
             var evaluation = queryValues[..(EvaluationQueries * d)];
             var training = queryValues[(EvaluationQueries * d)..];
-            var neighbours = ExactSearch.Search(training, corpus, new ExactSearchOptions { K = 16, Device = ComputeDevice.Cpu });
-            var documents = neighbours.Rows.ToArray().SelectMany(row => corpusValues.AsSpan((int)row * d, d).ToArray()).ToArray();
+            var neighbors = ExactSearch.Search(training, corpus, new ExactSearchOptions { K = 16, Device = ComputeDevice.Cpu });
+            var documents = neighbors.Rows.ToArray().SelectMany(row => corpusValues.AsSpan((int)row * d, d).ToArray()).ToArray();
             var data = SaeTrainingData.FromArrays(training, d, documents, 16, "demo training queries");
 
             var evaluationPath = Path.Combine(folder.FullName, "evaluation-queries.npy");
@@ -71,7 +71,7 @@ internal static class SaeRetrievalExperiment
             double MrrAt10(RetrievalEvaluation result, string setting) => result[setting].Metrics.MeanReciprocalRankAtCutoff;
 
             var original = MrrAt10(DenseRetrievalEvaluator.Evaluate(evaluationStore, evaluationIds, corpus, corpusIds, qrels, options), RetrievalEvaluation.Original);
-            Console.WriteLine($"### SAE retrieval on the demo world: {documentCount:N0} documents, d = {d}, {trainingQueryCount:N0} training queries with 16 neighbours, {EvaluationQueries:N0} evaluation queries");
+            Console.WriteLine($"### SAE retrieval on the demo world: {documentCount:N0} documents, d = {d}, {trainingQueryCount:N0} training queries with 16 neighbors, {EvaluationQueries:N0} evaluation queries");
             Console.WriteLine();
             Console.WriteLine($"Machine: {MachineDescription.Describe()}");
             Console.WriteLine($"n = {latentSize}, K = {k}, {epochs} epochs, batch 512, lr {learningRate}, seed 1. Original embeddings: MRR@10 = {original:F4}.");
@@ -85,7 +85,7 @@ internal static class SaeRetrievalExperiment
                 var stopwatch = Stopwatch.StartNew();
                 var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions
                 {
-                    LatentSize = latentSize, ActiveLatents = k, Epochs = epochs, LearningRate = learningRate, ContrastiveWeight = lambda, Temperature = tau, Seed = 1, Device = ComputeDevice.Cpu,
+                    LatentSize = latentSize, ActiveLatents = k, Epochs = epochs, LearningRate = learningRate, KLWeight = lambda, Temperature = tau, Seed = 1, Device = ComputeDevice.Cpu,
                 });
                 using var model = trainer.Train(data);
                 var seconds = stopwatch.Elapsed.TotalSeconds;

@@ -21,26 +21,26 @@ internal static class SaeTrainingBenchmark
         var latents = new Option<string>("--latents") { Description = "Comma-separated n values; the first is the reference", DefaultValueFactory = _ => "16384,4096,65536" };
         var k = new Option<string>("--k") { Description = "Comma-separated K values; the first is the reference", DefaultValueFactory = _ => "64,32,128" };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 512 };
-        var neighbours = new Option<int>("--neighbours") { DefaultValueFactory = _ => 16 };
+        var neighbors = new Option<int>("--neighbors") { DefaultValueFactory = _ => 16 };
         var steps = new Option<int>("--steps") { Description = "Timed steps per configuration (after one warm-up step)", DefaultValueFactory = _ => 3 };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
-        var command = new Command("sae-train", "Training step and transform throughput of the sparse autoencoder") { dimension, latents, k, batch, neighbours, steps, device };
+        var command = new Command("sae-train", "Training step and transform throughput of the sparse autoencoder") { dimension, latents, k, batch, neighbors, steps, device };
         command.SetAction(parse => Run(
             parse.GetValue(dimension),
             parse.GetValue(latents)!.Split(',').Select(int.Parse).ToArray(),
             parse.GetValue(k)!.Split(',').Select(int.Parse).ToArray(),
-            parse.GetValue(batch), parse.GetValue(neighbours), parse.GetValue(steps), ComputeDevice.Parse(parse.GetValue(device)!)));
+            parse.GetValue(batch), parse.GetValue(neighbors), parse.GetValue(steps), ComputeDevice.Parse(parse.GetValue(device)!)));
         return command;
     }
 
-    private static int Run(int d, int[] latentSizes, int[] ks, int batch, int neighbours, int steps, ComputeDevice device)
+    private static int Run(int d, int[] latentSizes, int[] ks, int batch, int neighbors, int steps, ComputeDevice device)
     {
-        var vectorsPerStep = batch * (1 + neighbours);
+        var vectorsPerStep = batch * (1 + neighbors);
         var random = new Random(1);
         var queries = UnitRows(random, batch * (steps + 1), d);
-        var documents = UnitRows(random, batch * (steps + 1) * neighbours, d);
-        var data = SaeTrainingData.FromArrays(queries, d, documents, neighbours, "random unit vectors");
-        Console.WriteLine($"### Sparse autoencoder training, d = {d}, B = {batch} queries with M = {neighbours} documents ({vectorsPerStep:N0} vectors per step)");
+        var documents = UnitRows(random, batch * (steps + 1) * neighbors, d);
+        var data = SaeTrainingData.FromArrays(queries, d, documents, neighbors, "random unit vectors");
+        Console.WriteLine($"### Sparse autoencoder training, d = {d}, B = {batch} queries with M = {neighbors} documents ({vectorsPerStep:N0} vectors per step)");
         Console.WriteLine();
         Console.WriteLine($"Machine: {MachineDescription.Describe()}; device {device.Resolve()}.");
         Console.WriteLine($"Median of {steps} timed steps after a warm-up step; no latent is dead yet, so no AuxK work. Useful work counted: the dense pre-activation product 2·N·n·d plus the K-sparse products, 12·N·K·d over forward and backward.");
@@ -50,7 +50,7 @@ internal static class SaeTrainingBenchmark
         var configurations = latentSizes.Select(n => (n, ks[0])).Concat(ks.Skip(1).Select(k => (latentSizes[0], k)));
         foreach (var (n, k) in configurations)
         {
-            var (step, peak) = TimeSteps(data, n, k, batch, neighbours, steps, device);
+            var (step, peak) = TimeSteps(data, n, k, batch, neighbors, steps, device);
             var product = TimeProduct(vectorsPerStep, d, n, steps, device);
             var usefulFlops = 2.0 * vectorsPerStep * n * d + 12.0 * vectorsPerStep * k * d;
             var productFlops = 2.0 * vectorsPerStep * n * d;
@@ -61,14 +61,14 @@ internal static class SaeTrainingBenchmark
         return 0;
     }
 
-    private static (double Seconds, long PeakBytes) TimeSteps(SaeTrainingData data, int n, int k, int batch, int neighbours, int steps, ComputeDevice device)
+    private static (double Seconds, long PeakBytes) TimeSteps(SaeTrainingData data, int n, int k, int batch, int neighbors, int steps, ComputeDevice device)
     {
         var times = new List<double>();
         var stopwatch = new Stopwatch();
         using var monitor = MemoryMonitor.Start();
         var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions
         {
-            LatentSize = n, ActiveLatents = k, BatchSize = batch, NeighboursPerQuery = neighbours, Epochs = 1, ValidationFraction = 0, Device = device,
+            LatentSize = n, ActiveLatents = k, BatchSize = batch, NeighborsPerQuery = neighbors, Epochs = 1, ValidationFraction = 0, Device = device,
             DecoderBiasInitialization = DecoderBiasInitialization.Zero,
         });
         var progress = new StepTimer(stopwatch, times);
@@ -110,7 +110,7 @@ internal static class SaeTrainingBenchmark
         var tiny = SaeTrainingData.FromArrays(UnitRows(random, 64, d), d);
         using var transformer = ml.Transforms.SparseAutoencode("Latent", "Embedding", new SparseAutoencoderOptions
         {
-            LatentSize = n, ActiveLatents = k, BatchSize = 64, NeighboursPerQuery = 0, Epochs = 1, ValidationFraction = 0, Device = device,
+            LatentSize = n, ActiveLatents = k, BatchSize = 64, NeighborsPerQuery = 0, Epochs = 1, ValidationFraction = 0, Device = device,
         }, "Reconstruction").Fit(tiny);
         var schema = SchemaDefinition.Create(typeof(Row));
         schema["Embedding"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);

@@ -28,7 +28,7 @@ internal static class SparseIndexBenchmark
         var latents = new Option<int>("--latents") { Description = "n, the SAE's latents", DefaultValueFactory = _ => 16_384 };
         var active = new Option<int>("--active") { Description = "K, latents per document and per query", DefaultValueFactory = _ => 64 };
         var dimension = new Option<int>("--dimension") { Description = "Dense embedding dimension", DefaultValueFactory = _ => 768 };
-        var k = new Option<int>("--k") { Description = "Neighbours per query", DefaultValueFactory = _ => 100 };
+        var k = new Option<int>("--k") { Description = "Neighbors per query", DefaultValueFactory = _ => 100 };
         var zipf = new Option<string>("--zipf") { Description = "Comma-separated Zipf exponents of latent popularity; the first is the reference, 0 is uniform", DefaultValueFactory = _ => "1,0.5,0" };
         var repeats = new Option<int>("--repeats") { Description = "Timed searches of each kind (the median is reported)", DefaultValueFactory = _ => 3 };
         var command = new Command("sparse-index", "Exact top-k search over SAE latents with the sparse index vs exact dense search") { documents, queries, latents, active, dimension, k, zipf, repeats };

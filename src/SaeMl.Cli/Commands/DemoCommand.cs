@@ -19,13 +19,13 @@ namespace SaeMl.Cli.Commands;
 /// reproduces the paper's Table 1 on the world: it trains sparse autoencoders at K = 32, 64 and 128 (and
 /// the MSE-only ablation at K = 128) on the training queries and their nearest documents, and evaluates
 /// the original embeddings, each model's sparse latents and its reconstructions against the qrels.
-/// Everything already computed in the output folder (world, embeddings, neighbours, models) is reused.
+/// Everything already computed in the output folder (world, embeddings, neighbors, models) is reused.
 /// </summary>
 internal static class DemoCommand
 {
     private const int ShownQueries = 3;
     private const int ShownResults = 5;
-    private const int TrainingNeighbours = 16;
+    private const int TrainingNeighbors = 16;
     private const int AblationActiveLatents = 128;
     private static readonly int[] TableActiveLatents = [32, 64, 128];
 
@@ -113,14 +113,14 @@ internal static class DemoCommand
             var trainingFolder = Path.Combine(folder, "training-query-embeddings");
             var trainingRecords = world.TrainingQueries(parse.GetValue(trainingQueries)).Select((q, i) => new TextRecord(q.Id, "", q.Text, i + 1)).ToList();
             EmbedUnlessDone(console, embedder, trainingRecords, trainingFolder, "demo training queries", cancellationToken);
-            var neighbours = NeighboursUnlessDone(console, trainingFolder, corpus, computeDevice, Path.Combine(folder, "training-neighbours"), cancellationToken);
+            var neighbors = NeighborsUnlessDone(console, trainingFolder, corpus, computeDevice, Path.Combine(folder, "training-neighbors"), cancellationToken);
             var inputs = new EvaluationJob.Inputs(
                 queryStore, IdIndex.Load(Path.Combine(queryFolder, EmbeddingStore.IdsFileName)),
                 corpus, IdIndex.Load(Path.Combine(corpusFolder, EmbeddingStore.IdsFileName)),
                 Qrels.ReadTsv(Path.Combine(folder, DemoWorld.QrelsFile)));
             var evaluationOptions = new RetrievalEvaluationOptions { Device = computeDevice };
             var evaluations = new List<(string Model, RetrievalEvaluation Evaluation)>();
-            var models = TableActiveLatents.Select(active => (Label: $"K = {active}", Active: active, Weight: new SparseAutoencoderOptions().ContrastiveWeight))
+            var models = TableActiveLatents.Select(active => (Label: $"K = {active}", Active: active, Weight: new SparseAutoencoderOptions().KLWeight))
                 .Append((Label: $"K = {AblationActiveLatents}, MSE only", Active: AblationActiveLatents, Weight: 0f));
             foreach (var (label, active, weight) in models)
             {
@@ -131,18 +131,18 @@ internal static class DemoCommand
                 }
                 else
                 {
-                    using var data = SaeTrainingData.OpenStores(trainingFolder, corpusFolder, neighbours);
+                    using var data = SaeTrainingData.OpenStores(trainingFolder, corpusFolder, neighbors);
                     var trainingOptions = new SparseAutoencoderOptions
                     {
-                        LatentSize = parse.GetValue(latents), ActiveLatents = active, ContrastiveWeight = weight, Epochs = parse.GetValue(epochs),
-                        NeighboursPerQuery = TrainingNeighbours, Device = computeDevice,
+                        LatentSize = parse.GetValue(latents), ActiveLatents = active, KLWeight = weight, Epochs = parse.GetValue(epochs),
+                        NeighborsPerQuery = TrainingNeighbors, Device = computeDevice,
                     };
                     console.MarkupLine($"Training the autoencoder {Markup.Escape(label)} (n = {trainingOptions.LatentSize:N0}, λ = {weight}, τ = {trainingOptions.Temperature}) "
-                        + $"on {data.QueryCount:N0} training queries with their {TrainingNeighbours} nearest documents.");
+                        + $"on {data.QueryCount:N0} training queries with their {TrainingNeighbors} nearest documents.");
                     TrainingJob.Run(console, data, trainingOptions, zip, cancellationToken);
                 }
 
-                using var transformer = AutoencoderZip.Load(zip, computeDevice);
+                using var transformer = SparseAutoencoderTransformer.Load(zip, computeDevice);
                 evaluations.Add((label, EvaluationJob.Run(console, label, transformer.Autoencoder, inputs, evaluationOptions, cancellationToken)));
             }
 
@@ -165,19 +165,19 @@ internal static class DemoCommand
         EmbeddingJob.Run(console, embedder, records, IdIndex.Build(records, folder), folder, job, NpyDataType.Float32, rowsPerShard: null, cancellationToken);
     }
 
-    /// <summary>The training queries' nearest documents over the original embeddings: the KL term's neighbours.</summary>
-    private static string NeighboursUnlessDone(IAnsiConsole console, string trainingFolder, EmbeddingStore corpus, ComputeDevice device, string prefix, CancellationToken cancellationToken)
+    /// <summary>The training queries' nearest documents over the original embeddings: the KL term's neighbors.</summary>
+    private static string NeighborsUnlessDone(IAnsiConsole console, string trainingFolder, EmbeddingStore corpus, ComputeDevice device, string prefix, CancellationToken cancellationToken)
     {
         var (rows, scores) = (prefix + ".ids.npy", prefix + ".scores.npy");
         if (File.Exists(rows) && File.Exists(scores))
         {
-            console.MarkupLine($"Reusing the training neighbours in [link]{Markup.Escape(rows)}[/].");
+            console.MarkupLine($"Reusing the training neighbors in [link]{Markup.Escape(rows)}[/].");
             return rows;
         }
 
         using var training = EmbeddingStore.Open(trainingFolder);
-        var results = ProgressBars.Run(console, "Training neighbours", report => ExactSearch.Search(
-            training, corpus, new ExactSearchOptions { K = TrainingNeighbours, Device = device },
+        var results = ProgressBars.Run(console, "Training neighbors", report => ExactSearch.Search(
+            training, corpus, new ExactSearchOptions { K = TrainingNeighbors, Device = device },
             new CallbackProgress<SearchProgress>(p => report(p.ScannedRows, p.TotalRows)), cancellationToken));
         results.SaveNpy(rows, scores);
         return rows;

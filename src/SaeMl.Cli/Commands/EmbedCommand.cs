@@ -95,20 +95,8 @@ internal static class EmbedCommand
 
     private static LoadedEmbedder EmbedderFromZip(string path, ComputeDevice device, bool allowCpuFallback)
     {
-        var transformer = new MLContext().Model.Load(path, out _);
-        var embedders = (transformer as IEnumerable<ITransformer> ?? [transformer]).OfType<TextEmbeddingTransformer>().ToList();
-        try
-        {
-            if (embedders.Count != 1)
-                throw new ArgumentException($"The model zip '{path}' holds {embedders.Count} EmbedText transforms; it needs exactly one.");
-            var placed = embedders[0].WithDevice(device, allowCpuFallback);
-            return new LoadedEmbedder(placed.Embedder, placed);
-        }
-        finally
-        {
-            foreach (var embedder in embedders)
-                embedder.Dispose();
-        }
+        var transformer = TextEmbeddingTransformer.Load(path, device, allowCpuFallback);
+        return new LoadedEmbedder(transformer.Embedder, transformer);
     }
 
     /// <summary>An embedder and whatever owns it, disposed together.</summary>

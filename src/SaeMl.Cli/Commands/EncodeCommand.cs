@@ -34,7 +34,7 @@ internal static class EncodeCommand
             if (latentsPrefix is null && reconstructionFolder is null)
                 throw new ArgumentException("Name an output: --latents, --reconstruction or both.");
 
-            using var transformer = AutoencoderZip.Load(parse.GetValue(model)!, ComputeDevice.Parse(parse.GetValue(device)!));
+            using var transformer = SparseAutoencoderTransformer.Load(parse.GetValue(model)!, ComputeDevice.Parse(parse.GetValue(device)!));
             var autoencoder = transformer.Autoencoder;
             using var store = EmbeddingStore.Open(parse.GetValue(input)!);
             using var values = latentsPrefix is null ? null : new NpyWriter(latentsPrefix + ".latent-values.npy", NpyDataType.Float32, autoencoder.ActiveLatents);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data;
 using SaeMl.Evaluation;
@@ -38,8 +39,8 @@ internal static class EvaluateCommand
             using var queryStore = EmbeddingStore.Open(parse.GetValue(queries)!);
             using var corpusStore = EmbeddingStore.Open(parse.GetValue(corpus)!);
             var inputs = new EvaluationJob.Inputs(
-                queryStore, LoadIds(parse.GetValue(queryIds), parse.GetValue(queries)!, queryStore, "--query-ids"),
-                corpusStore, LoadIds(parse.GetValue(corpusIds), parse.GetValue(corpus)!, corpusStore, "--corpus-ids"),
+                queryStore, LoadIds(parse.GetValue(queryIds), queryStore, "--query-ids"),
+                corpusStore, LoadIds(parse.GetValue(corpusIds), corpusStore, "--corpus-ids"),
                 Qrels.Read(parse.GetValue(qrels)!));
             var options = new RetrievalEvaluationOptions
             {
@@ -49,7 +50,7 @@ internal static class EvaluateCommand
             };
 
             var modelPath = parse.GetValue(model);
-            using var transformer = modelPath is null ? null : AutoencoderZip.Load(modelPath, computeDevice);
+            using var transformer = modelPath is null ? null : SparseAutoencoderTransformer.Load(modelPath, computeDevice);
             var label = modelPath is null ? "embeddings" : Path.GetFileNameWithoutExtension(modelPath);
             var evaluation = EvaluationJob.Run(console, label, transformer?.Autoencoder, inputs, options, cancellationToken);
             if (evaluation.SkippedJudgements > 0)
@@ -74,8 +75,8 @@ internal static class EvaluateCommand
         return command;
     }
 
-    private static IdIndex LoadIds(string? explicitPath, string storePath, EmbeddingStore store, string optionName) =>
-        (explicitPath ?? StoreIds.Find(storePath)) is { } path
-            ? StoreIds.Load(path, store)
-            : throw new ArgumentException($"Embedding store '{store.Name}' has no ids.txt beside it; name its ids with {optionName}.");
+    private static IdIndex LoadIds(string? explicitPath, EmbeddingStore store, string optionName) =>
+        explicitPath is null && store.IdsPath is null
+            ? throw new ArgumentException($"Embedding store '{store.Name}' has no {EmbeddingStore.IdsFileName} beside it; name its ids with {optionName}.")
+            : store.LoadIds(explicitPath);
 }

@@ -19,7 +19,7 @@ internal static class NeighborsCommand
             Description = "With --format npy, a path prefix: writes <prefix>.ids.npy (int64 corpus rows) and <prefix>.scores.npy (float32). With --format trec, the run file",
             Required = true,
         };
-        var k = CliOptions.PositiveInt("--k", "Neighbours per query", ExactSearchOptions.Defaults.K);
+        var k = CliOptions.PositiveInt("--k", "Neighbors per query", ExactSearchOptions.Defaults.K);
         var format = new Option<string>("--format") { Description = "Output format", DefaultValueFactory = _ => "npy" }.AcceptOnlyFromAmong("npy", "trec");
         var corpusIds = new Option<string?>("--corpus-ids") { Description = "Document ids, one per line in corpus row order, for --format trec; without it, the store folder's ids.txt or row numbers" };
         var queryIds = new Option<string?>("--query-ids") { Description = "Query ids, one per line in query row order, for --format trec; without it, the store folder's ids.txt or row numbers" };
@@ -30,7 +30,7 @@ internal static class NeighborsCommand
         var budget = CliOptions.PositiveInt("--memory-budget-mb", "Working memory for scoring, in MiB", (int)(ExactSearchOptions.Defaults.MemoryBudgetBytes >> 20));
         var block = CliOptions.PositiveInt("--query-block", "Queries scored together against each corpus chunk", ExactSearchOptions.Defaults.QueryBlockRows);
 
-        var command = new Command("neighbors", "Exact top-k inner-product search: corpus + queries (.npy) → neighbour ids and scores (.npy pair or TREC run)")
+        var command = new Command("neighbors", "Exact top-k inner-product search: corpus + queries (.npy) → neighbor ids and scores (.npy pair or TREC run)")
         {
             corpus, queries, output, k, format, corpusIds, queryIds, tag, layout, device, budget, block,
         };
@@ -63,8 +63,8 @@ internal static class NeighborsCommand
 
             using var corpusStore = EmbeddingStore.Open(parse.GetValue(corpus)!, shardLayout);
             using var queryStore = EmbeddingStore.Open(parse.GetValue(queries)!, shardLayout);
-            var documentIndex = isTrec && (corpusIdsPath ?? StoreIds.Find(parse.GetValue(corpus)!)) is { } corpusIdFile ? StoreIds.Load(corpusIdFile, corpusStore) : null;
-            var queryIndex = isTrec && (queryIdsPath ?? StoreIds.Find(parse.GetValue(queries)!)) is { } queryIdFile ? StoreIds.Load(queryIdFile, queryStore) : null;
+            var documentIndex = isTrec && (corpusIdsPath ?? corpusStore.IdsPath) is { } corpusIdFile ? corpusStore.LoadIds(corpusIdFile) : null;
+            var queryIndex = isTrec && (queryIdsPath ?? queryStore.IdsPath) is { } queryIdFile ? queryStore.LoadIds(queryIdFile) : null;
 
             console.MarkupLine(
                 $"Searching [bold]{queryStore.RowCount:N0}[/] queries against [bold]{corpusStore.RowCount:N0}[/] documents "

@@ -9,7 +9,7 @@ using Spectre.Console;
 namespace SaeMl.Cli.Commands;
 
 /// <summary>
-/// <c>saeml train</c>: query and corpus embedding stores plus the queries' neighbour rows → a trained
+/// <c>saeml train</c>: query and corpus embedding stores plus the queries' neighbor rows → a trained
 /// sparse autoencoder saved as an ML.NET model zip, with a progress bar showing the loss and, after
 /// each epoch, the validation FVU, L0 and dead share. <c>--resume</c> continues from the checkpoint.
 /// </summary>
@@ -19,16 +19,16 @@ internal static class TrainCommand
     {
         var queries = new Option<string>("--queries") { Description = "Query embeddings: a .npy file or a store folder", Required = true };
         var corpus = new Option<string>("--corpus") { Description = "Corpus embeddings: a .npy file or a store folder", Required = true };
-        var neighbors = new Option<string>("--neighbors") { Description = "The queries' neighbour rows: <prefix>.ids.npy as written by saeml neighbors (or the prefix)", Required = true };
+        var neighbors = new Option<string>("--neighbors") { Description = "The queries' neighbor rows: <prefix>.ids.npy as written by saeml neighbors (or the prefix)", Required = true };
         var output = new Option<string>("--output") { Description = "The model zip to write", Required = true };
         var defaults = new SparseAutoencoderOptions();
         var latents = CliOptions.PositiveInt("--latents", "n, the number of latents", defaults.LatentSize);
         var k = CliOptions.PositiveInt("--k", "K, the latents active per vector", defaults.ActiveLatents);
         var epochs = CliOptions.PositiveInt("--epochs", "Passes over the training queries", defaults.Epochs);
         var batchSize = CliOptions.PositiveInt("--batch-size", "Queries per step", defaults.BatchSize);
-        var neighbours = new Option<int>("--neighbours-per-query") { Description = "M, documents per query in the objective (0 for reconstruction only)", DefaultValueFactory = _ => defaults.NeighboursPerQuery };
+        var neighborsPerQuery = new Option<int>("--neighbors-per-query") { Description = "M, documents per query in the objective (0 for reconstruction only)", DefaultValueFactory = _ => defaults.NeighborsPerQuery };
         var learningRate = new Option<float>("--lr") { Description = "Adam's initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => defaults.LearningRate };
-        var lambda = new Option<float>("--kl-weight") { Description = "λ, the KL term's weight; 0 gives the MSE-only ablation", DefaultValueFactory = _ => defaults.ContrastiveWeight };
+        var lambda = new Option<float>("--kl-weight") { Description = "λ, the KL term's weight; 0 gives the MSE-only ablation", DefaultValueFactory = _ => defaults.KLWeight };
         var tau = new Option<float>("--temperature") { Description = "τ, the softmax temperature of the KL term", DefaultValueFactory = _ => defaults.Temperature };
         var auxWeight = new Option<float>("--auxk-weight") { Description = "The AuxK term's weight", DefaultValueFactory = _ => defaults.AuxKWeight };
         var validation = new Option<float>("--validation") { Description = "Share of queries held out for validation", DefaultValueFactory = _ => defaults.ValidationFraction };
@@ -38,9 +38,9 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from --checkpoint when it exists" };
         var device = CliOptions.Device();
 
-        var command = new Command("train", "Trains a sparse autoencoder on embeddings and their neighbours and saves it as an ML.NET model zip")
+        var command = new Command("train", "Trains a sparse autoencoder on embeddings and their neighbors and saves it as an ML.NET model zip")
         {
-            queries, corpus, neighbors, output, latents, k, epochs, batchSize, neighbours, learningRate, lambda, tau, auxWeight, validation, seed, checkpoint, checkpointEvery, resume, device,
+            queries, corpus, neighbors, output, latents, k, epochs, batchSize, neighborsPerQuery, learningRate, lambda, tau, auxWeight, validation, seed, checkpoint, checkpointEvery, resume, device,
         };
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
@@ -57,9 +57,9 @@ internal static class TrainCommand
                 ActiveLatents = parse.GetValue(k),
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batchSize),
-                NeighboursPerQuery = parse.GetValue(neighbours),
+                NeighborsPerQuery = parse.GetValue(neighborsPerQuery),
                 LearningRate = parse.GetValue(learningRate),
-                ContrastiveWeight = parse.GetValue(lambda),
+                KLWeight = parse.GetValue(lambda),
                 Temperature = parse.GetValue(tau),
                 AuxKWeight = parse.GetValue(auxWeight),
                 ValidationFraction = parse.GetValue(validation),
@@ -69,13 +69,13 @@ internal static class TrainCommand
                 Resume = parse.GetValue(resume),
                 Device = ComputeDevice.Parse(parse.GetValue(device)!),
             };
-            var neighbourRows = parse.GetValue(neighbors)!;
-            if (!neighbourRows.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-                neighbourRows += ".ids.npy";
+            var neighborRows = parse.GetValue(neighbors)!;
+            if (!neighborRows.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+                neighborRows += ".ids.npy";
 
-            using var data = SaeTrainingData.OpenStores(parse.GetValue(queries)!, parse.GetValue(corpus)!, neighbourRows);
+            using var data = SaeTrainingData.OpenStores(parse.GetValue(queries)!, parse.GetValue(corpus)!, neighborRows);
             console.MarkupLine($"Training a sparse autoencoder (n = {options.LatentSize:N0}, K = {options.ActiveLatents}) on {data.QueryCount:N0} queries "
-                + $"with {options.NeighboursPerQuery} neighbours each (dimension {data.Dimension}) on [bold]{options.Device.Resolve()}[/]; λ = {options.ContrastiveWeight}, τ = {options.Temperature}.");
+                + $"with {options.NeighborsPerQuery} neighbors each (dimension {data.Dimension}) on [bold]{options.Device.Resolve()}[/]; λ = {options.KLWeight}, τ = {options.Temperature}.");
             TrainingJob.Run(console, data, options, target, cancellationToken);
             return 0;
         }));

@@ -17,11 +17,11 @@ public static class AutoencoderCatalog
     /// <param name="latentSize">n, the latents.</param>
     /// <param name="activeLatents">K, the latents active per vector.</param>
     /// <param name="reconstructionColumnName">When given, a column with the reconstruction x̂.</param>
-    /// <param name="neighboursColumnName">When given, each row's M neighbour documents' embeddings (a vector of Single of length M·d) for the KL term.</param>
+    /// <param name="neighborsColumnName">When given, each row's M neighbor documents' embeddings (a vector of Single of length M·d) for the KL term.</param>
     /// <example>
     /// <code>
     /// var sae = mlContext.Transforms.SparseAutoencode("Latent", "Embedding", latentSize: 16_384, activeLatents: 64,
-    ///     reconstructionColumnName: "Reconstruction", neighboursColumnName: "Neighbours");
+    ///     reconstructionColumnName: "Reconstruction", neighborsColumnName: "Neighbors");
     /// </code>
     /// </example>
     public static SparseAutoencoderEstimator SparseAutoencode(
@@ -31,9 +31,9 @@ public static class AutoencoderCatalog
         int latentSize = SparseAutoencoderOptions.Defaults.LatentSize,
         int activeLatents = SparseAutoencoderOptions.Defaults.ActiveLatents,
         string? reconstructionColumnName = null,
-        string? neighboursColumnName = null) =>
+        string? neighborsColumnName = null) =>
         SparseAutoencode(catalog, latentColumnName, inputColumnName, new SparseAutoencoderOptions { LatentSize = latentSize, ActiveLatents = activeLatents },
-            reconstructionColumnName, neighboursColumnName);
+            reconstructionColumnName, neighborsColumnName);
 
     /// <summary>Trains a sparse autoencoder with every setting of <see cref="SparseAutoencoderOptions"/>.</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -41,7 +41,7 @@ public static class AutoencoderCatalog
     /// <param name="inputColumnName">The embedding column.</param>
     /// <param name="options">Model and training settings (copied).</param>
     /// <param name="reconstructionColumnName">When given, a column with the reconstruction.</param>
-    /// <param name="neighboursColumnName">When given, each row's neighbour documents' embeddings for the KL term.</param>
+    /// <param name="neighborsColumnName">When given, each row's neighbor documents' embeddings for the KL term.</param>
     /// <param name="progress">Receives training progress after every step and epoch.</param>
     public static SparseAutoencoderEstimator SparseAutoencode(
         this TransformsCatalog catalog,
@@ -49,10 +49,10 @@ public static class AutoencoderCatalog
         string inputColumnName,
         SparseAutoencoderOptions options,
         string? reconstructionColumnName = null,
-        string? neighboursColumnName = null,
+        string? neighborsColumnName = null,
         IProgress<SaeTrainingProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new SparseAutoencoderEstimator(MLNetInternals.Environment(catalog), latentColumnName, inputColumnName, reconstructionColumnName, neighboursColumnName, options, progress);
+        return new SparseAutoencoderEstimator(MLNetInternals.Environment(catalog), latentColumnName, inputColumnName, reconstructionColumnName, neighborsColumnName, options, progress);
     }
 }

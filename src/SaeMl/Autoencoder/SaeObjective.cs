@@ -5,11 +5,11 @@ using static TorchSharp.torch;
 namespace SaeMl.Autoencoder;
 
 /// <summary>The weights and temperature of the training objective's terms.</summary>
-/// <param name="ContrastiveWeight">λ, the weight of the KL term; 0 gives the MSE-only ablation.</param>
+/// <param name="KLWeight">λ, the weight of the KL term; 0 gives the MSE-only ablation.</param>
 /// <param name="Temperature">τ, dividing the scores before the softmax.</param>
 /// <param name="AuxKWeight">The weight of the AuxK term.</param>
 /// <param name="AuxKLatents">k_aux, the dead latents an AuxK reconstruction may use.</param>
-internal readonly record struct SaeObjectiveSettings(float ContrastiveWeight, float Temperature, float AuxKWeight, int AuxKLatents);
+internal readonly record struct SaeObjectiveSettings(float KLWeight, float Temperature, float AuxKWeight, int AuxKLatents);
 
 /// <summary>One evaluation of the objective: its terms (scalars) and the latents chosen for each input row.</summary>
 /// <param name="Total">MSE + λ·KL + w_aux·AuxK, to differentiate.</param>
@@ -27,7 +27,7 @@ internal readonly record struct SaeLoss(Tensor Total, Tensor Mse, Tensor Kld, Te
 /// </summary>
 /// <remarks>
 /// <para><b>MSE</b> is the mean squared error per element over the B queries and their B·M documents.</para>
-/// <para><b>KL</b>: for each query q and its M neighbour documents, p = softmax(⟨q, d_j⟩ / τ) from the
+/// <para><b>KL</b>: for each query q and its M neighbor documents, p = softmax(⟨q, d_j⟩ / τ) from the
 /// original embeddings and p̂ = softmax(⟨q̂, d̂_j⟩ / τ) from the reconstructions (a true softmax, unlike
 /// the reference code's, in which the document counts twice), KL(p ‖ p̂) averaged over queries.</para>
 /// <para><b>AuxK</b> (OpenAI's fix for dead latents): the k_aux largest pre-activations among dead
@@ -39,11 +39,11 @@ internal static class SaeObjective
     /// <param name="model">The autoencoder, its weights requiring gradients when training.</param>
     /// <param name="queries"><c>[B, d]</c>.</param>
     /// <param name="documents"><c>[B·M, d]</c>, query b's documents at rows b·M … b·M + M − 1; null for plain reconstruction.</param>
-    /// <param name="neighbours">M.</param>
+    /// <param name="neighbors">M.</param>
     /// <param name="settings">λ, τ and the AuxK settings.</param>
     /// <param name="deadLatents">A boolean <c>[n]</c> mask of dead latents, or null.</param>
     /// <param name="deadCount">How many latents the mask marks.</param>
-    public static SaeLoss Compute(SparseAutoencoder model, Tensor queries, Tensor? documents, int neighbours, SaeObjectiveSettings settings, Tensor? deadLatents, int deadCount)
+    public static SaeLoss Compute(SparseAutoencoder model, Tensor queries, Tensor? documents, int neighbors, SaeObjectiveSettings settings, Tensor? deadLatents, int deadCount)
     {
         var inputs = documents is null ? queries : cat([queries, documents], 0);            // [N, d]
         var centered = inputs - model.DecoderBias;
@@ -55,9 +55,9 @@ internal static class SaeObjective
         var mse = (reconstruction - inputs).Squared().mean();
 
         var zero = zeros([], inputs.dtype, inputs.device);
-        var kld = documents is null || settings.ContrastiveWeight == 0 || neighbours == 0
+        var kld = documents is null || settings.KLWeight == 0 || neighbors == 0
             ? zero
-            : Kld(queries, documents, reconstruction, neighbours, settings.Temperature);
+            : Kld(queries, documents, reconstruction, neighbors, settings.Temperature);
 
         var auxK = zero;
         if (deadK > 0)
@@ -69,20 +69,20 @@ internal static class SaeObjective
             auxK = (deadReconstruction - residual).Squared().mean() / variance.clamp_min(HeldScalars.DivisorFloor);
         }
 
-        using var contrastiveWeight = settings.ContrastiveWeight.ToScalar();
+        using var klWeight = settings.KLWeight.ToScalar();
         using var auxKWeight = settings.AuxKWeight.ToScalar();
-        var total = mse.add(kld, contrastiveWeight).add(auxK, auxKWeight);
+        var total = mse.add(kld, klWeight).add(auxK, auxKWeight);
         return new SaeLoss(total, mse, kld, auxK, values, indices, reconstruction);
     }
 
     /// <summary>KL(p ‖ p̂) between each query's softmax over its documents' scores, original and reconstructed, averaged over queries.</summary>
-    private static Tensor Kld(Tensor queries, Tensor documents, Tensor reconstruction, int neighbours, float temperature)
+    private static Tensor Kld(Tensor queries, Tensor documents, Tensor reconstruction, int neighbors, float temperature)
     {
         var (batch, dimension) = (queries.shape[0], queries.shape[1]);
         using var tau = temperature.ToScalar();
-        var original = documents.view(batch, neighbours, dimension).bmm(queries.unsqueeze(-1)).squeeze(-1).div(tau);          // [B, M]
+        var original = documents.view(batch, neighbors, dimension).bmm(queries.unsqueeze(-1)).squeeze(-1).div(tau);          // [B, M]
         var reconstructedQueries = reconstruction.narrow(0, 0, batch);                                                           // [B, d]
-        var reconstructedDocuments = reconstruction.narrow(0, batch, batch * neighbours).view(batch, neighbours, dimension);     // [B, M, d]
+        var reconstructedDocuments = reconstruction.narrow(0, batch, batch * neighbors).view(batch, neighbors, dimension);     // [B, M, d]
         var reconstructed = reconstructedDocuments.bmm(reconstructedQueries.unsqueeze(-1)).squeeze(-1).div(tau);                 // [B, M]
         var logP = original.log_softmax(1);
         var logQ = reconstructed.log_softmax(1);

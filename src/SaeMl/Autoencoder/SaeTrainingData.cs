@@ -5,7 +5,7 @@ using SaeMl.Search;
 namespace SaeMl.Autoencoder;
 
 /// <summary>
-/// What a sparse autoencoder trains on: query embeddings and, for each query, its neighbour documents'
+/// What a sparse autoencoder trains on: query embeddings and, for each query, its neighbor documents'
 /// embeddings (found by exact search over the ORIGINAL embeddings, best first). Either streamed from
 /// embedding stores, or held in memory.
 /// </summary>
@@ -15,12 +15,12 @@ public sealed class SaeTrainingData : IDisposable
     private readonly DocumentReader _readDocument;
     private readonly IDisposable[] _owned;
 
-    private SaeTrainingData(int queryCount, int dimension, int neighboursAvailable, string source, QueryReader readQuery, DocumentReader readDocument, params IDisposable[] owned)
+    private SaeTrainingData(int queryCount, int dimension, int neighborsAvailable, string source, QueryReader readQuery, DocumentReader readDocument, params IDisposable[] owned)
     {
         _owned = owned;
         QueryCount = queryCount;
         Dimension = dimension;
-        NeighboursAvailable = neighboursAvailable;
+        NeighborsAvailable = neighborsAvailable;
         Source = source;
         _readQuery = readQuery;
         _readDocument = readDocument;
@@ -28,7 +28,7 @@ public sealed class SaeTrainingData : IDisposable
 
     private delegate void QueryReader(int query, Span<float> destination);
 
-    private delegate void DocumentReader(int query, int neighbour, Span<float> destination);
+    private delegate void DocumentReader(int query, int neighbor, Span<float> destination);
 
     /// <summary>The number of queries.</summary>
     public int QueryCount { get; }
@@ -36,38 +36,38 @@ public sealed class SaeTrainingData : IDisposable
     /// <summary>d, the embedding size.</summary>
     public int Dimension { get; }
 
-    /// <summary>Neighbour documents known per query (the pool; training uses the first M).</summary>
-    public int NeighboursAvailable { get; }
+    /// <summary>Neighbor documents known per query (the pool; training uses the first M).</summary>
+    public int NeighborsAvailable { get; }
 
     /// <summary>What the data came from, for messages.</summary>
     public string Source { get; }
 
     /// <summary>
-    /// Training data from stores: query row i's neighbours are the corpus rows of row i of
-    /// <paramref name="neighbours"/> (e.g. <see cref="ExactSearch"/> of the queries against the corpus).
+    /// Training data from stores: query row i's neighbors are the corpus rows of row i of
+    /// <paramref name="neighbors"/> (e.g. <see cref="ExactSearch"/> of the queries against the corpus).
     /// The stores stay open and are read batch by batch.
     /// </summary>
-    /// <exception cref="ArgumentException">The stores disagree on dimension or row counts, or a neighbour row is outside the corpus.</exception>
-    public static SaeTrainingData FromStores(EmbeddingStore queries, EmbeddingStore corpus, SearchResults neighbours)
+    /// <exception cref="ArgumentException">The stores disagree on dimension or row counts, or a neighbor row is outside the corpus.</exception>
+    public static SaeTrainingData FromStores(EmbeddingStore queries, EmbeddingStore corpus, SearchResults neighbors)
     {
-        ArgumentNullException.ThrowIfNull(neighbours);
-        return FromStores(queries, corpus, neighbours.Rows.ToArray(), neighbours.QueryCount, neighbours.K, "neighbour lists");
+        ArgumentNullException.ThrowIfNull(neighbors);
+        return FromStores(queries, corpus, neighbors.Rows.ToArray(), neighbors.QueryCount, neighbors.K, "neighbor lists");
     }
 
     /// <summary>
     /// Opens training data from files: a query store, a corpus store (each a <c>.npy</c> file or a folder
-    /// of shards), and the neighbour rows written by <c>saeml neighbors</c> (<c>&lt;prefix&gt;.ids.npy</c>,
+    /// of shards), and the neighbor rows written by <c>saeml neighbors</c> (<c>&lt;prefix&gt;.ids.npy</c>,
     /// int64 <c>[queries, pool]</c>). Disposing the data closes the stores.
     /// </summary>
-    /// <exception cref="ArgumentException">The files disagree on dimension or row counts, or a neighbour row is outside the corpus.</exception>
-    public static SaeTrainingData OpenStores(string queriesPath, string corpusPath, string neighbourRowsPath)
+    /// <exception cref="ArgumentException">The files disagree on dimension or row counts, or a neighbor row is outside the corpus.</exception>
+    public static SaeTrainingData OpenStores(string queriesPath, string corpusPath, string neighborRowsPath)
     {
         long[] rows;
         int queryCount, pool;
-        using (var file = NpyFile.Open(neighbourRowsPath))
+        using (var file = NpyFile.Open(neighborRowsPath))
         {
             if (file.Header.DataType is not (NpyDataType.Int64 or NpyDataType.Int32))
-                throw new FormatException($"'{neighbourRowsPath}' holds {file.Header.DataType} values; neighbour rows must be integers.");
+                throw new FormatException($"'{neighborRowsPath}' holds {file.Header.DataType} values; neighbor rows must be integers.");
             (rows, queryCount, pool) = (file.ReadAllInt64(), checked((int)file.Rows), file.Columns);
         }
 
@@ -77,7 +77,7 @@ public sealed class SaeTrainingData : IDisposable
             var corpus = EmbeddingStore.Open(corpusPath);
             try
             {
-                return FromStores(queries, corpus, rows, queryCount, pool, neighbourRowsPath, queries, corpus);
+                return FromStores(queries, corpus, rows, queryCount, pool, neighborRowsPath, queries, corpus);
             }
             catch
             {
@@ -92,18 +92,18 @@ public sealed class SaeTrainingData : IDisposable
         }
     }
 
-    private static SaeTrainingData FromStores(EmbeddingStore queries, EmbeddingStore corpus, long[] rows, int queryCount, int pool, string neighboursName, params IDisposable[] owned)
+    private static SaeTrainingData FromStores(EmbeddingStore queries, EmbeddingStore corpus, long[] rows, int queryCount, int pool, string neighborsName, params IDisposable[] owned)
     {
         ArgumentNullException.ThrowIfNull(queries);
         ArgumentNullException.ThrowIfNull(corpus);
         if (queries.Dimension != corpus.Dimension)
             throw new ArgumentException($"Query store '{queries.Name}' has dimension {queries.Dimension}, but corpus store '{corpus.Name}' has dimension {corpus.Dimension}.", nameof(queries));
         if (queryCount != queries.RowCount)
-            throw new ArgumentException($"The neighbour lists of '{neighboursName}' cover {queryCount} queries, but query store '{queries.Name}' has {queries.RowCount}.", nameof(queries));
+            throw new ArgumentException($"The neighbor lists of '{neighborsName}' cover {queryCount} queries, but query store '{queries.Name}' has {queries.RowCount}.", nameof(queries));
         foreach (var row in rows)
         {
             if (row < 0 || row >= corpus.RowCount)
-                throw new ArgumentException($"'{neighboursName}' names corpus row {row}, outside corpus store '{corpus.Name}' ({corpus.RowCount} rows).", nameof(corpus));
+                throw new ArgumentException($"'{neighborsName}' names corpus row {row}, outside corpus store '{corpus.Name}' ({corpus.RowCount} rows).", nameof(corpus));
         }
 
         return new SaeTrainingData(
@@ -112,28 +112,28 @@ public sealed class SaeTrainingData : IDisposable
             pool,
             queries.Name,
             (query, destination) => queries.ReadRows(query, destination),
-            (query, neighbour, destination) => corpus.ReadRows(rows[(long)query * pool + neighbour], destination),
+            (query, neighbor, destination) => corpus.ReadRows(rows[(long)query * pool + neighbor], destination),
             owned);
     }
 
     /// <summary>Training data in memory: queries <c>[Q, d]</c> and, optionally, their documents <c>[Q, M, d]</c>, row-major.</summary>
-    /// <exception cref="ArgumentException">The arrays do not fit the dimension and neighbour count.</exception>
-    public static SaeTrainingData FromArrays(float[] queries, int dimension, float[]? documents = null, int neighboursPerQuery = 0, string source = "training data")
+    /// <exception cref="ArgumentException">The arrays do not fit the dimension and neighbor count.</exception>
+    public static SaeTrainingData FromArrays(float[] queries, int dimension, float[]? documents = null, int neighborsPerQuery = 0, string source = "training data")
     {
         ArgumentNullException.ThrowIfNull(queries);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         if (queries.Length % dimension != 0)
             throw new ArgumentException($"The queries hold {queries.Length} values, not a whole number of vectors of dimension {dimension}.", nameof(queries));
         var queryCount = queries.Length / dimension;
-        if (documents is null ? neighboursPerQuery != 0 : documents.LongLength != (long)queryCount * neighboursPerQuery * dimension)
-            throw new ArgumentException($"{queryCount} queries with {neighboursPerQuery} documents each of dimension {dimension} need {(long)queryCount * neighboursPerQuery * dimension} document values, got {documents?.LongLength ?? 0}.", nameof(documents));
+        if (documents is null ? neighborsPerQuery != 0 : documents.LongLength != (long)queryCount * neighborsPerQuery * dimension)
+            throw new ArgumentException($"{queryCount} queries with {neighborsPerQuery} documents each of dimension {dimension} need {(long)queryCount * neighborsPerQuery * dimension} document values, got {documents?.LongLength ?? 0}.", nameof(documents));
         return new SaeTrainingData(
             queryCount,
             dimension,
-            neighboursPerQuery,
+            neighborsPerQuery,
             source,
             (query, destination) => queries.AsSpan(query * dimension, dimension).CopyTo(destination),
-            (query, neighbour, destination) => documents!.AsSpan(checked((query * neighboursPerQuery + neighbour) * dimension), dimension).CopyTo(destination));
+            (query, neighbor, destination) => documents!.AsSpan(checked((query * neighborsPerQuery + neighbor) * dimension), dimension).CopyTo(destination));
     }
 
     /// <summary>Closes the stores this data opened (none when it was given open stores or arrays).</summary>
@@ -143,14 +143,14 @@ public sealed class SaeTrainingData : IDisposable
             owned.Dispose();
     }
 
-    /// <summary>Copies the given queries, then their first <paramref name="neighbours"/> documents each, into row-major buffers.</summary>
-    internal void Read(IReadOnlyList<int> queries, int neighbours, Span<float> queryValues, Span<float> documentValues)
+    /// <summary>Copies the given queries, then their first <paramref name="neighbors"/> documents each, into row-major buffers.</summary>
+    internal void Read(IReadOnlyList<int> queries, int neighbors, Span<float> queryValues, Span<float> documentValues)
     {
         for (var i = 0; i < queries.Count; i++)
         {
             _readQuery(queries[i], queryValues.Slice(i * Dimension, Dimension));
-            for (var j = 0; j < neighbours; j++)
-                _readDocument(queries[i], j, documentValues.Slice((i * neighbours + j) * Dimension, Dimension));
+            for (var j = 0; j < neighbors; j++)
+                _readDocument(queries[i], j, documentValues.Slice((i * neighbors + j) * Dimension, Dimension));
         }
     }
 }

@@ -33,8 +33,8 @@ public class SparseAutoencoderOptions
         /// <summary>Queries per optimisation step (the paper: 512).</summary>
         public const int BatchSize = 512;
 
-        /// <summary>M, the neighbour documents per query in the KL term (the paper: 16).</summary>
-        public const int NeighboursPerQuery = 16;
+        /// <summary>M, the neighbor documents per query in the KL term (the paper: 16).</summary>
+        public const int NeighborsPerQuery = 16;
 
         /// <summary>Passes over the training queries.</summary>
         public const int Epochs = 16;
@@ -47,7 +47,7 @@ public class SparseAutoencoderOptions
         /// the original MRR@10 in reconstructions at K = 32 for a reconstruction error (FVU) of 0.13 against the
         /// MSE-only 0.07. The MSE is per element, so for the same balance λ scales about as 1/d.
         /// </summary>
-        public const float ContrastiveWeight = 1e-3f;
+        public const float KLWeight = 1e-3f;
 
         /// <summary>τ, the softmax temperature, chosen by experiment on the demo world (docs/results.md); scores are inner products of unit vectors.</summary>
         public const float Temperature = 0.05f;
@@ -68,8 +68,8 @@ public class SparseAutoencoderOptions
     /// <summary>B, queries per optimisation step; each brings its M documents, so a step sees B·(1 + M) vectors.</summary>
     public int BatchSize = Defaults.BatchSize;
 
-    /// <summary>M, neighbour documents per query (the first M of the neighbour lists given; 0 trains on queries alone).</summary>
-    public int NeighboursPerQuery = Defaults.NeighboursPerQuery;
+    /// <summary>M, neighbor documents per query (the first M of the neighbor lists given; 0 trains on queries alone).</summary>
+    public int NeighborsPerQuery = Defaults.NeighborsPerQuery;
 
     /// <summary>Passes over the training queries; the learning rate follows a cosine from <see cref="LearningRate"/> to 0 over all of them.</summary>
     public int Epochs = Defaults.Epochs;
@@ -78,7 +78,7 @@ public class SparseAutoencoderOptions
     public float LearningRate = Defaults.LearningRate;
 
     /// <summary>λ, the weight of KL(p ‖ p̂) between each query's original and reconstructed score distributions; 0 gives the MSE-only ablation.</summary>
-    public float ContrastiveWeight = Defaults.ContrastiveWeight;
+    public float KLWeight = Defaults.KLWeight;
 
     /// <summary>τ, the softmax temperature of the KL term (scores are inner products of unit vectors).</summary>
     public float Temperature = Defaults.Temperature;
@@ -122,10 +122,10 @@ public class SparseAutoencoderOptions
         Require(LatentSize >= 1, nameof(LatentSize), LatentSize, "must be at least 1");
         Require(ActiveLatents >= 1 && ActiveLatents <= LatentSize, nameof(ActiveLatents), ActiveLatents, $"must be from 1 to LatentSize ({LatentSize})");
         Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
-        Require(NeighboursPerQuery >= 0, nameof(NeighboursPerQuery), NeighboursPerQuery, "must not be negative");
+        Require(NeighborsPerQuery >= 0, nameof(NeighborsPerQuery), NeighborsPerQuery, "must not be negative");
         Require(Epochs >= 1, nameof(Epochs), Epochs, "must be at least 1");
         Require(LearningRate > 0 && float.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be positive");
-        Require(ContrastiveWeight >= 0 && float.IsFinite(ContrastiveWeight), nameof(ContrastiveWeight), ContrastiveWeight, "must be 0 or positive");
+        Require(KLWeight >= 0 && float.IsFinite(KLWeight), nameof(KLWeight), KLWeight, "must be 0 or positive");
         Require(Temperature > 0 && float.IsFinite(Temperature), nameof(Temperature), Temperature, "must be positive");
         Require(AuxKWeight >= 0 && float.IsFinite(AuxKWeight), nameof(AuxKWeight), AuxKWeight, "must be 0 or positive");
         Require(AuxKLatents is null or >= 1, nameof(AuxKLatents), AuxKLatents ?? 0, "must be at least 1");

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace SaeMl.Autoencoder;
 
 /// <summary>
-/// Trains a <see cref="SparseAutoencoder"/> on queries and their neighbour documents with the
+/// Trains a <see cref="SparseAutoencoder"/> on queries and their neighbor documents with the
 /// retrieval-oriented objective (<see cref="SaeObjective"/>), on the CPU or a CUDA GPU.
 /// </summary>
 /// <remarks>
@@ -39,18 +39,18 @@ public sealed class SparseAutoencoderTrainer
     public IReadOnlyList<SaeValidationMetrics> History => _history;
 
     /// <summary>Trains an autoencoder on <paramref name="data"/>.</summary>
-    /// <param name="data">Queries and their neighbour documents.</param>
+    /// <param name="data">Queries and their neighbor documents.</param>
     /// <param name="progress">Receives a report after every step and, with validation metrics, after every epoch.</param>
     /// <param name="cancellationToken">Checked before every step; a cancelled run keeps its last checkpoint.</param>
-    /// <exception cref="ArgumentException">The options do not fit the data (too few neighbours, no training queries).</exception>
+    /// <exception cref="ArgumentException">The options do not fit the data (too few neighbors, no training queries).</exception>
     /// <exception cref="FormatException">A vector holds NaN or infinity, or the checkpoint to resume is unusable.</exception>
     public SparseAutoencoder Train(SaeTrainingData data, IProgress<SaeTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         var o = _options;
         o.Validate(data.Dimension);
-        if (o.NeighboursPerQuery > data.NeighboursAvailable)
-            throw new ArgumentException($"NeighboursPerQuery is {o.NeighboursPerQuery}, but '{data.Source}' has {data.NeighboursAvailable} neighbour documents per query.", nameof(data));
+        if (o.NeighborsPerQuery > data.NeighborsAvailable)
+            throw new ArgumentException($"NeighborsPerQuery is {o.NeighborsPerQuery}, but '{data.Source}' has {data.NeighborsAvailable} neighbor documents per query.", nameof(data));
 
         var run = new Run(o, data);
         _history.Clear();
@@ -105,7 +105,7 @@ public sealed class SparseAutoencoderTrainer
         private readonly Device _device;
         private readonly int[] _trainQueries;
         private readonly int[] _validationQueries;
-        private readonly int _neighbours;
+        private readonly int _neighbors;
         private readonly long _deadAfter;
         private readonly SaeObjectiveSettings _settings;
         private readonly float[] _queryBuffer;
@@ -116,7 +116,7 @@ public sealed class SparseAutoencoderTrainer
             _options = options;
             _data = data;
             _device = options.Device.ToTorchDevice();
-            _neighbours = options.NeighboursPerQuery;
+            _neighbors = options.NeighborsPerQuery;
             var order = Shuffled(Enumerable.Range(0, data.QueryCount).ToArray(), new Random(options.Seed));
             var validation = (int)Math.Floor(data.QueryCount * (double)options.ValidationFraction);
             _validationQueries = order[..validation];
@@ -126,11 +126,11 @@ public sealed class SparseAutoencoderTrainer
 
             StepsPerEpoch = (_trainQueries.Length + options.BatchSize - 1) / options.BatchSize;
             TotalSteps = (long)StepsPerEpoch * options.Epochs;
-            _deadAfter = options.DeadAfterVectors ?? Math.Min(DefaultDeadCap, (long)_trainQueries.Length * (1 + _neighbours));
-            _settings = new SaeObjectiveSettings(options.ContrastiveWeight, options.Temperature, options.AuxKWeight,
+            _deadAfter = options.DeadAfterVectors ?? Math.Min(DefaultDeadCap, (long)_trainQueries.Length * (1 + _neighbors));
+            _settings = new SaeObjectiveSettings(options.KLWeight, options.Temperature, options.AuxKWeight,
                 Math.Min(options.LatentSize, options.AuxKLatents ?? Math.Max(1, data.Dimension / 2)));
             _queryBuffer = new float[(long)options.BatchSize * data.Dimension];
-            _documentBuffer = new float[(long)options.BatchSize * _neighbours * data.Dimension];
+            _documentBuffer = new float[(long)options.BatchSize * _neighbors * data.Dimension];
         }
 
         public int StepsPerEpoch { get; }
@@ -139,8 +139,8 @@ public sealed class SparseAutoencoderTrainer
 
         /// <summary>What a checkpoint must match: everything that shapes the run's trajectory.</summary>
         private string Fingerprint => string.Create(CultureInfo.InvariantCulture,
-            $"queries {_data.QueryCount}, d {_data.Dimension}, n {_options.LatentSize}, K {_options.ActiveLatents}, B {_options.BatchSize}, M {_neighbours}, "
-            + $"epochs {_options.Epochs}, lr {_options.LearningRate}, λ {_options.ContrastiveWeight}, τ {_options.Temperature}, aux {_options.AuxKWeight}×{_settings.AuxKLatents}, "
+            $"queries {_data.QueryCount}, d {_data.Dimension}, n {_options.LatentSize}, K {_options.ActiveLatents}, B {_options.BatchSize}, M {_neighbors}, "
+            + $"epochs {_options.Epochs}, lr {_options.LearningRate}, λ {_options.KLWeight}, τ {_options.Temperature}, aux {_options.AuxKWeight}×{_settings.AuxKLatents}, "
             + $"dead after {_deadAfter}, validation {_options.ValidationFraction}, seed {_options.Seed}, b_dec {_options.DecoderBiasInitialization}");
 
         /// <summary>A fresh model, or the checkpoint's when resuming.</summary>
@@ -180,7 +180,7 @@ public sealed class SparseAutoencoderTrainer
             var (batchQueries, batchDocuments) = Load(queries);
             var rate = optimizer.LearningRate;
 
-            var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbours, _settings, deadCount > 0 ? Dead(vectorsSinceFired) : null, deadCount);
+            var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbors, _settings, deadCount > 0 ? Dead(vectorsSinceFired) : null, deadCount);
             loss.Total.backward();
             RemoveParallelDecoderGradient(model);
             optimizer.Update();
@@ -212,7 +212,7 @@ public sealed class SparseAutoencoderTrainer
         public SaeValidationMetrics Validate(SparseAutoencoder model, Tensor vectorsSinceFired)
         {
             var queries = _validationQueries.Length > 0 ? _validationQueries : _trainQueries;
-            var metricSettings = _settings with { ContrastiveWeight = 1, AuxKWeight = 0 };
+            var metricSettings = _settings with { KLWeight = 1, AuxKWeight = 0 };
             double squaredError = 0, squares = 0, kld = 0, active = 0;
             var sumVector = new double[_data.Dimension];
             long vectors = 0;
@@ -222,7 +222,7 @@ public sealed class SparseAutoencoderTrainer
                 using var scope = NewDisposeScope();
                 var (batchQueries, batchDocuments) = Load(batch);
                 var inputs = batchDocuments is null ? batchQueries : cat([batchQueries, batchDocuments], 0);
-                var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbours, metricSettings, null, 0);
+                var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbors, metricSettings, null, 0);
                 squaredError += (loss.Reconstruction - inputs).Squared().sum().item<float>();
                 squares += inputs.Squared().sum().item<float>();
                 var column = inputs.sum([0]).to(ScalarType.Float64).cpu().data<double>().ToArray();
@@ -241,7 +241,7 @@ public sealed class SparseAutoencoderTrainer
                 Mse: squaredError / ((double)vectors * _data.Dimension),
                 L0: active / vectors,
                 DeadFraction: deadShare,
-                Kld: _neighbours > 0 ? kld / queries.Length : 0);
+                Kld: _neighbors > 0 ? kld / queries.Length : 0);
         }
 
         public void SaveCheckpoint(int nextEpoch, int nextStep, SaeOptimizer optimizer, SparseAutoencoder model, Tensor vectorsSinceFired, IReadOnlyList<SaeValidationMetrics> history)
@@ -255,14 +255,14 @@ public sealed class SparseAutoencoderTrainer
         {
             var d = _data.Dimension;
             var queryValues = _queryBuffer.AsSpan(0, queries.Count * d);
-            var documentValues = _documentBuffer.AsSpan(0, queries.Count * _neighbours * d);
-            _data.Read(queries, _neighbours, queryValues, documentValues);
+            var documentValues = _documentBuffer.AsSpan(0, queries.Count * _neighbors * d);
+            _data.Read(queries, _neighbors, queryValues, documentValues);
             if (FiniteValues.FirstNonFiniteRow(queryValues, d) is var badQuery and >= 0)
                 throw new FormatException($"Query row {queries[badQuery]} of '{_data.Source}' holds NaN or infinity.");
-            if (_neighbours > 0 && FiniteValues.FirstNonFiniteRow(documentValues, d) is var badDocument and >= 0)
-                throw new FormatException($"Neighbour document {badDocument % _neighbours} of query row {queries[badDocument / _neighbours]} of '{_data.Source}' holds NaN or infinity.");
+            if (_neighbors > 0 && FiniteValues.FirstNonFiniteRow(documentValues, d) is var badDocument and >= 0)
+                throw new FormatException($"Neighbor document {badDocument % _neighbors} of query row {queries[badDocument / _neighbors]} of '{_data.Source}' holds NaN or infinity.");
             var batchQueries = tensor(queryValues.ToArray(), [queries.Count, d], device: _device);
-            var batchDocuments = _neighbours > 0 ? tensor(documentValues.ToArray(), [queries.Count * _neighbours, d], device: _device) : null;
+            var batchDocuments = _neighbors > 0 ? tensor(documentValues.ToArray(), [queries.Count * _neighbors, d], device: _device) : null;
             return (batchQueries, batchDocuments);
         }
 
@@ -273,8 +273,8 @@ public sealed class SparseAutoencoderTrainer
             if (_options.DecoderBiasInitialization == DecoderBiasInitialization.Zero)
                 return new float[d];
             var sample = _trainQueries.Take(BiasSampleQueries).ToArray();
-            var values = new float[(long)sample.Length * (1 + _neighbours) * d];
-            _data.Read(sample, _neighbours, values.AsSpan(0, sample.Length * d), values.AsSpan(sample.Length * d));
+            var values = new float[(long)sample.Length * (1 + _neighbors) * d];
+            _data.Read(sample, _neighbors, values.AsSpan(0, sample.Length * d), values.AsSpan(sample.Length * d));
             using var scope = NewDisposeScope();
             var points = tensor(values, [values.LongLength / d, d], dtype: ScalarType.Float32).to(ScalarType.Float64);
             var center = points.mean([0]);

@@ -25,7 +25,7 @@ namespace SaeMl.Autoencoder;
 /// | Output column data type | Sparse vector of Single of length n (at most K non-zeros); optionally the reconstruction, a vector of Single of length d |
 /// | Exportable to ONNX | No |
 ///
-/// With a neighbour-documents column (a vector of Single of length M·d: each query's M neighbour
+/// With a neighbor-documents column (a vector of Single of length M·d: each query's M neighbor
 /// document embeddings, best first) the training objective includes the KL term that keeps each query's
 /// score distribution over its documents (see <see cref="SparseAutoencoderTrainer"/>); without one, it
 /// is the reconstruction MSE (and AuxK). Fitting reads the columns into memory; corpus-scale training
@@ -39,7 +39,7 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
     private readonly string _latentColumnName;
     private readonly string _inputColumnName;
     private readonly string? _reconstructionColumnName;
-    private readonly string? _neighboursColumnName;
+    private readonly string? _neighborsColumnName;
     private readonly IProgress<SaeTrainingProgress>? _progress;
 
     internal SparseAutoencoderEstimator(
@@ -47,7 +47,7 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
         string latentColumnName,
         string inputColumnName,
         string? reconstructionColumnName,
-        string? neighboursColumnName,
+        string? neighborsColumnName,
         SparseAutoencoderOptions options,
         IProgress<SaeTrainingProgress>? progress)
     {
@@ -60,34 +60,58 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
         _latentColumnName = latentColumnName;
         _inputColumnName = inputColumnName;
         _reconstructionColumnName = reconstructionColumnName;
-        _neighboursColumnName = neighboursColumnName;
+        _neighborsColumnName = neighborsColumnName;
         _progress = progress;
     }
 
-    /// <summary>Trains on the embedding column (and the neighbour-documents column, when named) of <paramref name="input"/>.</summary>
+    /// <summary>Trains on the embedding column (and the neighbor-documents column, when named) of <paramref name="input"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type.</exception>
-    /// <exception cref="ArgumentException">A vector holds NaN or infinity (reported with its row).</exception>
+    /// <exception cref="ArgumentException">
+    /// A vector holds NaN or infinity (reported with its row); or the KL term is on (<see cref="SparseAutoencoderOptions.KLWeight"/> &gt; 0)
+    /// with no neighbors column, or with fewer documents per row than <see cref="SparseAutoencoderOptions.NeighborsPerQuery"/>.
+    /// </exception>
     public SparseAutoencoderTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var dimension = InputDimension(input.Schema);
+        var options = _options.Copy();
+        if (_neighborsColumnName is null)
+        {
+            // The paper's objective needs each query's neighbor documents; training without them is the MSE-only ablation, asked for by name.
+            if (options.KLWeight > 0 && options.NeighborsPerQuery > 0)
+            {
+                throw new ArgumentException(
+                    $"SparseAutoencode has no neighbors column, but its KL term (KLWeight = {options.KLWeight}) needs each row's {options.NeighborsPerQuery} nearest documents: "
+                    + "name a column of their embeddings (neighborsColumnName, a vector of Single of M × d values), or set KLWeight = 0 to train the MSE-only ablation.");
+            }
+
+            options.NeighborsPerQuery = 0;
+        }
+
         var queries = new List<float[]>();
         var documents = new List<float[]>();
-        var neighbours = 0;
+        var neighbors = 0;
         var columns = new List<DataViewSchema.Column> { input.Schema[_inputColumnName] };
-        if (_neighboursColumnName is not null)
+        if (_neighborsColumnName is not null)
         {
-            var documentColumn = ColumnChecks.Find(input.Schema, _neighboursColumnName);
+            var documentColumn = ColumnChecks.Find(input.Schema, _neighborsColumnName);
             if (documentColumn.Type is not VectorDataViewType { ItemType: NumberDataViewType item, Size: var size } || item != NumberDataViewType.Single || size == 0 || size % dimension != 0)
-                throw ColumnChecks.Mismatch(_neighboursColumnName, $"a vector of Single of M × {dimension} values", documentColumn.Type.ToString() ?? "unknown");
-            neighbours = ((VectorDataViewType)documentColumn.Type).Size / dimension;
+                throw ColumnChecks.Mismatch(_neighborsColumnName, $"a vector of Single of M × {dimension} values", documentColumn.Type.ToString() ?? "unknown");
+            neighbors = ((VectorDataViewType)documentColumn.Type).Size / dimension;
+            if (neighbors < options.NeighborsPerQuery)
+            {
+                throw new ArgumentException(
+                    $"The neighbors column '{_neighborsColumnName}' holds {neighbors} documents per row, but NeighborsPerQuery is {options.NeighborsPerQuery}: "
+                    + "give at least that many, or lower NeighborsPerQuery.");
+            }
+
             columns.Add(documentColumn);
         }
 
         using (var cursor = input.GetRowCursor(columns))
         {
             var readQuery = new VectorInputColumn(_inputColumnName, dimension).CreateReader(cursor, columns[0]);
-            var readDocuments = neighbours > 0 ? new VectorInputColumn(_neighboursColumnName!, neighbours * dimension).CreateReader(cursor, columns[1]) : null;
+            var readDocuments = neighbors > 0 ? new VectorInputColumn(_neighborsColumnName!, neighbors * dimension).CreateReader(cursor, columns[1]) : null;
             while (cursor.MoveNext())
             {
                 queries.Add(readQuery());
@@ -96,11 +120,9 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
             }
         }
 
-        var options = _options.Copy();
-        options.NeighboursPerQuery = Math.Min(options.NeighboursPerQuery, neighbours);
         var data = SaeTrainingData.FromArrays(
             queries.SelectMany(q => q).ToArray(), dimension,
-            neighbours > 0 ? documents.SelectMany(d => d).ToArray() : null, neighbours,
+            neighbors > 0 ? documents.SelectMany(d => d).ToArray() : null, neighbors,
             $"input column '{_inputColumnName}'");
         return Fit(data, options, CancellationToken.None);
     }
@@ -109,7 +131,7 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
     /// Trains on data outside ML.NET, e.g. <see cref="SaeTrainingData.OpenStores"/> at corpus scale,
     /// and returns a transformer that reads this estimator's input column.
     /// </summary>
-    /// <param name="data">Queries and their neighbour documents.</param>
+    /// <param name="data">Queries and their neighbor documents.</param>
     /// <param name="cancellationToken">Checked before every training step.</param>
     public SparseAutoencoderTransformer Fit(SaeTrainingData data, CancellationToken cancellationToken = default) => Fit(data, _options, cancellationToken);
 
@@ -193,6 +215,17 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
 
     /// <inheritdoc/>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _mapping.GetRowToRowMapper(inputSchema);
+
+    /// <summary>
+    /// Loads the sparse autoencoder of a model zip (as <c>saeml train</c> or <c>mlContext.Model.Save</c> wrote it,
+    /// alone or in a chain) onto <paramref name="device"/>.
+    /// </summary>
+    /// <param name="path">The model zip; it must hold exactly one SparseAutoencode transform.</param>
+    /// <param name="device">Where the weights go; <c>auto</c> when not given.</param>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="FormatException">Not a model zip, no or several SparseAutoencode transforms, or a corrupt one.</exception>
+    public static SparseAutoencoderTransformer Load(string path, ComputeDevice? device = null) =>
+        ModelZip.LoadSingle<SparseAutoencoderTransformer>(path, "SparseAutoencode", loaded => loaded.WithDevice(device ?? ComputeDevice.Auto));
 
     /// <summary>The same transform with its weights on another device (a saved transform loads on <c>auto</c>).</summary>
     public SparseAutoencoderTransformer WithDevice(ComputeDevice device) =>

@@ -63,6 +63,23 @@ public sealed class EmbeddingStore : IDisposable
     /// <summary>What the store was opened from (a file, a folder or the first shard), for messages.</summary>
     public string Name { get; }
 
+    /// <summary>The <see cref="IdsFileName"/> inside the folder the store was opened from, where <c>saeml embed</c> writes the rows' ids; null when there is none.</summary>
+    public string? IdsPath => Directory.Exists(Name) && System.IO.Path.Combine(Name, IdsFileName) is var ids && File.Exists(ids) ? ids : null;
+
+    /// <summary>The ids of the store's rows, one per row in row order.</summary>
+    /// <param name="idsPath">An ids file (one id per line); null reads <see cref="IdsPath"/>.</param>
+    /// <exception cref="FileNotFoundException">No ids file was named and the store's folder holds none.</exception>
+    /// <exception cref="FormatException">The file's ids do not number the store's rows, or repeat.</exception>
+    public IdIndex LoadIds(string? idsPath = null)
+    {
+        var path = idsPath ?? IdsPath
+            ?? throw new FileNotFoundException($"Embedding store '{Name}' has no {IdsFileName} beside its shards: name its ids file.", System.IO.Path.Combine(Name, IdsFileName));
+        var index = IdIndex.Load(path);
+        if (index.Count != RowCount)
+            throw new FormatException($"'{path}' holds {index.Count} ids, but embedding store '{Name}' has {RowCount} rows.");
+        return index;
+    }
+
     /// <summary>How rows map to shards.</summary>
     public ShardLayout Layout { get; }
 

@@ -126,6 +126,15 @@ public sealed class TextEmbeddingTransformer : ITransformer, ICanSaveModel, IDis
     /// <inheritdoc/>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _mapping.GetRowToRowMapper(inputSchema);
 
+    /// <summary>Loads the text embedder of a model zip (an <c>EmbedText</c> pipeline saved with <c>mlContext.Model.Save</c>) onto <paramref name="device"/>.</summary>
+    /// <param name="path">The model zip; it must hold exactly one EmbedText transform.</param>
+    /// <param name="device">Where ONNX Runtime runs; <c>auto</c> when not given.</param>
+    /// <param name="allowCpuFallback">With <c>cuda</c> and no usable GPU, run on the CPU (logged) instead of failing.</param>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="FormatException">Not a model zip, no or several EmbedText transforms, or a corrupt one.</exception>
+    public static TextEmbeddingTransformer Load(string path, ComputeDevice? device = null, bool allowCpuFallback = false) =>
+        ModelZip.LoadSingle<TextEmbeddingTransformer>(path, "EmbedText", loaded => loaded.WithDevice(device ?? ComputeDevice.Auto, allowCpuFallback));
+
     /// <summary>
     /// The same transform running on another device. A saved transform does not keep its device (a model
     /// file should run anywhere): it loads on <c>auto</c>, and this chooses another.

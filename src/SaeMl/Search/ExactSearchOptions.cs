@@ -8,7 +8,7 @@ public sealed record ExactSearchOptions
     /// <summary>Default values, shared by the API and the command line.</summary>
     public static class Defaults
     {
-        /// <summary>Neighbours returned per query.</summary>
+        /// <summary>Neighbors returned per query.</summary>
         public const int K = 100;
 
         /// <summary>Working memory for one query block and one corpus chunk: 1 GiB.</summary>
@@ -18,7 +18,7 @@ public sealed record ExactSearchOptions
         public const int QueryBlockRows = 4096;
     }
 
-    /// <summary>Neighbours returned per query (fewer when the corpus is smaller). At least 1.</summary>
+    /// <summary>Neighbors returned per query (fewer when the corpus is smaller). At least 1.</summary>
     public int K { get; init; } = Defaults.K;
 
     /// <summary>

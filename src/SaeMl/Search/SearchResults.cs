@@ -33,7 +33,7 @@ public sealed class SearchResults
     /// <summary>The number of queries.</summary>
     public int QueryCount { get; }
 
-    /// <summary>Neighbours per query.</summary>
+    /// <summary>Neighbors per query.</summary>
     public int K { get; }
 
     /// <summary>All corpus rows, row-major <c>[QueryCount, K]</c>.</summary>
@@ -98,7 +98,7 @@ public sealed class SearchResults
         using var rowsFile = NpyFile.Open(rowsPath);
         using var scoresFile = NpyFile.Open(scoresPath);
         if (rowsFile.Header.DataType is not (NpyDataType.Int64 or NpyDataType.Int32))
-            throw new FormatException($"'{rowsPath}' holds {rowsFile.Header.DataType} values; neighbour rows must be integers.");
+            throw new FormatException($"'{rowsPath}' holds {rowsFile.Header.DataType} values; neighbor rows must be integers.");
         if (scoresFile.Header.DataType is not (NpyDataType.Float32 or NpyDataType.Float16))
             throw new FormatException($"'{scoresPath}' holds {scoresFile.Header.DataType} values; scores must be floating-point.");
         if (rowsFile.Rows != scoresFile.Rows || rowsFile.Columns != scoresFile.Columns)

@@ -15,7 +15,7 @@ namespace SaeMl.Tests.Autoencoder;
 /// </summary>
 public sealed class RetrievalFaithfulnessTests(ITestOutputHelper output) : IDisposable
 {
-    private const int Dimension = 128, LatentSize = 1024, ActiveLatents = 32, Neighbours = 16;
+    private const int Dimension = 128, LatentSize = 1024, ActiveLatents = 32, Neighbors = 16;
     private const int EvaluationQueries = 300, TrainingQueries = 6000, Documents = 3000;
     private readonly TempFolder _folder = new();
 
@@ -36,16 +36,16 @@ public sealed class RetrievalFaithfulnessTests(ITestOutputHelper output) : IDisp
             .Select(query => world.Judgements.Where(j => j.QueryId == query.Id).Select(j => j.DocumentId).ToHashSet())
             .ToArray();
         var documentIds = world.Documents.Select(document => document.Id).ToArray();
-        var neighbourDocuments = NeighbourDocuments(training, corpus);
+        var neighborDocuments = NeighborDocuments(training, corpus);
         var original = MeanReciprocalRank(evaluation, corpus, Dimension, relevant, documentIds);
 
-        (double Reconstructed, double Latent) TrainAndRetrieve(float contrastiveWeight)
+        (double Reconstructed, double Latent) TrainAndRetrieve(float klWeight)
         {
-            using var data = SaeTrainingData.FromArrays(training, Dimension, neighbourDocuments, Neighbours);
+            using var data = SaeTrainingData.FromArrays(training, Dimension, neighborDocuments, Neighbors);
             using var model = new SparseAutoencoderTrainer(new SparseAutoencoderOptions
             {
-                LatentSize = LatentSize, ActiveLatents = ActiveLatents, NeighboursPerQuery = Neighbours, Epochs = 3, BatchSize = 256,
-                LearningRate = 2e-3f, ContrastiveWeight = contrastiveWeight, Temperature = 0.05f, Seed = 1, Device = ComputeDevice.Cpu,
+                LatentSize = LatentSize, ActiveLatents = ActiveLatents, NeighborsPerQuery = Neighbors, Epochs = 3, BatchSize = 256,
+                LearningRate = 2e-3f, KLWeight = klWeight, Temperature = 0.05f, Seed = 1, Device = ComputeDevice.Cpu,
             }).Train(data);
             var queryCodes = model.Encode(evaluation);
             var corpusCodes = model.Encode(corpus);
@@ -63,12 +63,12 @@ public sealed class RetrievalFaithfulnessTests(ITestOutputHelper output) : IDisp
         withKl.Latent.Should().BeGreaterThan(mseOnly.Latent, "the KL term makes the latents better at retrieval than MSE alone on the same budget");
     }
 
-    /// <summary>The top <see cref="Neighbours"/> documents of each training query under the original embeddings, as rows of vectors.</summary>
-    private float[] NeighbourDocuments(float[] queries, float[] corpus)
+    /// <summary>The top <see cref="Neighbors"/> documents of each training query under the original embeddings, as rows of vectors.</summary>
+    private float[] NeighborDocuments(float[] queries, float[] corpus)
     {
         using var store = Store(corpus, Dimension);
-        var neighbours = ExactSearch.Search(queries, store, new ExactSearchOptions { K = Neighbours, Device = ComputeDevice.Cpu });
-        return neighbours.Rows.ToArray().SelectMany(row => corpus.AsSpan((int)row * Dimension, Dimension).ToArray()).ToArray();
+        var neighbors = ExactSearch.Search(queries, store, new ExactSearchOptions { K = Neighbors, Device = ComputeDevice.Cpu });
+        return neighbors.Rows.ToArray().SelectMany(row => corpus.AsSpan((int)row * Dimension, Dimension).ToArray()).ToArray();
     }
 
     private static float[] Dense(SparseCodes codes)

@@ -20,7 +20,7 @@ public sealed class SparseAutoencodeTests : IDisposable
         public float[] Embedding { get; set; } = [];
 
         [VectorType(D * M)]
-        public float[] Neighbours { get; set; } = [];
+        public float[] Neighbors { get; set; } = [];
     }
 
     public sealed class Encoded
@@ -45,17 +45,45 @@ public sealed class SparseAutoencodeTests : IDisposable
         return Enumerable.Range(0, count).Select(_ => new Row
         {
             Embedding = UnitVector(random, D),
-            Neighbours = [.. UnitVector(random, D), .. UnitVector(random, D)],
+            Neighbors = [.. UnitVector(random, D), .. UnitVector(random, D)],
         }).ToArray();
     }
 
     private static SparseAutoencoderOptions Options() => new()
     {
-        LatentSize = N, ActiveLatents = K, BatchSize = 64, NeighboursPerQuery = M, Epochs = 2, LearningRate = 3e-3f, Seed = 3, Device = ComputeDevice.Cpu,
+        LatentSize = N, ActiveLatents = K, BatchSize = 64, NeighborsPerQuery = M, Epochs = 2, LearningRate = 3e-3f, Seed = 3, Device = ComputeDevice.Cpu,
     };
 
     private static SparseAutoencoderTransformer Train(MLContext ml, IDataView data) =>
-        ml.Transforms.SparseAutoencode("Latent", "Embedding", Options(), "Reconstruction", "Neighbours").Fit(data);
+        ml.Transforms.SparseAutoencode("Latent", "Embedding", Options(), "Reconstruction", "Neighbors").Fit(data);
+
+    [Fact]
+    public void Without_a_neighbors_column_the_KL_objective_is_an_error_and_the_MSE_only_ablation_is_asked_for_by_name()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Rows(100, seed: 4));
+
+        var paperObjective = () => ml.Transforms.SparseAutoencode("Latent", "Embedding", Options(), "Reconstruction").Fit(data);
+        paperObjective.Should().Throw<ArgumentException>().WithMessage("*no neighbors column*KLWeight = 0.001*neighborsColumnName*KLWeight = 0*");
+
+        var ablation = Options();
+        ablation.KLWeight = 0;
+        using var mseOnly = ml.Transforms.SparseAutoencode("Latent", "Embedding", ablation, "Reconstruction").Fit(data);
+        mseOnly.Autoencoder.LatentSize.Should().Be(N, "with KLWeight = 0 no neighbors are needed");
+    }
+
+    [Fact]
+    public void A_neighbors_column_shorter_than_NeighborsPerQuery_is_an_error()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Rows(100, seed: 4));
+        var options = Options();
+        options.NeighborsPerQuery = M + 1;
+
+        var fit = () => ml.Transforms.SparseAutoencode("Latent", "Embedding", options, "Reconstruction", "Neighbors").Fit(data);
+
+        fit.Should().Throw<ArgumentException>().WithMessage($"*'Neighbors' holds {M} documents per row, but NeighborsPerQuery is {M + 1}*");
+    }
 
     [Fact]
     public void The_latent_column_holds_the_positive_top_k_latents_of_each_row_and_the_reconstruction()
@@ -117,7 +145,7 @@ public sealed class SparseAutoencodeTests : IDisposable
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(Rows(150, seed: 6));
         var pipeline = ml.Transforms.CopyColumns("Copy", "Embedding")
-            .Append(ml.Transforms.SparseAutoencode("Latent", "Copy", Options(), "Reconstruction", "Neighbours"))
+            .Append(ml.Transforms.SparseAutoencode("Latent", "Copy", Options(), "Reconstruction", "Neighbors"))
             .Append(ml.Transforms.NormalizeMinMax("Scaled", "Reconstruction"));
         var fitted = pipeline.Fit(data);
         var zip = _folder.File("chain.zip");
@@ -150,7 +178,7 @@ public sealed class SparseAutoencodeTests : IDisposable
     {
         var rows = Rows(120, seed: 8);
         NpyWriter.Write(_folder.File("queries.npy"), rows.SelectMany(r => r.Embedding).ToArray(), D);
-        NpyWriter.Write(_folder.File("corpus.npy"), rows.SelectMany(r => r.Neighbours).ToArray(), D);
+        NpyWriter.Write(_folder.File("corpus.npy"), rows.SelectMany(r => r.Neighbors).ToArray(), D);
         NpyWriter.WriteIntegers(_folder.File("train.ids.npy"), Enumerable.Range(0, 120).SelectMany(q => new long[] { 2 * q, 2 * q + 1 }).ToArray(), M);
         var ml = new MLContext(seed: 1);
         var inMemory = ml.Data.LoadFromEnumerable(rows);

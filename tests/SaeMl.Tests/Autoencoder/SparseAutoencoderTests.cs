@@ -150,19 +150,19 @@ public sealed class SparseAutoencoderTests
     [Fact]
     public void The_objective_gradient_agrees_with_finite_differences()
     {
-        const int d = 4, n = 6, k = 2, batch = 3, neighbours = 2;
+        const int d = 4, n = 6, k = 2, batch = 3, neighbors = 2;
         using var generator = new Generator(5);
         var parameters = new[] { randn([n, d], generator: generator, dtype: ScalarType.Float64), randn([n], generator: generator, dtype: ScalarType.Float64),
             randn([n, d], generator: generator, dtype: ScalarType.Float64), randn([d], generator: generator, dtype: ScalarType.Float64) };
         var queries = randn([batch, d], generator: generator, dtype: ScalarType.Float64);
-        var documents = randn([batch * neighbours, d], generator: generator, dtype: ScalarType.Float64);
+        var documents = randn([batch * neighbors, d], generator: generator, dtype: ScalarType.Float64);
         var dead = tensor(new[] { false, true, false, false, true, false });
-        var settings = new SaeObjectiveSettings(ContrastiveWeight: 0.7f, Temperature: 0.5f, AuxKWeight: 0, AuxKLatents: 2);
+        var settings = new SaeObjectiveSettings(KLWeight: 0.7f, Temperature: 0.5f, AuxKWeight: 0, AuxKLatents: 2);
 
         double Loss(Tensor[] values, bool withGradient)
         {
             var model = SparseAutoencoder.FromTensors(values[0], values[1], values[2], values[3], k, ComputeDevice.Cpu); // not disposed: it owns the tensors whose gradients are read
-            var loss = SaeObjective.Compute(model, queries, documents, neighbours, settings, dead, deadCount: 2);
+            var loss = SaeObjective.Compute(model, queries, documents, neighbors, settings, dead, deadCount: 2);
             if (withGradient)
                 loss.Total.backward();
             return loss.Total.item<double>();

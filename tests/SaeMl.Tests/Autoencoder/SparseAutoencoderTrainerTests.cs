@@ -64,7 +64,7 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         var data = SparseMixtures(random, dictionary, atoms, d, vectors: 20_000);
         var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions
         {
-            LatentSize = n, ActiveLatents = 8, BatchSize = 512, NeighboursPerQuery = 0, Epochs = 20, LearningRate = 4e-3f, Seed = 1, Device = ComputeDevice.Cpu,
+            LatentSize = n, ActiveLatents = 8, BatchSize = 512, NeighborsPerQuery = 0, Epochs = 20, LearningRate = 4e-3f, Seed = 1, Device = ComputeDevice.Cpu,
         });
 
         using var model = trainer.Train(SaeTrainingData.FromArrays(data, d));
@@ -78,15 +78,15 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         trainer.History.Should().OnlyContain(h => h.L0 <= 8);
     }
 
-    private static SaeTrainingData QueriesWithNeighbours(int seed)
+    private static SaeTrainingData QueriesWithNeighbors(int seed)
     {
         var random = new Random(seed);
-        return SaeTrainingData.FromArrays(UnitRows(random, 300, 16), 16, UnitRows(random, 300 * 3, 16), neighboursPerQuery: 3);
+        return SaeTrainingData.FromArrays(UnitRows(random, 300, 16), 16, UnitRows(random, 300 * 3, 16), neighborsPerQuery: 3);
     }
 
     private SparseAutoencoderOptions ResumableOptions(string checkpoint) => new()
     {
-        LatentSize = 64, ActiveLatents = 4, BatchSize = 32, NeighboursPerQuery = 3, Epochs = 4, LearningRate = 3e-3f, ContrastiveWeight = 0.5f, Temperature = 0.1f,
+        LatentSize = 64, ActiveLatents = 4, BatchSize = 32, NeighborsPerQuery = 3, Epochs = 4, LearningRate = 3e-3f, KLWeight = 0.5f, Temperature = 0.1f,
         DeadAfterVectors = 500, ValidationFraction = 0.1f, Seed = 5, Device = ComputeDevice.Cpu, CheckpointPath = checkpoint, Resume = true,
     };
 
@@ -94,7 +94,7 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
     public void Two_epochs_stopped_and_resumed_to_four_equal_four_straight_epochs()
     {
         var straightTrainer = new SparseAutoencoderTrainer(ResumableOptions(_folder.File("straight.ckpt")));
-        using var straight = straightTrainer.Train(QueriesWithNeighbours(seed: 2));
+        using var straight = straightTrainer.Train(QueriesWithNeighbors(seed: 2));
 
         var checkpoint = _folder.File("stopped.ckpt");
         using var stop = new CancellationTokenSource();
@@ -103,11 +103,11 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
             if (p.Validation is not null && p.Epoch == 2)
                 stop.Cancel();
         });
-        var first = () => new SparseAutoencoderTrainer(ResumableOptions(checkpoint)).Train(QueriesWithNeighbours(seed: 2), stopAfterTwo, stop.Token);
+        var first = () => new SparseAutoencoderTrainer(ResumableOptions(checkpoint)).Train(QueriesWithNeighbors(seed: 2), stopAfterTwo, stop.Token);
         first.Should().Throw<OperationCanceledException>();
         var resumedTrainer = new SparseAutoencoderTrainer(ResumableOptions(checkpoint));
         var steps = new List<long>();
-        using var resumed = resumedTrainer.Train(QueriesWithNeighbours(seed: 2), new CallbackProgress<SaeTrainingProgress>(p => steps.Add(p.Step)));
+        using var resumed = resumedTrainer.Train(QueriesWithNeighbors(seed: 2), new CallbackProgress<SaeTrainingProgress>(p => steps.Add(p.Step)));
 
         steps[0].Should().Be(2 * 9 + 1, "the resumed run starts at the first step of epoch 3 (270 training queries, batches of 32)");
         resumed.GetWeights().EncoderWeight.Should().Equal(straight.GetWeights().EncoderWeight);
@@ -122,11 +122,11 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         var checkpoint = _folder.File("other.ckpt");
         var oneEpoch = ResumableOptions(checkpoint);
         oneEpoch.Epochs = 1;
-        using (new SparseAutoencoderTrainer(oneEpoch).Train(QueriesWithNeighbours(seed: 2)))
+        using (new SparseAutoencoderTrainer(oneEpoch).Train(QueriesWithNeighbors(seed: 2)))
         {
         }
 
-        var resume = () => new SparseAutoencoderTrainer(ResumableOptions(checkpoint)).Train(QueriesWithNeighbours(seed: 2));
+        var resume = () => new SparseAutoencoderTrainer(ResumableOptions(checkpoint)).Train(QueriesWithNeighbors(seed: 2));
 
         resume.Should().Throw<FormatException>().WithMessage($"'{checkpoint}' was written by a training run with other settings or data*");
     }
@@ -137,7 +137,7 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         var random = new Random(3);
         var queries = UnitRows(random, 40, 8);
         queries[17 * 8 + 2] = float.NaN;
-        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 2, BatchSize = 8, NeighboursPerQuery = 0, Epochs = 1, Device = ComputeDevice.Cpu });
+        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 2, BatchSize = 8, NeighborsPerQuery = 0, Epochs = 1, Device = ComputeDevice.Cpu });
 
         var train = () => trainer.Train(SaeTrainingData.FromArrays(queries, 8, source: "queries.npy"));
 
@@ -145,13 +145,13 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
     }
 
     [Fact]
-    public void Asking_for_more_neighbours_than_the_data_holds_is_refused()
+    public void Asking_for_more_neighbors_than_the_data_holds_is_refused()
     {
-        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 2, NeighboursPerQuery = 16, Device = ComputeDevice.Cpu });
+        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 2, NeighborsPerQuery = 16, Device = ComputeDevice.Cpu });
 
-        var train = () => trainer.Train(QueriesWithNeighbours(seed: 1));
+        var train = () => trainer.Train(QueriesWithNeighbors(seed: 1));
 
-        train.Should().Throw<ArgumentException>().WithMessage("NeighboursPerQuery is 16, but 'training data' has 3 neighbour documents per query.*");
+        train.Should().Throw<ArgumentException>().WithMessage("NeighborsPerQuery is 16, but 'training data' has 3 neighbor documents per query.*");
     }
 
     [Fact]
@@ -159,7 +159,7 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
     {
         var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 32, Device = ComputeDevice.Cpu });
 
-        var train = () => trainer.Train(QueriesWithNeighbours(seed: 1));
+        var train = () => trainer.Train(QueriesWithNeighbors(seed: 1));
 
         train.Should().Throw<ArgumentOutOfRangeException>().WithMessage("ActiveLatents must be from 1 to LatentSize (16).*");
     }

@@ -163,7 +163,7 @@ public sealed class CommandLineTests : IDisposable
             .And.Contain("Training the autoencoder K = 32").And.Contain("Training the autoencoder K = 128, MSE only").And.Contain("Table 1 on the demo world");
         secondExit.Should().Be(0, second);
         second.Should().Contain("Reusing the world").And.Contain("Reusing the embeddings").And.NotContain("Embedding 800 texts")
-            .And.Contain("Reusing the training neighbours").And.Contain("Reusing the autoencoder").And.NotContain("Training the autoencoder");
+            .And.Contain("Reusing the training neighbors").And.Contain("Reusing the autoencoder").And.NotContain("Training the autoencoder");
         var folder = Path.Combine(_folder.Path, "world-s42-800x32-q30");
         using var corpus = EmbeddingStore.Open(Path.Combine(folder, "corpus-embeddings"));
         corpus.RowCount.Should().Be(800);

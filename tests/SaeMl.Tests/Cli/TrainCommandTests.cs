@@ -42,7 +42,7 @@ public sealed class TrainCommandTests : IDisposable
     private string[] TrainArguments(string output, params string[] extra) =>
     [
         "train", "--queries", _folder.File("queries.npy"), "--corpus", _folder.File("corpus.npy"), "--neighbors", _folder.File("train"),
-        "--output", output, "--latents", "64", "--k", "4", "--epochs", "3", "--batch-size", "32", "--neighbours-per-query", "4",
+        "--output", output, "--latents", "64", "--k", "4", "--epochs", "3", "--batch-size", "32", "--neighbors-per-query", "4",
         "--lr", "0.003", "--device", "cpu", .. extra,
     ];
 
