@@ -9,7 +9,7 @@ public enum NpyDataType
     /// <summary>16-bit float, NumPy <c>'&lt;f2'</c>: embeddings at half the disk size; read back as 32-bit floats.</summary>
     Float16,
 
-    /// <summary>64-bit signed integer, NumPy <c>'&lt;i8'</c>: row ids (neighbour lists).</summary>
+    /// <summary>64-bit signed integer, NumPy <c>'&lt;i8'</c>: row ids (neighbor lists).</summary>
     Int64,
 
     /// <summary>32-bit signed integer, NumPy <c>'&lt;i4'</c>: row ids; read back as 64-bit integers.</summary>
@@ -17,7 +17,7 @@ public enum NpyDataType
 }
 
 /// <summary>Facts about <see cref="NpyDataType"/> values: NumPy descriptor and element size.</summary>
-public static class NpyDataTypes
+internal static class NpyDataTypes
 {
     /// <summary>The NumPy <c>descr</c> string, e.g. <c>&lt;f4</c>.</summary>
     public static string Descriptor(this NpyDataType type) => type switch

@@ -36,13 +36,16 @@ public sealed unsafe class NpyFile : IDisposable
     public string Path { get; }
 
     /// <summary>Element type and shape.</summary>
-    public NpyHeader Header { get; }
+    internal NpyHeader Header { get; }
 
     /// <summary>The major version of the <c>.npy</c> format the file uses (1, 2 or 3).</summary>
     public int FormatVersion { get; }
 
     /// <summary>The byte offset where the data section starts.</summary>
     public long DataOffset { get; }
+
+    /// <summary>The element type of the array.</summary>
+    public NpyDataType DataType => Header.DataType;
 
     /// <summary>The number of rows.</summary>
     public long Rows => Header.Rows;

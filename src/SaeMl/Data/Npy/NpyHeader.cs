@@ -18,7 +18,7 @@ namespace SaeMl.Data.Npy;
 /// <param name="DataType">The element type.</param>
 /// <param name="Rows">The number of rows (the first dimension).</param>
 /// <param name="Columns">The number of columns (the second dimension, e.g. the embedding size).</param>
-public sealed record NpyHeader(NpyDataType DataType, long Rows, int Columns)
+internal sealed record NpyHeader(NpyDataType DataType, long Rows, int Columns)
 {
     private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
