@@ -8,5 +8,6 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     SaeRetrievalExperiment.Create(),
     SaeTrainingBenchmark.Create(),
     SparseIndexBenchmark.Create(),
+    DeviceAgreement.Create(),
 };
 return await root.Parse(args).InvokeAsync();
