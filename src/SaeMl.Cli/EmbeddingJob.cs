@@ -7,8 +7,8 @@ using Spectre.Console;
 namespace SaeMl.Cli;
 
 /// <summary>
-/// Embeds a collection of texts into a store folder with a progress bar: writes <c>ids.txt</c>, resumes
-/// an unfinished store of the same job after its last complete shard, and commits the manifest.
+/// Embeds a collection of texts into a store folder (<see cref="TextEmbedder.EmbedToStoreFolder"/>: ids.txt,
+/// resumable, committed) with a progress bar and the speed it reached.
 /// </summary>
 internal static class EmbeddingJob
 {
@@ -23,25 +23,15 @@ internal static class EmbeddingJob
         long? rowsPerShard,
         CancellationToken cancellationToken)
     {
-        using var writer = EmbeddingStoreWriter.CanResume(folder)
-            ? EmbeddingStoreWriter.Resume(folder, job)
-            : new EmbeddingStoreWriter(folder, embedder.Dimension, dataType, rowsPerShard, job);
-        if (writer.Dimension != embedder.Dimension)
-            throw new InvalidOperationException($"The unfinished store '{folder}' holds vectors of dimension {writer.Dimension}, but the model embeds to {embedder.Dimension}.");
-        ids.Save(Path.Combine(folder, EmbeddingStore.IdsFileName));
-
-        var skipped = writer.RowsWritten;
-        console.MarkupLine(skipped > 0
-            ? $"Resuming '{Markup.Escape(folder)}' after {skipped:N0} of {ids.Count:N0} texts."
+        console.MarkupLine(EmbeddingStoreWriter.CanResume(folder)
+            ? $"Resuming the unfinished store '{Markup.Escape(folder)}' ({ids.Count:N0} texts in all)."
             : $"Embedding {ids.Count:N0} texts into '{Markup.Escape(folder)}' (dimension {embedder.Dimension}, {embedder.Device}).");
         var before = embedder.Statistics;
         var stopwatch = Stopwatch.StartNew();
-        ProgressBars.Run(console, "Embedding", report => embedder.EmbedToStore(
-            records.Skip(checked((int)skipped)).Select(r => r.EmbeddingText),
-            writer,
-            new CallbackProgress<long>(done => report(skipped + done, ids.Count)),
-            cancellationToken));
-        writer.Commit();
+        var skipped = ProgressBars.Run(console, "Embedding", report => embedder.EmbedToStoreFolder(
+            records, ids, folder, job, dataType, rowsPerShard, new CallbackProgress<long>(done => report(done, ids.Count)), cancellationToken));
+        if (skipped > 0)
+            console.MarkupLine($"Resumed after {skipped:N0} of {ids.Count:N0} texts, which an earlier run had written.");
 
         var seconds = stopwatch.Elapsed.TotalSeconds;
         var after = embedder.Statistics;

@@ -1,5 +1,3 @@
-using SaeMl.Autoencoder;
-using SaeMl.Data;
 using SaeMl.Evaluation;
 using Spectre.Console;
 
@@ -8,22 +6,13 @@ namespace SaeMl.Cli;
 /// <summary>Runs a retrieval evaluation with one progress bar per stage, and prints Table 1.</summary>
 internal static class EvaluationJob
 {
-    /// <summary>The stores, their ids and the qrels one evaluation reads.</summary>
-    public sealed record Inputs(EmbeddingStore Queries, IdIndex QueryIds, EmbeddingStore Corpus, IdIndex CorpusIds, Qrels Qrels);
-
-    public static RetrievalEvaluation Run(
-        IAnsiConsole console, string label, SparseAutoencoder? autoencoder, Inputs inputs, RetrievalEvaluationOptions options, CancellationToken cancellationToken) =>
-        ProgressBars.Run(console, $"Evaluating {label}", bar =>
+    /// <summary>Runs <paramref name="evaluate"/> with a progress bar that follows its stages.</summary>
+    public static RetrievalEvaluation Run(IAnsiConsole console, string label, Func<IProgress<RetrievalEvaluationProgress>, RetrievalEvaluation> evaluate) =>
+        ProgressBars.Run(console, $"Evaluating {label}", bar => evaluate(new CallbackProgress<RetrievalEvaluationProgress>(p =>
         {
-            var progress = new CallbackProgress<RetrievalEvaluationProgress>(p =>
-            {
-                bar.Status(p.Stage);
-                bar.Report(p.Done, p.Total);
-            });
-            return autoencoder is null
-                ? DenseRetrievalEvaluator.Evaluate(inputs.Queries, inputs.QueryIds, inputs.Corpus, inputs.CorpusIds, inputs.Qrels, options, progress, cancellationToken)
-                : DenseRetrievalEvaluator.EvaluateAutoencoder(autoencoder, inputs.Queries, inputs.QueryIds, inputs.Corpus, inputs.CorpusIds, inputs.Qrels, options, progress, cancellationToken);
-        });
+            bar.Status(p.Stage);
+            bar.Report(p.Done, p.Total);
+        })));
 
     /// <summary>Prints the report as a table, writes table.md and metrics.json, and says where.</summary>
     public static void Report(IAnsiConsole console, RetrievalReport report, string title, string folder)

@@ -1,19 +1,18 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
-using SaeMl.Data;
 using SaeMl.Demo;
-using SaeMl.Embedding;
 using SaeMl.Evaluation;
-using SaeMl.Search;
 
 namespace SaeMl.Benchmarks;
 
 /// <summary>
 /// The paper's first claim on the demo world: how much of the original retrieval accuracy (MRR@10 on
-/// held-out queries) the SAE's reconstructions and sparse latents keep, for several temperatures τ and
-/// KL weights λ and the MSE-only ablation, with the reconstruction error each pays.
+/// the world's judged queries) the SAE's reconstructions and sparse latents keep, for several temperatures
+/// τ and KL weights λ and the MSE-only ablation, with the reconstruction error each pays. The world, its
+/// embeddings and the training neighbors come from the demo's own <see cref="DemoExperiment"/>.
 /// </summary>
 internal static class SaeRetrievalExperiment
 {
@@ -32,46 +31,32 @@ internal static class SaeRetrievalExperiment
         return command;
     }
 
-    private const int EvaluationQueries = 1_000;
-
     private static int Run(int documentCount, int trainingQueryCount, int latentSize, int k, int epochs, float learningRate, string settings)
     {
         var folder = Directory.CreateTempSubdirectory("saeml-sae-retrieval-");
         try
         {
-            // The first 1,000 queries of a world do not depend on how many are drawn: they are the evaluation set.
-            var world = DemoWorld.Generate(new DemoWorldOptions { Documents = documentCount, Queries = EvaluationQueries + trainingQueryCount });
-            world.Write(Path.Combine(folder.FullName, "world"));
-            using var embedder = TextEmbedder.Create(new TextEmbedderOptions
+            using var experiment = new DemoExperiment(new DemoExperimentOptions
             {
-                ModelPath = Path.Combine(folder.FullName, "world", DemoWorld.ModelFile),
-                VocabularyPath = Path.Combine(folder.FullName, "world", DemoWorld.VocabularyFile),
+                Folder = folder.FullName,
+                World = new DemoWorldOptions { Documents = documentCount },
+                TrainingQueries = trainingQueryCount,
                 Device = ComputeDevice.Cpu,
             });
-            var d = embedder.Dimension;
-            var corpusValues = Flatten(embedder.Embed(world.Documents.Select(DemoWorld.EmbeddingText)));
-            var queryValues = Flatten(embedder.Embed(world.Queries.Select(q => q.Text)));
-            var corpusPath = Path.Combine(folder.FullName, "corpus.npy");
-            SaeMl.Data.Npy.NpyWriter.Write(corpusPath, corpusValues, d);
-            using var corpus = EmbeddingStore.Open(corpusPath);
+            experiment.WriteWorld();
+            using (var embedder = experiment.CreateEmbedder())
+            {
+                foreach (var texts in Enum.GetValues<DemoTexts>())
+                    experiment.Embed(texts, embedder);
+            }
 
-            var evaluation = queryValues[..(EvaluationQueries * d)];
-            var training = queryValues[(EvaluationQueries * d)..];
-            var neighbors = ExactSearch.Search(training, corpus, new ExactSearchOptions { K = 16, Device = ComputeDevice.Cpu });
-            var documents = neighbors.Rows.ToArray().SelectMany(row => corpusValues.AsSpan((int)row * d, d).ToArray()).ToArray();
-            var data = SaeTrainingData.FromArrays(training, d, documents, 16, "demo training queries");
-
-            var evaluationPath = Path.Combine(folder.FullName, "evaluation-queries.npy");
-            SaeMl.Data.Npy.NpyWriter.Write(evaluationPath, evaluation, d);
-            using var evaluationStore = EmbeddingStore.Open(evaluationPath);
-            var evaluationIds = IdIndex.Build(world.Queries.Take(EvaluationQueries).Select(q => q.Id), "evaluation queries");
-            var corpusIds = IdIndex.Build(world.Documents.Select(document => document.Id), "corpus");
-            var qrels = Qrels.FromJudgements(world.Judgements, "demo qrels").RestrictTo(evaluationIds, unknownQueries: UnknownIdHandling.Skip); // the training queries' judgements go
-            var options = new RetrievalEvaluationOptions { Depth = 10, Device = ComputeDevice.Cpu, WorkingFolder = folder.FullName };
+            experiment.FindTrainingNeighbors();
+            using var data = experiment.OpenTrainingData();
             double MrrAt10(RetrievalEvaluation result, string setting) => result[setting].Metrics.MeanReciprocalRankAtCutoff;
 
-            var original = MrrAt10(DenseRetrievalEvaluator.Evaluate(evaluationStore, evaluationIds, corpus, corpusIds, qrels, options), RetrievalEvaluation.Original);
-            Console.WriteLine($"### SAE retrieval on the demo world: {documentCount:N0} documents, d = {d}, {trainingQueryCount:N0} training queries with 16 neighbors, {EvaluationQueries:N0} evaluation queries");
+            var original = MrrAt10(experiment.Evaluate(null), RetrievalEvaluation.Original);
+            Console.WriteLine($"### SAE retrieval on the demo world: {documentCount:N0} documents, d = {data.Dimension}, {trainingQueryCount:N0} training queries "
+                + $"with {experiment.Options.TrainingNeighbors} neighbors, {experiment.World.Queries.Count:N0} evaluation queries");
             Console.WriteLine();
             Console.WriteLine($"Machine: {MachineDescription.Describe()}");
             Console.WriteLine($"n = {latentSize}, K = {k}, {epochs} epochs, batch 512, lr {learningRate}, seed 1. Original embeddings: MRR@10 = {original:F4}.");
@@ -81,16 +66,17 @@ internal static class SaeRetrievalExperiment
             foreach (var pair in settings.Split(','))
             {
                 var parts = pair.Split(':');
-                var (lambda, tau) = (float.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), float.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+                var (lambda, tau) = (float.Parse(parts[0], CultureInfo.InvariantCulture), float.Parse(parts[1], CultureInfo.InvariantCulture));
                 var stopwatch = Stopwatch.StartNew();
                 var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions
                 {
-                    LatentSize = latentSize, ActiveLatents = k, Epochs = epochs, LearningRate = learningRate, KLWeight = lambda, Temperature = tau, Seed = 1, Device = ComputeDevice.Cpu,
+                    LatentSize = latentSize, ActiveLatents = k, Epochs = epochs, LearningRate = learningRate, KLWeight = lambda, Temperature = tau,
+                    NeighborsPerQuery = experiment.Options.TrainingNeighbors, Seed = 1, Device = ComputeDevice.Cpu,
                 });
                 using var model = trainer.Train(data);
                 var seconds = stopwatch.Elapsed.TotalSeconds;
 
-                var result = DenseRetrievalEvaluator.EvaluateAutoencoder(model, evaluationStore, evaluationIds, corpus, corpusIds, qrels, options);
+                var result = experiment.Evaluate(model);
                 var reconstructed = MrrAt10(result, RetrievalEvaluation.Reconstructed);
                 var latent = MrrAt10(result, RetrievalEvaluation.Latent);
                 var last = trainer.History[^1];
@@ -104,6 +90,4 @@ internal static class SaeRetrievalExperiment
             folder.Delete(recursive: true);
         }
     }
-
-    private static float[] Flatten(float[,] matrix) => matrix.Cast<float>().ToArray();
 }

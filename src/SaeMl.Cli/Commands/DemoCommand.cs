@@ -25,21 +25,19 @@ internal static class DemoCommand
 {
     private const int ShownQueries = 3;
     private const int ShownResults = 5;
-    private const int TrainingNeighbors = 16;
-    private const int AblationActiveLatents = 128;
-    private static readonly int[] TableActiveLatents = [32, 64, 128];
 
     public static Command Create(IAnsiConsole console)
     {
-        var output = new Option<string>("--output") { Description = "Folder for the demo's files", DefaultValueFactory = _ => "saeml-demo" };
+        var output = new Option<string>("--output") { Description = "Folder for the demo's files", DefaultValueFactory = _ => new DemoExperimentOptions().Folder };
         var seed = new Option<int>("--seed") { Description = "Seed of the generated world", DefaultValueFactory = _ => 42 };
         var documents = CliOptions.PositiveInt("--documents", "Documents in the generated corpus", new DemoWorldOptions().Documents);
         var queries = CliOptions.PositiveInt("--queries", "Generated queries", new DemoWorldOptions().Queries);
         var dimension = CliOptions.PositiveInt("--dimension", "Embedding dimension of the world's model", new DemoWorldOptions().Dimension);
         var k = CliOptions.PositiveInt("--k", "Documents shown per query", 10);
-        var trainingQueries = CliOptions.PositiveInt("--training-queries", "Generated training queries for the autoencoders", 6_000);
-        var latents = CliOptions.PositiveInt("--latents", "n, the latents of each autoencoder", 4_096);
-        var epochs = CliOptions.PositiveInt("--epochs", "Training epochs of each autoencoder", 4);
+        var defaults = new DemoExperimentOptions();
+        var trainingQueries = CliOptions.PositiveInt("--training-queries", "Generated training queries for the autoencoders", defaults.TrainingQueries);
+        var latents = CliOptions.PositiveInt("--latents", "n, the latents of each autoencoder", defaults.LatentSize);
+        var epochs = CliOptions.PositiveInt("--epochs", "Training epochs of each autoencoder", defaults.Epochs);
         var device = CliOptions.Device();
 
         var command = new Command("demo", "Runs SaeMl end to end on the built-in demo world: search, train sparse autoencoders, print Table 1")
@@ -48,43 +46,37 @@ internal static class DemoCommand
         };
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
-            var options = new DemoWorldOptions
-            {
-                Seed = parse.GetValue(seed),
-                Documents = parse.GetValue(documents),
-                Queries = parse.GetValue(queries),
-                Dimension = parse.GetValue(dimension),
-                MaxRelevantPerQuery = Math.Max(1, Math.Min(100, parse.GetValue(documents) / 20)),
-            };
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
-            var folder = Path.Combine(parse.GetValue(output)!, $"world-s{options.Seed}-{options.Documents}x{options.Dimension}-q{options.Queries}");
-            var world = DemoWorld.Generate(options);
-            console.MarkupLine($"[bold]SaeMl demo[/]: {world.Documents.Count:N0} documents, {world.Queries.Count:N0} queries and {world.Concepts.Count} planted concepts, "
-                + $"embedded to dimension {options.Dimension}; seed {options.Seed}.");
-            if (Directory.Exists(folder))
+            using var experiment = new DemoExperiment(new DemoExperimentOptions
             {
-                console.MarkupLine($"Reusing the world in [link]{Markup.Escape(folder)}[/].");
-            }
-            else
-            {
-                world.Write(folder);
-                console.MarkupLine($"Wrote the world (BEIR files, model.onnx, vocab.txt, concepts.json) to [link]{Markup.Escape(folder)}[/].");
-            }
-
-            using var embedder = TextEmbedder.Create(new TextEmbedderOptions
-            {
-                ModelPath = Path.Combine(folder, DemoWorld.ModelFile),
-                VocabularyPath = Path.Combine(folder, DemoWorld.VocabularyFile),
+                Folder = parse.GetValue(output)!,
+                World = new DemoWorldOptions
+                {
+                    Seed = parse.GetValue(seed),
+                    Documents = parse.GetValue(documents),
+                    Queries = parse.GetValue(queries),
+                    Dimension = parse.GetValue(dimension),
+                    MaxRelevantPerQuery = Math.Max(1, Math.Min(100, parse.GetValue(documents) / 20)),
+                },
+                TrainingQueries = parse.GetValue(trainingQueries),
+                LatentSize = parse.GetValue(latents),
+                Epochs = parse.GetValue(epochs),
                 Device = computeDevice,
-                AllowCpuFallback = computeDevice.Kind == DeviceKind.Auto,
             });
-            var corpusFolder = Path.Combine(folder, "corpus-embeddings");
-            var queryFolder = Path.Combine(folder, "query-embeddings");
-            EmbedUnlessDone(console, embedder, BeirReader.ReadCorpus(folder), corpusFolder, "demo corpus", cancellationToken);
-            EmbedUnlessDone(console, embedder, BeirReader.ReadQueries(folder), queryFolder, "demo queries", cancellationToken);
+            var world = experiment.World;
+            var folder = experiment.WorldFolder;
+            console.MarkupLine($"[bold]SaeMl demo[/]: {world.Documents.Count:N0} documents, {world.Queries.Count:N0} queries and {world.Concepts.Count} planted concepts, "
+                + $"embedded to dimension {world.Options.Dimension}; seed {world.Options.Seed}.");
+            console.MarkupLine(experiment.WriteWorld()
+                ? $"Wrote the world (BEIR files, model.onnx, vocab.txt, concepts.json) to [link]{Markup.Escape(folder)}[/]."
+                : $"Reusing the world in [link]{Markup.Escape(folder)}[/].");
 
-            using var corpus = EmbeddingStore.Open(corpusFolder);
-            using var queryStore = EmbeddingStore.Open(queryFolder);
+            using var embedder = experiment.CreateEmbedder(message => console.MarkupLine($"[yellow]{Markup.Escape(message)}[/]"));
+            Embed(console, experiment, DemoTexts.Corpus, embedder, cancellationToken);
+            Embed(console, experiment, DemoTexts.Queries, embedder, cancellationToken);
+
+            using var corpus = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Corpus));
+            using var queryStore = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Queries));
             var searchOptions = new ExactSearchOptions { K = parse.GetValue(k), Device = computeDevice };
             var stopwatch = Stopwatch.StartNew();
             var results = ProgressBars.Run(console, "Exact search", report => ExactSearch.Search(
@@ -92,7 +84,7 @@ internal static class DemoCommand
             console.MarkupLine($"Exact search of the top {results.K}: {stopwatch.Elapsed.TotalSeconds:F2} s.");
 
             var runPath = Path.Combine(folder, "exact.trec");
-            results.WriteTrecRun(runPath, IdIndex.Load(Path.Combine(queryFolder, EmbeddingStore.IdsFileName)), IdIndex.Load(Path.Combine(corpusFolder, EmbeddingStore.IdsFileName)), "exact");
+            results.WriteTrecRun(runPath, queryStore.LoadIds(), corpus.LoadIds(), "exact");
 
             // Queries about a hand-picked concept read best ("weather", not a generated word).
             var grades = world.Judgements.ToLookup(j => j.QueryId);
@@ -110,77 +102,50 @@ internal static class DemoCommand
             console.MarkupLine($"Relevant documents among the top {results.K}, averaged over {results.QueryCount:N0} queries: [bold]{relevantShare:P1}[/]");
             console.MarkupLine($"Wrote the run to [link]{Markup.Escape(runPath)}[/].");
 
-            var trainingFolder = Path.Combine(folder, "training-query-embeddings");
-            var trainingRecords = world.TrainingQueries(parse.GetValue(trainingQueries)).Select((q, i) => new TextRecord(q.Id, "", q.Text, i + 1)).ToList();
-            EmbedUnlessDone(console, embedder, trainingRecords, trainingFolder, "demo training queries", cancellationToken);
-            var neighbors = NeighborsUnlessDone(console, trainingFolder, corpus, computeDevice, Path.Combine(folder, "training-neighbors"), cancellationToken);
-            var inputs = new EvaluationJob.Inputs(
-                queryStore, IdIndex.Load(Path.Combine(queryFolder, EmbeddingStore.IdsFileName)),
-                corpus, IdIndex.Load(Path.Combine(corpusFolder, EmbeddingStore.IdsFileName)),
-                Qrels.ReadTsv(Path.Combine(folder, DemoWorld.QrelsFile)));
-            var evaluationOptions = new RetrievalEvaluationOptions { Device = computeDevice };
+            Embed(console, experiment, DemoTexts.TrainingQueries, embedder, cancellationToken);
+            var found = ProgressBars.Run(console, "Training neighbors", report => experiment.FindTrainingNeighbors(
+                new CallbackProgress<SearchProgress>(p => report(p.ScannedRows, p.TotalRows)), cancellationToken));
+            if (!found)
+                console.MarkupLine($"Reusing the training neighbors in [link]{Markup.Escape(experiment.TrainingNeighborsPaths.Rows)}[/].");
+
             var evaluations = new List<(string Model, RetrievalEvaluation Evaluation)>();
-            var models = TableActiveLatents.Select(active => (Label: $"K = {active}", Active: active, Weight: new SparseAutoencoderOptions().KLWeight))
-                .Append((Label: $"K = {AblationActiveLatents}, MSE only", Active: AblationActiveLatents, Weight: 0f));
-            foreach (var (label, active, weight) in models)
+            foreach (var model in experiment.Table1Models())
             {
-                var zip = Path.Combine(folder, $"sae-n{parse.GetValue(latents)}-k{active}{(weight == 0 ? "-mse" : "")}-e{parse.GetValue(epochs)}.zip");
-                if (File.Exists(zip))
+                if (File.Exists(model.Path))
                 {
-                    console.MarkupLine($"Reusing the autoencoder [link]{Markup.Escape(zip)}[/].");
+                    console.MarkupLine($"Reusing the autoencoder [link]{Markup.Escape(model.Path)}[/].");
                 }
                 else
                 {
-                    using var data = SaeTrainingData.OpenStores(trainingFolder, corpusFolder, neighbors);
-                    var trainingOptions = new SparseAutoencoderOptions
-                    {
-                        LatentSize = parse.GetValue(latents), ActiveLatents = active, KLWeight = weight, Epochs = parse.GetValue(epochs),
-                        NeighborsPerQuery = TrainingNeighbors, Device = computeDevice,
-                    };
-                    console.MarkupLine($"Training the autoencoder {Markup.Escape(label)} (n = {trainingOptions.LatentSize:N0}, λ = {weight}, τ = {trainingOptions.Temperature}) "
-                        + $"on {data.QueryCount:N0} training queries with their {TrainingNeighbors} nearest documents.");
-                    TrainingJob.Run(console, data, trainingOptions, zip, cancellationToken);
+                    var o = model.Options;
+                    console.MarkupLine($"Training the autoencoder {Markup.Escape(model.Label)} (n = {o.LatentSize:N0}, λ = {o.KLWeight}, τ = {o.Temperature}) "
+                        + $"on {experiment.Options.TrainingQueries:N0} training queries with their {o.NeighborsPerQuery} nearest documents.");
+                    TrainingJob.Run(console, progress => experiment.Train(model, progress, cancellationToken));
+                    TrainingJob.Wrote(console, model.Path);
                 }
 
-                using var transformer = SparseAutoencoderTransformer.Load(zip, computeDevice);
-                evaluations.Add((label, EvaluationJob.Run(console, label, transformer.Autoencoder, inputs, evaluationOptions, cancellationToken)));
+                using var transformer = SparseAutoencoderTransformer.Load(model.Path, computeDevice);
+                evaluations.Add((model.Label, EvaluationJob.Run(console, model.Label,
+                    progress => experiment.Evaluate(transformer.Autoencoder, progress, cancellationToken))));
             }
 
-            var title = $"Table 1 on the demo world (seed {options.Seed}): {inputs.Qrels.QueryCount:N0} queries, {corpus.RowCount:N0} documents, d = {corpus.Dimension}, "
-                + $"n = {parse.GetValue(latents):N0}, {parse.GetValue(epochs)} epochs on {trainingRecords.Count:N0} training queries";
-            EvaluationJob.Report(console, new RetrievalReport(evaluations), title, Path.Combine(folder, "table1"));
+            EvaluationJob.Report(console, new RetrievalReport(evaluations), experiment.Table1Title(), experiment.Table1Folder);
             return 0;
         }));
         return command;
     }
 
-    private static void EmbedUnlessDone(IAnsiConsole console, TextEmbedder embedder, IEnumerable<TextRecord> records, string folder, string job, CancellationToken cancellationToken)
+    private static void Embed(IAnsiConsole console, DemoExperiment experiment, DemoTexts texts, TextEmbedder embedder, CancellationToken cancellationToken)
     {
-        if (File.Exists(Path.Combine(folder, EmbeddingStore.ManifestFileName)))
+        var folder = experiment.StorePath(texts);
+        if (experiment.IsEmbedded(texts))
         {
             console.MarkupLine($"Reusing the embeddings in [link]{Markup.Escape(folder)}[/].");
             return;
         }
 
-        EmbeddingJob.Run(console, embedder, records, IdIndex.Build(records, folder), folder, job, NpyDataType.Float32, rowsPerShard: null, cancellationToken);
-    }
-
-    /// <summary>The training queries' nearest documents over the original embeddings: the KL term's neighbors.</summary>
-    private static string NeighborsUnlessDone(IAnsiConsole console, string trainingFolder, EmbeddingStore corpus, ComputeDevice device, string prefix, CancellationToken cancellationToken)
-    {
-        var (rows, scores) = (prefix + ".ids.npy", prefix + ".scores.npy");
-        if (File.Exists(rows) && File.Exists(scores))
-        {
-            console.MarkupLine($"Reusing the training neighbors in [link]{Markup.Escape(rows)}[/].");
-            return rows;
-        }
-
-        using var training = EmbeddingStore.Open(trainingFolder);
-        var results = ProgressBars.Run(console, "Training neighbors", report => ExactSearch.Search(
-            training, corpus, new ExactSearchOptions { K = TrainingNeighbors, Device = device },
-            new CallbackProgress<SearchProgress>(p => report(p.ScannedRows, p.TotalRows)), cancellationToken));
-        results.SaveNpy(rows, scores);
-        return rows;
+        var records = experiment.Records(texts);
+        EmbeddingJob.Run(console, embedder, records, IdIndex.Build(records, experiment.WorldFolder), folder, $"demo {texts}", NpyDataType.Float32, rowsPerShard: null, cancellationToken);
     }
 
     private static Table ResultTable(DemoWorld world, SearchResults results, int query, Dictionary<string, int> grades)

@@ -38,10 +38,9 @@ internal static class EvaluateCommand
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
             using var queryStore = EmbeddingStore.Open(parse.GetValue(queries)!);
             using var corpusStore = EmbeddingStore.Open(parse.GetValue(corpus)!);
-            var inputs = new EvaluationJob.Inputs(
-                queryStore, LoadIds(parse.GetValue(queryIds), queryStore, "--query-ids"),
-                corpusStore, LoadIds(parse.GetValue(corpusIds), corpusStore, "--corpus-ids"),
-                Qrels.Read(parse.GetValue(qrels)!));
+            var queryIndex = LoadIds(parse.GetValue(queryIds), queryStore, "--query-ids");
+            var corpusIndex = LoadIds(parse.GetValue(corpusIds), corpusStore, "--corpus-ids");
+            var judgements = Qrels.Read(parse.GetValue(qrels)!);
             var options = new RetrievalEvaluationOptions
             {
                 Depth = parse.GetValue(depth),
@@ -52,12 +51,14 @@ internal static class EvaluateCommand
             var modelPath = parse.GetValue(model);
             using var transformer = modelPath is null ? null : SparseAutoencoderTransformer.Load(modelPath, computeDevice);
             var label = modelPath is null ? "embeddings" : Path.GetFileNameWithoutExtension(modelPath);
-            var evaluation = EvaluationJob.Run(console, label, transformer?.Autoencoder, inputs, options, cancellationToken);
+            var evaluation = EvaluationJob.Run(console, label, progress => transformer is null
+                ? DenseRetrievalEvaluator.Evaluate(queryStore, queryIndex, corpusStore, corpusIndex, judgements, options, progress, cancellationToken)
+                : DenseRetrievalEvaluator.EvaluateAutoencoder(transformer.Autoencoder, queryStore, queryIndex, corpusStore, corpusIndex, judgements, options, progress, cancellationToken));
             if (evaluation.SkippedJudgements > 0)
                 console.MarkupLine($"[yellow]{evaluation.SkippedJudgements:N0} judgements name documents that are not in the corpus; they were skipped.[/]");
 
             var folder = parse.GetValue(output)!;
-            var title = $"{inputs.Qrels.Source}: {evaluation.Settings[0].Metrics.QueryCount:N0} queries, {corpusStore.RowCount:N0} documents, depth {options.Depth}"
+            var title = $"{judgements.Source}: {evaluation.Settings[0].Metrics.QueryCount:N0} queries, {corpusStore.RowCount:N0} documents, depth {options.Depth}"
                 + (transformer is null ? "" : $", {label} (n = {transformer.Autoencoder.LatentSize:N0}, K = {transformer.Autoencoder.ActiveLatents})");
             EvaluationJob.Report(console, new RetrievalReport([(label, evaluation)]), title, folder);
             if (parse.GetValue(trec))
@@ -65,7 +66,7 @@ internal static class EvaluateCommand
                 foreach (var setting in evaluation.Settings)
                 {
                     var runPath = Path.Combine(folder, $"{setting.Setting}.trec");
-                    setting.Run.WriteTrecRun(runPath, inputs.QueryIds, inputs.CorpusIds, setting.Setting);
+                    setting.Run.WriteTrecRun(runPath, queryIndex, corpusIndex, setting.Setting);
                     console.MarkupLine($"Wrote [link]{Markup.Escape(runPath)}[/]");
                 }
             }

@@ -76,7 +76,14 @@ internal static class TrainCommand
             using var data = SaeTrainingData.OpenStores(parse.GetValue(queries)!, parse.GetValue(corpus)!, neighborRows);
             console.MarkupLine($"Training a sparse autoencoder (n = {options.LatentSize:N0}, K = {options.ActiveLatents}) on {data.QueryCount:N0} queries "
                 + $"with {options.NeighborsPerQuery} neighbors each (dimension {data.Dimension}) on [bold]{options.Device.Resolve()}[/]; λ = {options.KLWeight}, τ = {options.Temperature}.");
-            TrainingJob.Run(console, data, options, target, cancellationToken);
+            TrainingJob.Run(console, progress =>
+            {
+                using var transformer = new MLContext().Transforms
+                    .SparseAutoencode(TrainingJob.LatentColumn, TrainingJob.InputColumn, options, TrainingJob.ReconstructionColumn, progress: progress)
+                    .Fit(data, cancellationToken);
+                transformer.Save(target);
+            });
+            TrainingJob.Wrote(console, target);
             return 0;
         }));
         return command;

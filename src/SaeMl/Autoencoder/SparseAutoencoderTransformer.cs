@@ -227,6 +227,21 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
     public static SparseAutoencoderTransformer Load(string path, ComputeDevice? device = null) =>
         ModelZip.LoadSingle<SparseAutoencoderTransformer>(path, "SparseAutoencode", loaded => loaded.WithDevice(device ?? ComputeDevice.Auto));
 
+    /// <summary>
+    /// Saves this transform alone as an ML.NET model zip whose input is a vector column named
+    /// <see cref="InputColumnName"/> of <see cref="SparseAutoencoder.Dimension"/> floats (what <c>saeml train</c>
+    /// writes). The zip is written under a temporary name and renamed, so a reader never sees half of it.
+    /// </summary>
+    /// <param name="path">The zip to write; an existing file there is replaced.</param>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var schema = new DataViewSchema.Builder();
+        schema.AddColumn(InputColumnName, new VectorDataViewType(NumberDataViewType.Single, Autoencoder.Dimension));
+        var ml = new MLContext();
+        AtomicFile.Write(path, stream => ml.Model.Save(this, schema.ToSchema(), stream));
+    }
+
     /// <summary>The same transform with its weights on another device (a saved transform loads on <c>auto</c>).</summary>
     public SparseAutoencoderTransformer WithDevice(ComputeDevice device) =>
         new(_host, SparseAutoencoder.FromWeights(Autoencoder.GetWeights(), Autoencoder.ActiveLatents, device), InputColumnName, LatentColumnName, ReconstructionColumnName);

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using Microsoft.ML.Tokenizers;
 using SaeMl.Compute;
 using SaeMl.Data;
+using SaeMl.Data.Npy;
 
 namespace SaeMl.Embedding;
 
@@ -161,6 +162,52 @@ public sealed class TextEmbedder : IDisposable
             chunk.Clear();
             progress?.Report(done);
         }
+    }
+
+    /// <summary>
+    /// Embeds records into a store folder, as <c>saeml embed</c> writes one: the rows' ids in
+    /// <see cref="EmbeddingStore.IdsFileName"/> beside the shards and, last, the manifest. A folder holding an
+    /// unfinished store of the same <paramref name="job"/> is resumed after its last complete shard.
+    /// </summary>
+    /// <param name="records">The texts, in row order; resuming skips the ones already written.</param>
+    /// <param name="ids">The records' ids, in the same order.</param>
+    /// <param name="folder">The store folder.</param>
+    /// <param name="job">What the store is written from (input, model, settings); a resumed store must have been started with the same.</param>
+    /// <param name="dataType">Float32 or Float16 values.</param>
+    /// <param name="rowsPerShard">Rows per shard file; null for shards of about <see cref="EmbeddingStoreWriter.DefaultShardBytes"/>.</param>
+    /// <param name="progress">Receives the number of records in the store so far, resumed ones included.</param>
+    /// <param name="cancellationToken">Stops between chunks; the complete shards stay for a resumed run.</param>
+    /// <returns>How many records an earlier run had already written.</returns>
+    /// <exception cref="IOException">The folder holds an unfinished store of another job.</exception>
+    /// <exception cref="InvalidOperationException">The unfinished store's dimension is not this model's.</exception>
+    public long EmbedToStoreFolder(
+        IEnumerable<TextRecord> records,
+        IdIndex ids,
+        string folder,
+        string job,
+        NpyDataType dataType = NpyDataType.Float32,
+        long? rowsPerShard = null,
+        IProgress<long>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(ids);
+        using var writer = EmbeddingStoreWriter.CanResume(folder)
+            ? EmbeddingStoreWriter.Resume(folder, job)
+            : new EmbeddingStoreWriter(folder, Dimension, dataType, rowsPerShard, job);
+        if (writer.Dimension != Dimension)
+            throw new InvalidOperationException($"The unfinished store '{folder}' holds vectors of dimension {writer.Dimension}, but the model embeds to {Dimension}.");
+        ids.Save(System.IO.Path.Combine(folder, EmbeddingStore.IdsFileName));
+
+        var skipped = writer.RowsWritten;
+        progress?.Report(skipped);
+        EmbedToStore(
+            records.Skip(checked((int)skipped)).Select(r => r.EmbeddingText),
+            writer,
+            progress is null ? null : new CallbackProgress<long>(done => progress.Report(skipped + done)),
+            cancellationToken);
+        writer.Commit();
+        return skipped;
     }
 
     /// <summary>The token ids of one text: [CLS], the prefixed text's WordPiece tokens, [SEP], cut to MaxTokens.</summary>

@@ -161,6 +161,48 @@ public sealed class SparseAutoencodeTests : IDisposable
     }
 
     [Fact]
+    public void Load_finds_the_autoencoder_in_a_saved_chain_and_Save_writes_a_zip_that_loads_alone()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Rows(150, seed: 6));
+        var fitted = ml.Transforms.CopyColumns("Copy", "Embedding")
+            .Append(ml.Transforms.SparseAutoencode("Latent", "Copy", Options(), "Reconstruction", "Neighbors"))
+            .Fit(data);
+        var chain = _folder.File("chain.zip");
+        ml.Model.Save(fitted, data.Schema, chain);
+        var expected = fitted.LastTransformer.Autoencoder.GetWeights().DecoderWeight;
+
+        using var fromChain = SparseAutoencoderTransformer.Load(chain, ComputeDevice.Cpu);
+        fromChain.Autoencoder.GetWeights().DecoderWeight.Should().Equal(expected);
+        fromChain.InputColumnName.Should().Be("Copy");
+
+        var alone = _folder.File("alone.zip");
+        fromChain.Save(alone);
+        using var reloaded = SparseAutoencoderTransformer.Load(alone);
+        reloaded.Autoencoder.GetWeights().DecoderWeight.Should().Equal(expected);
+        Directory.GetFiles(_folder.Path, "*.tmp").Should().BeEmpty("the zip is written under a temporary name and renamed");
+    }
+
+    [Fact]
+    public void Load_names_the_zip_when_it_is_missing_not_a_model_or_holds_no_autoencoder()
+    {
+        var missing = () => SparseAutoencoderTransformer.Load(_folder.File("missing.zip"));
+        missing.Should().Throw<FileNotFoundException>().WithMessage("*missing.zip*");
+
+        var text = _folder.File("text.zip");
+        File.WriteAllText(text, "not a zip");
+        var notZip = () => SparseAutoencoderTransformer.Load(text);
+        notZip.Should().Throw<FormatException>().WithMessage("*text.zip*not an ML.NET model zip*");
+
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Rows(20, seed: 6));
+        var other = _folder.File("other.zip");
+        ml.Model.Save(ml.Transforms.CopyColumns("Copy", "Embedding").Fit(data), data.Schema, other);
+        var noAutoencoder = () => SparseAutoencoderTransformer.Load(other);
+        noAutoencoder.Should().Throw<FormatException>().WithMessage("The model zip '*other.zip' holds 0 SparseAutoencode transforms; it needs exactly one.");
+    }
+
+    [Fact]
     public void A_prediction_engine_encodes_one_row_at_a_time()
     {
         var ml = new MLContext(seed: 1);

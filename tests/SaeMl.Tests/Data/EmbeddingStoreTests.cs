@@ -95,6 +95,27 @@ public sealed class EmbeddingStoreTests : IDisposable
     }
 
     [Fact]
+    public void LoadIds_reads_the_ids_beside_a_store_folder_and_checks_they_number_its_rows()
+    {
+        var folder = _folder.File("store");
+        Directory.CreateDirectory(folder);
+        NpyWriter.Write(Path.Combine(folder, "part-0.npy"), Rows(0, 3), Dimension);
+        using var store = EmbeddingStore.Open(folder);
+        store.IdsPath.Should().BeNull();
+        var none = () => store.LoadIds();
+        none.Should().Throw<FileNotFoundException>().WithMessage($"*'{folder}' has no ids.txt*");
+
+        File.WriteAllLines(Path.Combine(folder, EmbeddingStore.IdsFileName), ["a", "b", "c"]);
+        store.IdsPath.Should().Be(Path.Combine(folder, EmbeddingStore.IdsFileName));
+        store.LoadIds().Ids.Should().Equal("a", "b", "c");
+
+        var short_ = _folder.File("two.txt");
+        File.WriteAllLines(short_, ["a", "b"]);
+        var mismatch = () => store.LoadIds(short_);
+        mismatch.Should().Throw<FormatException>().WithMessage($"'{short_}' holds 2 ids, but embedding store '{folder}' has 3 rows.");
+    }
+
+    [Fact]
     public void A_folder_without_manifest_is_read_in_natural_name_order()
     {
         Directory.CreateDirectory(_folder.File("store"));

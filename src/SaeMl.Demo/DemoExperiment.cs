@@ -1,0 +1,235 @@
+using SaeMl.Autoencoder;
+using SaeMl.Compute;
+using SaeMl.Data;
+using SaeMl.Data.Npy;
+using SaeMl.Embedding;
+using SaeMl.Evaluation;
+using SaeMl.Search;
+
+namespace SaeMl.Demo;
+
+/// <summary>Which texts of the demo world a store holds.</summary>
+public enum DemoTexts
+{
+    /// <summary>The corpus documents (title and text).</summary>
+    Corpus,
+
+    /// <summary>The evaluation queries, judged in the qrels.</summary>
+    Queries,
+
+    /// <summary>The training queries: drawn like the evaluation queries, never judged, used to train autoencoders.</summary>
+    TrainingQueries,
+}
+
+/// <summary>One autoencoder of an experiment: its label in Table 1, its settings and the zip it is saved to.</summary>
+/// <param name="Label">The model's name in Table 1 ("K = 32").</param>
+/// <param name="Options">Its training settings.</param>
+/// <param name="Path">The model zip in the world's folder.</param>
+public sealed record DemoModel(string Label, SparseAutoencoderOptions Options, string Path);
+
+/// <summary>The settings of a <see cref="DemoExperiment"/>.</summary>
+public sealed record DemoExperimentOptions
+{
+    /// <summary>The folder that holds one subfolder per generated world.</summary>
+    public string Folder { get; init; } = "saeml-demo";
+
+    /// <summary>The world to generate.</summary>
+    public DemoWorldOptions World { get; init; } = new();
+
+    /// <summary>Training queries embedded for the autoencoders.</summary>
+    public int TrainingQueries { get; init; } = 6_000;
+
+    /// <summary>M, each training query's nearest documents, for the KL term.</summary>
+    public int TrainingNeighbors { get; init; } = 16;
+
+    /// <summary>n, the latents of each autoencoder of Table 1.</summary>
+    public int LatentSize { get; init; } = 4_096;
+
+    /// <summary>Training epochs of each autoencoder of Table 1.</summary>
+    public int Epochs { get; init; } = 4;
+
+    /// <summary>Where embedding, search, training and evaluation run.</summary>
+    public ComputeDevice Device { get; init; } = ComputeDevice.Auto;
+}
+
+/// <summary>
+/// The paper's Table 1 on the demo world, step by step: write the world, embed its corpus, queries and
+/// training queries, find each training query's nearest documents, train autoencoders at K = 32, 64 and
+/// 128 and the MSE-only ablation, and evaluate the original embeddings, each model's latents and its
+/// reconstructions against the qrels. Every step keeps its result in the world's folder and reuses it
+/// on a later run; each returns whether it did the work. <c>saeml demo</c> runs these steps with
+/// progress bars; the benchmarks run them bare.
+/// </summary>
+public sealed class DemoExperiment : IDisposable
+{
+    private static readonly int[] TableActiveLatents = [32, 64, 128];
+    private const int AblationActiveLatents = 128;
+    private EvaluationInputs? _evaluation;
+
+    /// <summary>Generates the world (in memory; <see cref="WriteWorld"/> writes it).</summary>
+    public DemoExperiment(DemoExperimentOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+        World = DemoWorld.Generate(options.World);
+        var world = options.World;
+        WorldFolder = System.IO.Path.Combine(options.Folder, $"world-s{world.Seed}-{world.Documents}x{world.Dimension}-q{world.Queries}");
+    }
+
+    /// <summary>The settings.</summary>
+    public DemoExperimentOptions Options { get; }
+
+    /// <summary>The generated world.</summary>
+    public DemoWorld World { get; }
+
+    /// <summary>The world's folder: its BEIR files, model, embeddings, neighbors, models and Table 1.</summary>
+    public string WorldFolder { get; }
+
+    /// <summary>The store folder of one kind of texts.</summary>
+    public string StorePath(DemoTexts texts) => System.IO.Path.Combine(WorldFolder, texts switch
+    {
+        DemoTexts.Corpus => "corpus-embeddings",
+        DemoTexts.Queries => "query-embeddings",
+        _ => "training-query-embeddings",
+    });
+
+    /// <summary>The training queries' neighbor rows (<c>.ids.npy</c>) and scores (<c>.scores.npy</c>), as <c>saeml neighbors</c> writes them.</summary>
+    public (string Rows, string Scores) TrainingNeighborsPaths => (
+        System.IO.Path.Combine(WorldFolder, "training-neighbors.ids.npy"),
+        System.IO.Path.Combine(WorldFolder, "training-neighbors.scores.npy"));
+
+    /// <summary>Writes the world's files unless its folder exists; false when it was reused.</summary>
+    public bool WriteWorld()
+    {
+        if (Directory.Exists(WorldFolder))
+            return false;
+        World.Write(WorldFolder);
+        return true;
+    }
+
+    /// <summary>The world's own embedding model, on <see cref="DemoExperimentOptions.Device"/> (<c>auto</c> falls back to the CPU).</summary>
+    /// <param name="log">Receives ONNX Runtime's fallback message, if any.</param>
+    public TextEmbedder CreateEmbedder(Action<string>? log = null) => TextEmbedder.Create(new TextEmbedderOptions
+    {
+        ModelPath = System.IO.Path.Combine(WorldFolder, DemoWorld.ModelFile),
+        VocabularyPath = System.IO.Path.Combine(WorldFolder, DemoWorld.VocabularyFile),
+        Device = Options.Device,
+        AllowCpuFallback = Options.Device.Kind == DeviceKind.Auto,
+    }, log);
+
+    /// <summary>The texts of one kind, with their ids, in row order.</summary>
+    public IReadOnlyList<TextRecord> Records(DemoTexts texts) => texts switch
+    {
+        DemoTexts.Corpus => [.. BeirReader.ReadCorpus(WorldFolder)],
+        DemoTexts.Queries => [.. BeirReader.ReadQueries(WorldFolder)],
+        _ => World.TrainingQueries(Options.TrainingQueries).Select((q, i) => new TextRecord(q.Id, "", q.Text, i + 1)).ToList(),
+    };
+
+    /// <summary>Whether the store of <paramref name="texts"/> is complete (its manifest written).</summary>
+    public bool IsEmbedded(DemoTexts texts) => File.Exists(System.IO.Path.Combine(StorePath(texts), EmbeddingStore.ManifestFileName));
+
+    /// <summary>Embeds one kind of texts into its store unless it is complete; false when it was reused.</summary>
+    /// <param name="texts">Which texts.</param>
+    /// <param name="embedder">The world's model (<see cref="CreateEmbedder"/>).</param>
+    /// <param name="progress">Receives the number of texts embedded so far.</param>
+    /// <param name="cancellationToken">Stops between chunks.</param>
+    public bool Embed(DemoTexts texts, TextEmbedder embedder, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(embedder);
+        if (IsEmbedded(texts))
+            return false;
+        var folder = StorePath(texts);
+        var records = Records(texts);
+        embedder.EmbedToStoreFolder(records, IdIndex.Build(records, WorldFolder), folder, $"demo {texts}", NpyDataType.Float32, rowsPerShard: null, progress, cancellationToken);
+        return true;
+    }
+
+    /// <summary>Finds each training query's <see cref="DemoExperimentOptions.TrainingNeighbors"/> nearest documents unless done; false when reused.</summary>
+    public bool FindTrainingNeighbors(IProgress<SearchProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var (rows, scores) = TrainingNeighborsPaths;
+        if (File.Exists(rows) && File.Exists(scores))
+            return false;
+        using var training = EmbeddingStore.Open(StorePath(DemoTexts.TrainingQueries));
+        using var corpus = EmbeddingStore.Open(StorePath(DemoTexts.Corpus));
+        var results = ExactSearch.Search(training, corpus, new ExactSearchOptions { K = Options.TrainingNeighbors, Device = Options.Device }, progress, cancellationToken);
+        results.SaveNpy(rows, scores);
+        return true;
+    }
+
+    /// <summary>The training queries with their neighbors' embeddings, read from the stores.</summary>
+    public SaeTrainingData OpenTrainingData() =>
+        SaeTrainingData.OpenStores(StorePath(DemoTexts.TrainingQueries), StorePath(DemoTexts.Corpus), TrainingNeighborsPaths.Rows);
+
+    /// <summary>Table 1's autoencoders: K = 32, 64 and 128 with the paper's objective, and K = 128 trained on MSE alone.</summary>
+    public IReadOnlyList<DemoModel> Table1Models() =>
+        TableActiveLatents.Select(active => Model($"K = {active}", active, new SparseAutoencoderOptions().KLWeight))
+            .Append(Model($"K = {AblationActiveLatents}, MSE only", AblationActiveLatents, klWeight: 0))
+            .ToList();
+
+    private DemoModel Model(string label, int activeLatents, float klWeight) => new(
+        label,
+        new SparseAutoencoderOptions
+        {
+            LatentSize = Options.LatentSize, ActiveLatents = activeLatents, KLWeight = klWeight, Epochs = Options.Epochs,
+            NeighborsPerQuery = Options.TrainingNeighbors, Device = Options.Device,
+        },
+        System.IO.Path.Combine(WorldFolder, $"sae-n{Options.LatentSize}-k{activeLatents}{(klWeight == 0 ? "-mse" : "")}-e{Options.Epochs}.zip"));
+
+    /// <summary>Trains <paramref name="model"/> and saves its zip unless the zip exists; false when reused.</summary>
+    public bool Train(DemoModel model, IProgress<SaeTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (File.Exists(model.Path))
+            return false;
+        using var data = OpenTrainingData();
+        using var transformer = new Microsoft.ML.MLContext().Transforms
+            .SparseAutoencode("Latent", "Embedding", model.Options, "Reconstruction", progress: progress)
+            .Fit(data, cancellationToken);
+        transformer.Save(model.Path);
+        return true;
+    }
+
+    /// <summary>
+    /// Evaluates the evaluation queries against the corpus, with the original embeddings (<paramref name="autoencoder"/> null)
+    /// or with an autoencoder's latents and reconstructions.
+    /// </summary>
+    public RetrievalEvaluation Evaluate(SparseAutoencoder? autoencoder, IProgress<RetrievalEvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var inputs = _evaluation ??= EvaluationInputs.Open(this);
+        var options = new RetrievalEvaluationOptions { Device = Options.Device };
+        return autoencoder is null
+            ? DenseRetrievalEvaluator.Evaluate(inputs.Queries, inputs.QueryIds, inputs.Corpus, inputs.CorpusIds, inputs.Qrels, options, progress, cancellationToken)
+            : DenseRetrievalEvaluator.EvaluateAutoencoder(autoencoder, inputs.Queries, inputs.QueryIds, inputs.Corpus, inputs.CorpusIds, inputs.Qrels, options, progress, cancellationToken);
+    }
+
+    /// <summary>Table 1's title: the world, the corpus and the training budget.</summary>
+    public string Table1Title()
+    {
+        var inputs = _evaluation ??= EvaluationInputs.Open(this);
+        return $"Table 1 on the demo world (seed {Options.World.Seed}): {inputs.Qrels.QueryCount:N0} queries, {inputs.Corpus.RowCount:N0} documents, d = {inputs.Corpus.Dimension}, "
+            + $"n = {Options.LatentSize:N0}, {Options.Epochs} epochs on {Options.TrainingQueries:N0} training queries";
+    }
+
+    /// <summary>The folder Table 1 is written to.</summary>
+    public string Table1Folder => System.IO.Path.Combine(WorldFolder, "table1");
+
+    /// <summary>Closes the stores the evaluation opened.</summary>
+    public void Dispose() => _evaluation?.Dispose();
+
+    private sealed record EvaluationInputs(EmbeddingStore Queries, IdIndex QueryIds, EmbeddingStore Corpus, IdIndex CorpusIds, Qrels Qrels) : IDisposable
+    {
+        public static EvaluationInputs Open(DemoExperiment experiment)
+        {
+            var queries = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Queries));
+            var corpus = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Corpus));
+            return new EvaluationInputs(queries, queries.LoadIds(), corpus, corpus.LoadIds(), Qrels.ReadTsv(System.IO.Path.Combine(experiment.WorldFolder, DemoWorld.QrelsFile)));
+        }
+
+        public void Dispose()
+        {
+            Queries.Dispose();
+            Corpus.Dispose();
+        }
+    }
+}
