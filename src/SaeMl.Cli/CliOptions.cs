@@ -17,6 +17,34 @@ internal static class CliOptions
         return option;
     }
 
+    /// <summary>A float option whose value must satisfy <paramref name="rule"/>, checked at parse time in the flag's words.</summary>
+    public static Option<float> Float(string name, string description, float defaultValue, Func<float, bool> rule, string expected)
+    {
+        var option = new Option<float>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+        option.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<float>();
+            if (!float.IsFinite(value) || !rule(value))
+                result.AddError($"{name} must be {expected}; got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+        });
+        return option;
+    }
+
+    /// <summary>An int option that may be 0 but not negative.</summary>
+    public static Option<int> NonNegativeInt(string name, string description, int defaultValue)
+    {
+        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0)
+                result.AddError($"{name} must be 0 or more.");
+        });
+        return option;
+    }
+
+    /// <summary>Lets a command replace outputs that exist (never its inputs).</summary>
+    public static Option<bool> Overwrite() => new("--overwrite") { Description = "Replace outputs that already exist (inputs are never overwritten)" };
+
     public static Option<string> Device() => new("--device")
     {
         Description = "Where tensor work runs: auto (CUDA when available), cpu, cuda or cuda:N",

@@ -6,7 +6,7 @@ namespace SaeMl.Cli;
 
 /// <summary>
 /// Runs a command's body and turns the errors a user can cause (bad files, bad arguments, missing
-/// devices, too little memory) into one red line and exit code 1, instead of a stack trace.
+/// devices, too little memory) into one line on standard error and exit code 1, instead of a stack trace.
 /// </summary>
 internal static class CommandAction
 {
@@ -36,14 +36,15 @@ internal static class CommandAction
             }
             catch (OutOfMemoryException)
             {
-                console.MarkupLine("[red]error:[/] out of memory; lower --memory-budget-mb or --query-block, or search fewer queries at a time.");
+                parseResult.InvocationConfiguration.Error.WriteLine("error: out of memory; lower --memory-budget-mb or --query-block, or search fewer queries at a time.");
                 return Failed;
             }
             catch (Exception ex) when (ex is FormatException or ArgumentException or IOException or InvalidOperationException
                                            or KeyNotFoundException or UnauthorizedAccessException or OverflowException
                                            or ExternalException)
             {
-                console.MarkupLine($"[red]error:[/] {Markup.Escape(OneLine(ex))}");
+                // One line on standard error, never wrapped, so scripts can read it.
+                parseResult.InvocationConfiguration.Error.WriteLine($"error: {OneLine(ex)}");
                 return Failed;
             }
         }, CancellationToken.None);

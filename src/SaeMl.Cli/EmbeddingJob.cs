@@ -12,26 +12,17 @@ namespace SaeMl.Cli;
 /// </summary>
 internal static class EmbeddingJob
 {
-    public static void Run(
-        IAnsiConsole console,
-        TextEmbedder embedder,
-        IEnumerable<TextRecord> records,
-        IdIndex ids,
-        string folder,
-        string job,
-        NpyDataType dataType,
-        long? rowsPerShard,
-        CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="embed"/> (which reports texts done and returns how many an earlier run had written) with a progress bar, then the speed.</summary>
+    public static void Run(IAnsiConsole console, TextEmbedder embedder, long total, string folder, Func<IProgress<long>, long> embed)
     {
         console.MarkupLine(EmbeddingStoreWriter.CanResume(folder)
-            ? $"Resuming the unfinished store '{Markup.Escape(folder)}' ({ids.Count:N0} texts in all)."
-            : $"Embedding {ids.Count:N0} texts into '{Markup.Escape(folder)}' (dimension {embedder.Dimension}, {embedder.Device}).");
+            ? $"Resuming the unfinished store '{Markup.Escape(folder)}' ({total:N0} texts in all)."
+            : $"Embedding {total:N0} texts into '{Markup.Escape(folder)}' (dimension {embedder.Dimension}, {embedder.Device}).");
         var before = embedder.Statistics;
         var stopwatch = Stopwatch.StartNew();
-        var skipped = ProgressBars.Run(console, "Embedding", report => embedder.EmbedToStoreFolder(
-            records, ids, folder, job, dataType, rowsPerShard, new CallbackProgress<long>(done => report(done, ids.Count)), cancellationToken));
+        var skipped = ProgressBars.Run(console, "Embedding", report => embed(new CallbackProgress<long>(done => report(done, total))));
         if (skipped > 0)
-            console.MarkupLine($"Resumed after {skipped:N0} of {ids.Count:N0} texts, which an earlier run had written.");
+            console.MarkupLine($"Resumed after {skipped:N0} of {total:N0} texts, which an earlier run had written.");
 
         var seconds = stopwatch.Elapsed.TotalSeconds;
         var after = embedder.Statistics;

@@ -24,6 +24,14 @@ internal static class SaeMlCommandLine
         EvaluateCommand.Create(console),
     };
 
-    public static Task<int> InvokeAsync(string[] args, IAnsiConsole console, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>
-        Build(console).Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+    /// <summary>Exit code of a command line that does not parse (an unknown option, a bad value, a broken rule between options).</summary>
+    public const int Usage = 2;
+
+    /// <summary>Runs the command line: 0 done, 1 failed (a bad input, a file problem), 2 usage error, 130 cancelled.</summary>
+    public static async Task<int> InvokeAsync(string[] args, IAnsiConsole console, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        var parse = Build(console).Parse(args);
+        var exitCode = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        return parse.Errors.Count > 0 ? Usage : exitCode;
+    }
 }

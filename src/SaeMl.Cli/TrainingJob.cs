@@ -10,13 +10,6 @@ namespace SaeMl.Cli;
 /// </summary>
 internal static class TrainingJob
 {
-    /// <summary>The column names a zip written by <c>saeml train</c> reads and writes.</summary>
-    public const string InputColumn = "Embedding";
-
-    public const string LatentColumn = "Latent";
-
-    public const string ReconstructionColumn = "Reconstruction";
-
     /// <summary>Runs <paramref name="train"/>, which reports to the progress it is given, and prints the validation history.</summary>
     public static void Run(IAnsiConsole console, Action<IProgress<SaeTrainingProgress>> train)
     {
@@ -41,5 +34,5 @@ internal static class TrainingJob
 
     /// <summary>Says where a model zip was written and what its columns are.</summary>
     public static void Wrote(IAnsiConsole console, string target) =>
-        console.MarkupLine($"Wrote [link]{Markup.Escape(target)}[/] (input column '{InputColumn}', latents '{LatentColumn}', reconstruction '{ReconstructionColumn}').");
+        console.MarkupLine($"Wrote [link]{Markup.Escape(target)}[/] (input column '{SaeColumnNames.Embedding}', latents '{SaeColumnNames.Latent}', reconstruction '{SaeColumnNames.Reconstruction}').");
 }

@@ -8,50 +8,6 @@ using SaeMl.Search;
 
 namespace SaeMl.Demo;
 
-/// <summary>Which texts of the demo world a store holds.</summary>
-public enum DemoTexts
-{
-    /// <summary>The corpus documents (title and text).</summary>
-    Corpus,
-
-    /// <summary>The evaluation queries, judged in the qrels.</summary>
-    Queries,
-
-    /// <summary>The training queries: drawn like the evaluation queries, never judged, used to train autoencoders.</summary>
-    TrainingQueries,
-}
-
-/// <summary>One autoencoder of an experiment: its label in Table 1, its settings and the zip it is saved to.</summary>
-/// <param name="Label">The model's name in Table 1 ("K = 32").</param>
-/// <param name="Options">Its training settings.</param>
-/// <param name="Path">The model zip in the world's folder.</param>
-public sealed record DemoModel(string Label, SparseAutoencoderOptions Options, string Path);
-
-/// <summary>The settings of a <see cref="DemoExperiment"/>.</summary>
-public sealed record DemoExperimentOptions
-{
-    /// <summary>The folder that holds one subfolder per generated world.</summary>
-    public string Folder { get; init; } = "saeml-demo";
-
-    /// <summary>The world to generate.</summary>
-    public DemoWorldOptions World { get; init; } = new();
-
-    /// <summary>Training queries embedded for the autoencoders.</summary>
-    public int TrainingQueries { get; init; } = 6_000;
-
-    /// <summary>M, each training query's nearest documents, for the KL term.</summary>
-    public int TrainingNeighbors { get; init; } = 16;
-
-    /// <summary>n, the latents of each autoencoder of Table 1.</summary>
-    public int LatentSize { get; init; } = 4_096;
-
-    /// <summary>Training epochs of each autoencoder of Table 1.</summary>
-    public int Epochs { get; init; } = 4;
-
-    /// <summary>Where embedding, search, training and evaluation run.</summary>
-    public ComputeDevice Device { get; init; } = ComputeDevice.Auto;
-}
-
 /// <summary>
 /// The paper's Table 1 on the demo world, step by step: write the world, embed its corpus, queries and
 /// training queries, find each training query's nearest documents, train autoencoders at K = 32, 64 and
@@ -62,18 +18,23 @@ public sealed record DemoExperimentOptions
 /// </summary>
 public sealed class DemoExperiment : IDisposable
 {
-    private static readonly int[] TableActiveLatents = [32, 64, 128];
-    private const int AblationActiveLatents = 128;
+    /// <summary>The largest K of Table 1's autoencoders; <see cref="DemoExperimentOptions.LatentSize"/> must be at least this.</summary>
+    public const int LargestActiveLatents = 128;
+    private static readonly int[] TableActiveLatents = [32, 64, LargestActiveLatents];
+    private const int AblationActiveLatents = LargestActiveLatents;
     private EvaluationInputs? _evaluation;
 
     /// <summary>Generates the world (in memory; <see cref="WriteWorld"/> writes it).</summary>
     public DemoExperiment(DemoExperimentOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.LatentSize < LargestActiveLatents)
+            throw new ArgumentException($"LatentSize is {options.LatentSize}; Table 1's autoencoders need at least {LargestActiveLatents} latents.", nameof(options));
         Options = options;
         World = DemoWorld.Generate(options.World);
         var world = options.World;
-        WorldFolder = System.IO.Path.Combine(options.Folder, $"world-s{world.Seed}-{world.Documents}x{world.Dimension}-q{world.Queries}");
+        WorldFolder = System.IO.Path.Combine(options.Folder,
+            $"world-s{world.Seed}-{world.Documents}x{world.Dimension}-q{world.Queries}-c{world.Concepts}-r{world.MaxRelevantPerQuery}");
     }
 
     /// <summary>The settings.</summary>
@@ -90,13 +51,13 @@ public sealed class DemoExperiment : IDisposable
     {
         DemoTexts.Corpus => "corpus-embeddings",
         DemoTexts.Queries => "query-embeddings",
-        _ => "training-query-embeddings",
+        _ => $"training-query-embeddings-{Options.TrainingQueries}",
     });
 
     /// <summary>The training queries' neighbor rows (<c>.ids.npy</c>) and scores (<c>.scores.npy</c>), as <c>saeml neighbors</c> writes them.</summary>
     public (string Rows, string Scores) TrainingNeighborsPaths => (
-        System.IO.Path.Combine(WorldFolder, "training-neighbors.ids.npy"),
-        System.IO.Path.Combine(WorldFolder, "training-neighbors.scores.npy"));
+        System.IO.Path.Combine(WorldFolder, $"training-neighbors-{Options.TrainingQueries}x{Options.TrainingNeighbors}.ids.npy"),
+        System.IO.Path.Combine(WorldFolder, $"training-neighbors-{Options.TrainingQueries}x{Options.TrainingNeighbors}.scores.npy"));
 
     /// <summary>Writes the world's files unless its folder exists; false when it was reused.</summary>
     public bool WriteWorld()
@@ -125,6 +86,14 @@ public sealed class DemoExperiment : IDisposable
         _ => World.TrainingQueries(Options.TrainingQueries).Select((q, i) => new TextRecord(q.Id, "", q.Text, i + 1)).ToList(),
     };
 
+    /// <summary>What the store of <paramref name="texts"/> is written from, as its unfinished marker records it (a resumed write must match).</summary>
+    public string Job(DemoTexts texts) => texts switch
+    {
+        DemoTexts.Corpus => "demo corpus",
+        DemoTexts.Queries => "demo queries",
+        _ => $"demo training queries ({Options.TrainingQueries})",
+    };
+
     /// <summary>Whether the store of <paramref name="texts"/> is complete (its manifest written).</summary>
     public bool IsEmbedded(DemoTexts texts) => File.Exists(System.IO.Path.Combine(StorePath(texts), EmbeddingStore.ManifestFileName));
 
@@ -140,7 +109,7 @@ public sealed class DemoExperiment : IDisposable
             return false;
         var folder = StorePath(texts);
         var records = Records(texts);
-        embedder.EmbedToStoreFolder(records, IdIndex.Build(records, WorldFolder), folder, $"demo {texts}", NpyDataType.Float32, rowsPerShard: null, progress, cancellationToken);
+        embedder.EmbedToStoreFolder(records, IdIndex.Build(records, WorldFolder), folder, Job(texts), NpyDataType.Float32, rowsPerShard: null, progress, cancellationToken);
         return true;
     }
 
@@ -174,7 +143,8 @@ public sealed class DemoExperiment : IDisposable
             LatentSize = Options.LatentSize, ActiveLatents = activeLatents, KLWeight = klWeight, Epochs = Options.Epochs,
             NeighborsPerQuery = Options.TrainingNeighbors, Device = Options.Device,
         },
-        System.IO.Path.Combine(WorldFolder, $"sae-n{Options.LatentSize}-k{activeLatents}{(klWeight == 0 ? "-mse" : "")}-e{Options.Epochs}.zip"));
+        System.IO.Path.Combine(WorldFolder,
+            $"sae-n{Options.LatentSize}-k{activeLatents}{(klWeight == 0 ? "-mse" : "")}-e{Options.Epochs}-q{Options.TrainingQueries}x{Options.TrainingNeighbors}.zip"));
 
     /// <summary>Trains <paramref name="model"/> and saves its zip unless the zip exists; false when reused.</summary>
     public bool Train(DemoModel model, IProgress<SaeTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -184,7 +154,7 @@ public sealed class DemoExperiment : IDisposable
             return false;
         using var data = OpenTrainingData();
         using var transformer = new Microsoft.ML.MLContext().Transforms
-            .SparseAutoencode("Latent", "Embedding", model.Options, "Reconstruction", progress: progress)
+            .SparseAutoencode(SaeColumnNames.Latent, SaeColumnNames.Embedding, model.Options, SaeColumnNames.Reconstruction, progress: progress)
             .Fit(data, cancellationToken);
         transformer.Save(model.Path);
         return true;
@@ -194,10 +164,18 @@ public sealed class DemoExperiment : IDisposable
     /// Evaluates the evaluation queries against the corpus, with the original embeddings (<paramref name="autoencoder"/> null)
     /// or with an autoencoder's latents and reconstructions.
     /// </summary>
-    public RetrievalEvaluation Evaluate(SparseAutoencoder? autoencoder, IProgress<RetrievalEvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <param name="autoencoder">The autoencoder, or null for the original embeddings alone.</param>
+    /// <param name="options">Depth, metrics and working folder; null for Table 1's (the defaults, on <see cref="DemoExperimentOptions.Device"/>, working in <see cref="WorldFolder"/>).</param>
+    /// <param name="progress">Receives each stage's progress.</param>
+    /// <param name="cancellationToken">Stops between blocks.</param>
+    public RetrievalEvaluation Evaluate(
+        SparseAutoencoder? autoencoder,
+        RetrievalEvaluationOptions? options = null,
+        IProgress<RetrievalEvaluationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         var inputs = _evaluation ??= EvaluationInputs.Open(this);
-        var options = new RetrievalEvaluationOptions { Device = Options.Device };
+        options ??= new RetrievalEvaluationOptions { Device = Options.Device, WorkingFolder = WorldFolder };
         return autoencoder is null
             ? DenseRetrievalEvaluator.Evaluate(inputs.Queries, inputs.QueryIds, inputs.Corpus, inputs.CorpusIds, inputs.Qrels, options, progress, cancellationToken)
             : DenseRetrievalEvaluator.EvaluateAutoencoder(autoencoder, inputs.Queries, inputs.QueryIds, inputs.Corpus, inputs.CorpusIds, inputs.Qrels, options, progress, cancellationToken);

@@ -21,6 +21,17 @@ public sealed record DemoWorldOptions
     /// <summary>The most relevant documents a query may have; broader queries get another concept or are redrawn.</summary>
     public int MaxRelevantPerQuery { get; init; } = 100;
 
+    /// <summary>
+    /// Options for a corpus of <paramref name="documents"/>: a query may have up to 5 % of the corpus
+    /// relevant, between 1 and 100 documents, so that small worlds keep their queries selective.
+    /// </summary>
+    public static DemoWorldOptions ForCorpus(int documents, int seed = 42) => new()
+    {
+        Seed = seed,
+        Documents = documents,
+        MaxRelevantPerQuery = Math.Max(1, Math.Min(100, documents / 20)),
+    };
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Documents);

@@ -39,7 +39,7 @@ internal static class SaeRetrievalExperiment
             using var experiment = new DemoExperiment(new DemoExperimentOptions
             {
                 Folder = folder.FullName,
-                World = new DemoWorldOptions { Documents = documentCount },
+                World = DemoWorldOptions.ForCorpus(documentCount),
                 TrainingQueries = trainingQueryCount,
                 Device = ComputeDevice.Cpu,
             });
@@ -52,9 +52,10 @@ internal static class SaeRetrievalExperiment
 
             experiment.FindTrainingNeighbors();
             using var data = experiment.OpenTrainingData();
+            var evaluationOptions = new RetrievalEvaluationOptions { Depth = 10, Device = ComputeDevice.Cpu, WorkingFolder = folder.FullName };
             double MrrAt10(RetrievalEvaluation result, string setting) => result[setting].Metrics.MeanReciprocalRankAtCutoff;
 
-            var original = MrrAt10(experiment.Evaluate(null), RetrievalEvaluation.Original);
+            var original = MrrAt10(experiment.Evaluate(null, evaluationOptions), RetrievalEvaluation.Original);
             Console.WriteLine($"### SAE retrieval on the demo world: {documentCount:N0} documents, d = {data.Dimension}, {trainingQueryCount:N0} training queries "
                 + $"with {experiment.Options.TrainingNeighbors} neighbors, {experiment.World.Queries.Count:N0} evaluation queries");
             Console.WriteLine();
@@ -76,7 +77,7 @@ internal static class SaeRetrievalExperiment
                 using var model = trainer.Train(data);
                 var seconds = stopwatch.Elapsed.TotalSeconds;
 
-                var result = experiment.Evaluate(model);
+                var result = experiment.Evaluate(model, evaluationOptions);
                 var reconstructed = MrrAt10(result, RetrievalEvaluation.Reconstructed);
                 var latent = MrrAt10(result, RetrievalEvaluation.Latent);
                 var last = trainer.History[^1];

@@ -110,7 +110,7 @@ internal static class SaeTrainingBenchmark
         var tiny = SaeTrainingData.FromArrays(UnitRows(random, 64, d), d);
         using var transformer = ml.Transforms.SparseAutoencode("Latent", "Embedding", new SparseAutoencoderOptions
         {
-            LatentSize = n, ActiveLatents = k, BatchSize = 64, NeighborsPerQuery = 0, Epochs = 1, ValidationFraction = 0, Device = device,
+            LatentSize = n, ActiveLatents = k, BatchSize = 64, NeighborsPerQuery = 0, KLWeight = 0, Epochs = 1, ValidationFraction = 0, Device = device,
         }, "Reconstruction").Fit(tiny);
         var schema = SchemaDefinition.Create(typeof(Row));
         schema["Embedding"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);

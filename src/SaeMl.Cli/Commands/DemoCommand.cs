@@ -44,19 +44,24 @@ internal static class DemoCommand
         {
             output, seed, documents, queries, dimension, k, trainingQueries, latents, epochs, device,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(latents) < DemoExperiment.LargestActiveLatents)
+                result.AddError($"--latents ({result.GetValue(latents)}) must be at least {DemoExperiment.LargestActiveLatents}: Table 1 trains autoencoders with K up to {DemoExperiment.LargestActiveLatents}.");
+        });
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
+            if (File.Exists(parse.GetValue(output)))
+                throw new ArgumentException($"--output '{parse.GetValue(output)}' is a file; the demo needs a folder (it creates it if needed).");
+            using var files = new CommandFiles().Writes(parse.GetValue(output), "--output", resumable: _ => true).Check(overwrite: false); // a folder the demo reuses, locked for the run
             using var experiment = new DemoExperiment(new DemoExperimentOptions
             {
                 Folder = parse.GetValue(output)!,
-                World = new DemoWorldOptions
+                World = DemoWorldOptions.ForCorpus(parse.GetValue(documents), parse.GetValue(seed)) with
                 {
-                    Seed = parse.GetValue(seed),
-                    Documents = parse.GetValue(documents),
                     Queries = parse.GetValue(queries),
                     Dimension = parse.GetValue(dimension),
-                    MaxRelevantPerQuery = Math.Max(1, Math.Min(100, parse.GetValue(documents) / 20)),
                 },
                 TrainingQueries = parse.GetValue(trainingQueries),
                 LatentSize = parse.GetValue(latents),
@@ -126,7 +131,7 @@ internal static class DemoCommand
 
                 using var transformer = SparseAutoencoderTransformer.Load(model.Path, computeDevice);
                 evaluations.Add((model.Label, EvaluationJob.Run(console, model.Label,
-                    progress => experiment.Evaluate(transformer.Autoencoder, progress, cancellationToken))));
+                    progress => experiment.Evaluate(transformer.Autoencoder, progress: progress, cancellationToken: cancellationToken))));
             }
 
             EvaluationJob.Report(console, new RetrievalReport(evaluations), experiment.Table1Title(), experiment.Table1Folder);
@@ -144,8 +149,12 @@ internal static class DemoCommand
             return;
         }
 
-        var records = experiment.Records(texts);
-        EmbeddingJob.Run(console, embedder, records, IdIndex.Build(records, experiment.WorldFolder), folder, $"demo {texts}", NpyDataType.Float32, rowsPerShard: null, cancellationToken);
+        EmbeddingJob.Run(console, embedder, experiment.Records(texts).Count, folder,
+            progress =>
+            {
+                experiment.Embed(texts, embedder, progress, cancellationToken);
+                return 0;
+            });
     }
 
     private static Table ResultTable(DemoWorld world, SearchResults results, int query, Dictionary<string, int> grades)

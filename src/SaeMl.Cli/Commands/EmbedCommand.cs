@@ -31,11 +31,17 @@ internal static class EmbedCommand
         var device = CliOptions.Device();
         var fallback = new Option<bool>("--allow-cpu-fallback") { Description = "With --device cuda and no usable GPU, embed on the CPU instead of failing" };
         var rowsPerShard = new Option<long?>("--rows-per-shard") { Description = "Rows per .npy shard (default: about 512 MB each)" };
+        rowsPerShard.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<long?>() is < 1)
+                result.AddError("--rows-per-shard must be at least 1.");
+        });
         var float16 = new Option<bool>("--float16") { Description = "Store float16 values (half the disk)" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace a finished store in --output (an unfinished one of the same job is resumed without it)" };
 
         var command = new Command("embed", "Embeds texts (MS MARCO or BEIR) into an .npy embedding store, resumably")
         {
-            input, part, output, model, vocabulary, pooling, noNormalize, prefix, maxTokens, batchSize, device, fallback, rowsPerShard, float16,
+            input, part, output, model, vocabulary, pooling, noNormalize, prefix, maxTokens, batchSize, device, fallback, rowsPerShard, float16, overwrite,
         };
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
@@ -49,8 +55,16 @@ internal static class EmbedCommand
             if (!fromZip && parse.GetValue(vocabulary) is null)
                 throw new ArgumentException("--vocab is needed with an ONNX model: name its vocab.txt or tokenizer.json.");
 
+            using var files = new CommandFiles()
+                .Reads(inputPath, "--input").Reads(modelPath, "--model").Reads(parse.GetValue(vocabulary), "--vocab")
+                .Writes(outputFolder, "--output", resumable: EmbeddingStoreWriter.CanResume)
+                .Check(parse.GetValue(overwrite));
             var records = TextInputs.Read(inputPath, parse.GetValue(part)!);
             var ids = console.Status().Start("Reading ids…", _ => IdIndex.Build(records, inputPath));
+            if (ids.Count == 0)
+                throw new FormatException($"--input '{inputPath}' holds no texts: expected one record per line.");
+            if (parse.GetValue(overwrite) && !EmbeddingStoreWriter.CanResume(outputFolder))
+                DeleteStore(outputFolder);
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
             using var loaded = fromZip
                 ? EmbedderFromZip(modelPath, computeDevice, parse.GetValue(fallback))
@@ -71,12 +85,29 @@ internal static class EmbedCommand
             var storage = $"{(parse.GetValue(float16) ? "float16" : "float32")}, rows per shard {parse.GetValue(rowsPerShard)?.ToString() ?? "default"}";
             var job = Job(TextInputs.FileRead(inputPath, parse.GetValue(part)!), modelPath, parse.GetValue(vocabulary), fromZip ? $"settings from the model zip; {storage}"
                 : $"pooling {parse.GetValue(pooling)}, normalize {!parse.GetValue(noNormalize)}, prefix '{parse.GetValue(prefix)}', max tokens {parse.GetValue(maxTokens)}; {storage}");
-            EmbeddingJob.Run(console, embedder, records, ids, outputFolder, job,
-                parse.GetValue(float16) ? NpyDataType.Float16 : NpyDataType.Float32, parse.GetValue(rowsPerShard), cancellationToken);
+            var dataType = parse.GetValue(float16) ? NpyDataType.Float16 : NpyDataType.Float32;
+            EmbeddingJob.Run(console, embedder, ids.Count, outputFolder, progress =>
+                embedder.EmbedToStoreFolder(records, ids, outputFolder, job, dataType, parse.GetValue(rowsPerShard), progress, cancellationToken));
             console.MarkupLine($"Wrote [link]{Markup.Escape(outputFolder)}[/] ({ids.Count:N0} rows, ids in {EmbeddingStore.IdsFileName}).");
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Deletes the finished store in <paramref name="folder"/> that --overwrite replaces; a folder that holds anything else is left alone.</summary>
+    private static void DeleteStore(string folder)
+    {
+        if (!Directory.Exists(folder) || !Directory.EnumerateFileSystemEntries(folder).Any())
+            return;
+        if (!File.Exists(Path.Combine(folder, EmbeddingStore.ManifestFileName)))
+            throw new ArgumentException($"--output '{folder}' is not an embedding store folder; --overwrite replaces only a store. Choose an empty or new folder.");
+        var storeFiles = Directory.GetFiles(folder, "part-*.npy")
+            .Append(Path.Combine(folder, EmbeddingStore.ManifestFileName)).Append(Path.Combine(folder, EmbeddingStore.IdsFileName)).ToList();
+        var others = Directory.EnumerateFileSystemEntries(folder).Except(storeFiles).ToList();
+        if (others.Count > 0)
+            throw new ArgumentException($"--output '{folder}' holds '{Path.GetFileName(others[0])}' beside its store; --overwrite replaces only a store's own files.");
+        foreach (var file in storeFiles)
+            File.Delete(file);
     }
 
     /// <summary>What a store is being written from: the file read, the model and the settings. A resumed run must match it.</summary>

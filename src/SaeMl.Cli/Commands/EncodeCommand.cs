@@ -22,10 +22,11 @@ internal static class EncodeCommand
         var input = new Option<string>("--input") { Description = "Embeddings: a .npy file or a store folder", Required = true };
         var latents = new Option<string?>("--latents") { Description = "Path prefix for <prefix>.latent-values.npy and <prefix>.latent-indices.npy" };
         var reconstruction = new Option<string?>("--reconstruction") { Description = "A store folder for the reconstructions" };
+        var overwrite = CliOptions.Overwrite();
         var device = CliOptions.Device();
         var command = new Command("encode", "Encodes embeddings with a saved sparse autoencoder: latents and reconstructions")
         {
-            model, input, latents, reconstruction, device,
+            model, input, latents, reconstruction, overwrite, device,
         };
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
@@ -34,27 +35,53 @@ internal static class EncodeCommand
             if (latentsPrefix is null && reconstructionFolder is null)
                 throw new ArgumentException("Name an output: --latents, --reconstruction or both.");
 
+            var (valuesPath, indicesPath) = (latentsPrefix + ".latent-values.npy", latentsPrefix + ".latent-indices.npy");
+            using var files = new CommandFiles()
+                .Reads(parse.GetValue(model), "--model").Reads(parse.GetValue(input), "--input")
+                .Writes(latentsPrefix is null ? null : valuesPath, "--latents").Writes(latentsPrefix is null ? null : indicesPath, "--latents")
+                .Writes(reconstructionFolder, "--reconstruction")
+                .Check(parse.GetValue(overwrite));
+
             using var transformer = SparseAutoencoderTransformer.Load(parse.GetValue(model)!, ComputeDevice.Parse(parse.GetValue(device)!));
             var autoencoder = transformer.Autoencoder;
             using var store = EmbeddingStore.Open(parse.GetValue(input)!);
-            using var values = latentsPrefix is null ? null : new NpyWriter(latentsPrefix + ".latent-values.npy", NpyDataType.Float32, autoencoder.ActiveLatents);
-            using var indices = latentsPrefix is null ? null : new NpyWriter(latentsPrefix + ".latent-indices.npy", NpyDataType.Int64, autoencoder.ActiveLatents);
-            using var reconstructions = reconstructionFolder is null ? null : new EmbeddingStoreWriter(reconstructionFolder, autoencoder.Dimension, job: $"reconstruction of {store.Name}");
-            ProgressBars.Run(console, "Encoding", report =>
-            {
-                foreach (var (input, codes, reconstruction) in autoencoder.EncodeStore(store, BlockRows, reconstruct: reconstructions is not null, cancellationToken))
-                {
-                    values?.WriteRows(codes.Values);
-                    indices?.WriteRows(Array.ConvertAll(codes.Indices, i => (long)i));
-                    reconstructions?.WriteRows(reconstruction!);
-                    report(input.FirstRow + input.RowCount, store.RowCount);
-                }
+            using var values = latentsPrefix is null ? null : new NpyWriter(valuesPath, NpyDataType.Float32, autoencoder.ActiveLatents);
+            using var indices = latentsPrefix is null ? null : new NpyWriter(indicesPath, NpyDataType.Int64, autoencoder.ActiveLatents);
 
-                return 0;
-            });
-            values?.Commit();
-            indices?.Commit();
-            reconstructions?.Commit();
+            // The reconstructions go to a staging folder beside the target and replace it only when whole.
+            var staging = reconstructionFolder is null ? null : AtomicFile.TemporaryPathOf(reconstructionFolder);
+            using var reconstructions = staging is null ? null : new EmbeddingStoreWriter(staging, autoencoder.Dimension, job: $"reconstruction of {store.Name}");
+            try
+            {
+                ProgressBars.Run(console, "Encoding", report =>
+                {
+                    foreach (var (input, codes, reconstruction) in autoencoder.EncodeStore(store, BlockRows, reconstruct: reconstructions is not null, cancellationToken))
+                    {
+                        values?.WriteRows(codes.Values);
+                        indices?.WriteRows(Array.ConvertAll(codes.Indices, i => (long)i));
+                        reconstructions?.WriteRows(reconstruction!);
+                        report(input.FirstRow + input.RowCount, store.RowCount);
+                    }
+
+                    return 0;
+                });
+                reconstructions?.Commit();
+                values?.Commit();
+                indices?.Commit();
+                if (staging is not null)
+                {
+                    if (Directory.Exists(reconstructionFolder))
+                        Directory.Delete(reconstructionFolder!, recursive: true); // --overwrite was given: the checks refused it otherwise
+                    Directory.Move(staging, reconstructionFolder!);
+                }
+            }
+            catch
+            {
+                reconstructions?.Discard();
+                if (staging is not null && Directory.Exists(staging))
+                    Directory.Delete(staging, recursive: true);
+                throw;
+            }
             console.MarkupLine($"Encoded {store.RowCount:N0} vectors (n = {autoencoder.LatentSize:N0}, K = {autoencoder.ActiveLatents}).");
             return 0;
         }));

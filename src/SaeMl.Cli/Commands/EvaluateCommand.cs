@@ -27,14 +27,22 @@ internal static class EvaluateCommand
         var querySet = new Option<string>("--query-set") { Description = "Queries averaged: every judged query (missing from a run = 0), or only those ranked", DefaultValueFactory = _ => "judged" }
             .AcceptOnlyFromAmong("judged", "ranked");
         var trec = new Option<bool>("--trec") { Description = "Also write each setting's run as <output>/<setting>.trec" };
+        var unknownQueries = new Option<string>("--unknown-queries") { Description = "Judgements of queries that are not in --queries: an error, or skipped", DefaultValueFactory = _ => "error" }
+            .AcceptOnlyFromAmong("error", "skip");
+        var overwrite = CliOptions.Overwrite();
         var device = CliOptions.Device();
 
         var command = new Command("evaluate", "Evaluates retrieval with the original embeddings and, given a model, its sparse latents and reconstructions (Table 1)")
         {
-            queries, corpus, qrels, model, output, queryIds, corpusIds, depth, querySet, trec, device,
+            queries, corpus, qrels, model, output, queryIds, corpusIds, depth, querySet, trec, unknownQueries, overwrite, device,
         };
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
+            using var files = new CommandFiles()
+                .Reads(parse.GetValue(queries), "--queries").Reads(parse.GetValue(corpus), "--corpus").Reads(parse.GetValue(qrels), "--qrels")
+                .Reads(parse.GetValue(model), "--model").Reads(parse.GetValue(queryIds), "--query-ids").Reads(parse.GetValue(corpusIds), "--corpus-ids")
+                .Writes(parse.GetValue(output), "--output")
+                .Check(parse.GetValue(overwrite));
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
             using var queryStore = EmbeddingStore.Open(parse.GetValue(queries)!);
             using var corpusStore = EmbeddingStore.Open(parse.GetValue(corpus)!);
@@ -46,6 +54,7 @@ internal static class EvaluateCommand
                 Depth = parse.GetValue(depth),
                 Device = computeDevice,
                 Metrics = new RetrievalMetricsOptions { Queries = parse.GetValue(querySet) == "ranked" ? EvaluatedQueries.RankedAndJudged : EvaluatedQueries.AllJudged },
+                UnknownQueries = parse.GetValue(unknownQueries) == "skip" ? UnknownIdHandling.Skip : UnknownIdHandling.Error,
             };
 
             var modelPath = parse.GetValue(model);

@@ -29,10 +29,11 @@ internal static class NeighborsCommand
         var device = CliOptions.Device();
         var budget = CliOptions.PositiveInt("--memory-budget-mb", "Working memory for scoring, in MiB", (int)(ExactSearchOptions.Defaults.MemoryBudgetBytes >> 20));
         var block = CliOptions.PositiveInt("--query-block", "Queries scored together against each corpus chunk", ExactSearchOptions.Defaults.QueryBlockRows);
+        var overwrite = CliOptions.Overwrite();
 
         var command = new Command("neighbors", "Exact top-k inner-product search: corpus + queries (.npy) → neighbor ids and scores (.npy pair or TREC run)")
         {
-            corpus, queries, output, k, format, corpusIds, queryIds, tag, layout, device, budget, block,
+            corpus, queries, output, k, format, corpusIds, queryIds, tag, layout, device, budget, block, overwrite,
         };
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
@@ -57,9 +58,13 @@ internal static class NeighborsCommand
             };
 
             var target = parse.GetValue(output)!;
-            var targetFolder = Path.GetDirectoryName(Path.GetFullPath(target))!;
-            if (!Directory.Exists(targetFolder))
-                throw new DirectoryNotFoundException($"The output folder '{targetFolder}' does not exist; create it first.");
+            string[] written = isTrec ? [target] : [target + ".ids.npy", target + ".scores.npy"];
+            using var files = new CommandFiles()
+                .Reads(parse.GetValue(corpus), "--corpus").Reads(parse.GetValue(queries), "--queries")
+                .Reads(corpusIdsPath, "--corpus-ids").Reads(queryIdsPath, "--query-ids");
+            foreach (var file in written)
+                files.Writes(file, "--output");
+            files.Check(parse.GetValue(overwrite));
 
             using var corpusStore = EmbeddingStore.Open(parse.GetValue(corpus)!, shardLayout);
             using var queryStore = EmbeddingStore.Open(parse.GetValue(queries)!, shardLayout);
@@ -74,17 +79,10 @@ internal static class NeighborsCommand
                 queryStore, corpusStore, options, new CallbackProgress<SearchProgress>(p => report(p.ScannedRows, p.TotalRows)), cancellationToken));
             var seconds = stopwatch.Elapsed.TotalSeconds;
 
-            string[] written;
             if (isTrec)
-            {
                 results.WriteTrecRun(target, queryIndex, documentIndex, parse.GetValue(tag)!);
-                written = [target];
-            }
             else
-            {
-                written = [target + ".ids.npy", target + ".scores.npy"];
                 results.SaveNpy(written[0], written[1]);
-            }
 
             var gigaFlops = 2.0 * queryStore.RowCount * corpusStore.RowCount * corpusStore.Dimension / seconds / 1e9;
             console.MarkupLine($"Done in {seconds:F2} s ({queryStore.RowCount / seconds:N0} queries/s, {gigaFlops:F1} GFLOP/s).");

@@ -26,30 +26,43 @@ internal static class TrainCommand
         var k = CliOptions.PositiveInt("--k", "K, the latents active per vector", defaults.ActiveLatents);
         var epochs = CliOptions.PositiveInt("--epochs", "Passes over the training queries", defaults.Epochs);
         var batchSize = CliOptions.PositiveInt("--batch-size", "Queries per step", defaults.BatchSize);
-        var neighborsPerQuery = new Option<int>("--neighbors-per-query") { Description = "M, documents per query in the objective (0 for reconstruction only)", DefaultValueFactory = _ => defaults.NeighborsPerQuery };
-        var learningRate = new Option<float>("--lr") { Description = "Adam's initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => defaults.LearningRate };
-        var lambda = new Option<float>("--kl-weight") { Description = "λ, the KL term's weight; 0 gives the MSE-only ablation", DefaultValueFactory = _ => defaults.KLWeight };
-        var tau = new Option<float>("--temperature") { Description = "τ, the softmax temperature of the KL term", DefaultValueFactory = _ => defaults.Temperature };
-        var auxWeight = new Option<float>("--auxk-weight") { Description = "The AuxK term's weight", DefaultValueFactory = _ => defaults.AuxKWeight };
-        var validation = new Option<float>("--validation") { Description = "Share of queries held out for validation", DefaultValueFactory = _ => defaults.ValidationFraction };
+        var neighborsPerQuery = CliOptions.NonNegativeInt("--neighbors-per-query", "M, documents per query in the KL term (at least 2; with --kl-weight 0 they are not used)", defaults.NeighborsPerQuery);
+        var learningRate = CliOptions.Float("--lr", "Adam's initial learning rate (cosine schedule to 0)", defaults.LearningRate, v => v > 0, "a positive number");
+        var lambda = CliOptions.Float("--kl-weight", "λ, the KL term's weight; 0 gives the MSE-only ablation", defaults.KLWeight, v => v >= 0, "0 or a positive number");
+        var tau = CliOptions.Float("--temperature", "τ, the softmax temperature of the KL term", defaults.Temperature, v => v > 0, "a positive number");
+        var auxWeight = CliOptions.Float("--auxk-weight", "The AuxK term's weight", defaults.AuxKWeight, v => v >= 0, "0 or a positive number");
+        var validation = CliOptions.Float("--validation", "Share of queries held out for validation", defaults.ValidationFraction, v => v is >= 0 and < 1, "at least 0 and below 1");
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, split and shuffling", DefaultValueFactory = _ => defaults.Seed };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file, written after every epoch (and every --checkpoint-every steps)" };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also write the checkpoint every this many steps", DefaultValueFactory = _ => 0 };
+        var checkpointEvery = CliOptions.NonNegativeInt("--checkpoint-every", "Also write the checkpoint every this many steps", 0);
         var resume = new Option<bool>("--resume") { Description = "Continue from --checkpoint when it exists" };
+        var overwrite = CliOptions.Overwrite();
         var device = CliOptions.Device();
 
         var command = new Command("train", "Trains a sparse autoencoder on embeddings and their neighbors and saves it as an ML.NET model zip")
         {
-            queries, corpus, neighbors, output, latents, k, epochs, batchSize, neighborsPerQuery, learningRate, lambda, tau, auxWeight, validation, seed, checkpoint, checkpointEvery, resume, device,
+            queries, corpus, neighbors, output, latents, k, epochs, batchSize, neighborsPerQuery, learningRate, lambda, tau, auxWeight, validation, seed, checkpoint, checkpointEvery, resume, overwrite, device,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(k) > result.GetValue(latents))
+                result.AddError($"--k ({result.GetValue(k)}) must not exceed --latents ({result.GetValue(latents)}).");
+            if (result.GetValue(lambda) > 0 && result.GetValue(neighborsPerQuery) < 2)
+                result.AddError($"--neighbors-per-query ({result.GetValue(neighborsPerQuery)}) must be at least 2 while --kl-weight is above 0: the KL term compares score distributions over each query's neighbors. Pass --kl-weight 0 for the MSE-only ablation.");
+        });
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
             var target = parse.GetValue(output)!;
-            var targetFolder = Path.GetDirectoryName(Path.GetFullPath(target))!;
-            if (!Directory.Exists(targetFolder))
-                throw new DirectoryNotFoundException($"The output folder '{targetFolder}' does not exist; create it first.");
             if (parse.GetValue(resume) && parse.GetValue(checkpoint) is null)
                 throw new ArgumentException("--resume needs --checkpoint: the file to continue from.");
+            var neighborRows = parse.GetValue(neighbors)!;
+            if (!neighborRows.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+                neighborRows += ".ids.npy";
+            using var files = new CommandFiles()
+                .Reads(parse.GetValue(queries), "--queries").Reads(parse.GetValue(corpus), "--corpus").Reads(neighborRows, "--neighbors")
+                .Writes(target, "--output")
+                .Writes(parse.GetValue(checkpoint), "--checkpoint", resumable: _ => parse.GetValue(resume))
+                .Check(parse.GetValue(overwrite));
 
             var options = new SparseAutoencoderOptions
             {
@@ -69,17 +82,16 @@ internal static class TrainCommand
                 Resume = parse.GetValue(resume),
                 Device = ComputeDevice.Parse(parse.GetValue(device)!),
             };
-            var neighborRows = parse.GetValue(neighbors)!;
-            if (!neighborRows.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-                neighborRows += ".ids.npy";
 
             using var data = SaeTrainingData.OpenStores(parse.GetValue(queries)!, parse.GetValue(corpus)!, neighborRows);
+            if (options.NeighborsPerQuery > data.NeighborsAvailable)
+                throw new ArgumentException($"--neighbors-per-query is {options.NeighborsPerQuery}, but --neighbors '{neighborRows}' holds {data.NeighborsAvailable} neighbors per query.");
             console.MarkupLine($"Training a sparse autoencoder (n = {options.LatentSize:N0}, K = {options.ActiveLatents}) on {data.QueryCount:N0} queries "
                 + $"with {options.NeighborsPerQuery} neighbors each (dimension {data.Dimension}) on [bold]{options.Device.Resolve()}[/]; λ = {options.KLWeight}, τ = {options.Temperature}.");
             TrainingJob.Run(console, progress =>
             {
                 using var transformer = new MLContext().Transforms
-                    .SparseAutoencode(TrainingJob.LatentColumn, TrainingJob.InputColumn, options, TrainingJob.ReconstructionColumn, progress: progress)
+                    .SparseAutoencode(SaeColumnNames.Latent, SaeColumnNames.Embedding, options, SaeColumnNames.Reconstruction, progress: progress)
                     .Fit(data, cancellationToken);
                 transformer.Save(target);
             });

@@ -15,13 +15,14 @@ public sealed class SaeTrainingData : IDisposable
     private readonly DocumentReader _readDocument;
     private readonly IDisposable[] _owned;
 
-    private SaeTrainingData(int queryCount, int dimension, int neighborsAvailable, string source, QueryReader readQuery, DocumentReader readDocument, params IDisposable[] owned)
+    private SaeTrainingData(int queryCount, int dimension, int neighborsAvailable, string source, string neighborsSource, QueryReader readQuery, DocumentReader readDocument, params IDisposable[] owned)
     {
         _owned = owned;
         QueryCount = queryCount;
         Dimension = dimension;
         NeighborsAvailable = neighborsAvailable;
         Source = source;
+        NeighborsSource = neighborsSource;
         _readQuery = readQuery;
         _readDocument = readDocument;
     }
@@ -39,8 +40,11 @@ public sealed class SaeTrainingData : IDisposable
     /// <summary>Neighbor documents known per query (the pool; training uses the first M).</summary>
     public int NeighborsAvailable { get; }
 
-    /// <summary>What the data came from, for messages.</summary>
+    /// <summary>What the queries came from, for messages.</summary>
     public string Source { get; }
+
+    /// <summary>What the neighbor lists came from (the <c>.ids.npy</c> file, say), for messages.</summary>
+    public string NeighborsSource { get; }
 
     /// <summary>
     /// Training data from stores: query row i's neighbors are the corpus rows of row i of
@@ -111,6 +115,7 @@ public sealed class SaeTrainingData : IDisposable
             queries.Dimension,
             pool,
             queries.Name,
+            neighborsName,
             (query, destination) => queries.ReadRows(query, destination),
             (query, neighbor, destination) => corpus.ReadRows(rows[(long)query * pool + neighbor], destination),
             owned);
@@ -131,6 +136,7 @@ public sealed class SaeTrainingData : IDisposable
             queryCount,
             dimension,
             neighborsPerQuery,
+            source,
             source,
             (query, destination) => queries.AsSpan(query * dimension, dimension).CopyTo(destination),
             (query, neighbor, destination) => documents!.AsSpan(checked((query * neighborsPerQuery + neighbor) * dimension), dimension).CopyTo(destination));

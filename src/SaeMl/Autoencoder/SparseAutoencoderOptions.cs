@@ -126,6 +126,8 @@ public class SparseAutoencoderOptions
         Require(Epochs >= 1, nameof(Epochs), Epochs, "must be at least 1");
         Require(LearningRate > 0 && float.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be positive");
         Require(KLWeight >= 0 && float.IsFinite(KLWeight), nameof(KLWeight), KLWeight, "must be 0 or positive");
+        Require(KLWeight == 0 || NeighborsPerQuery >= 2, nameof(NeighborsPerQuery), NeighborsPerQuery,
+            $"must be at least 2 while KLWeight ({KLWeight}) is above 0: the KL term compares score distributions over each query's neighbors (set KLWeight = 0 for the MSE-only ablation)");
         Require(Temperature > 0 && float.IsFinite(Temperature), nameof(Temperature), Temperature, "must be positive");
         Require(AuxKWeight >= 0 && float.IsFinite(AuxKWeight), nameof(AuxKWeight), AuxKWeight, "must be 0 or positive");
         Require(AuxKLatents is null or >= 1, nameof(AuxKLatents), AuxKLatents ?? 0, "must be at least 1");

@@ -50,7 +50,7 @@ public sealed class SparseAutoencoderTrainer
         var o = _options;
         o.Validate(data.Dimension);
         if (o.NeighborsPerQuery > data.NeighborsAvailable)
-            throw new ArgumentException($"NeighborsPerQuery is {o.NeighborsPerQuery}, but '{data.Source}' has {data.NeighborsAvailable} neighbor documents per query.", nameof(data));
+            throw new ArgumentException($"NeighborsPerQuery is {o.NeighborsPerQuery}, but '{data.NeighborsSource}' has {data.NeighborsAvailable} neighbor documents per query.", nameof(data));
 
         var run = new Run(o, data);
         _history.Clear();

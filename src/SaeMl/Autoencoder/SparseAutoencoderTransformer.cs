@@ -25,10 +25,10 @@ namespace SaeMl.Autoencoder;
 /// | Output column data type | Sparse vector of Single of length n (at most K non-zeros); optionally the reconstruction, a vector of Single of length d |
 /// | Exportable to ONNX | No |
 ///
-/// With a neighbor-documents column (a vector of Single of length M·d: each query's M neighbor
-/// document embeddings, best first) the training objective includes the KL term that keeps each query's
-/// score distribution over its documents (see <see cref="SparseAutoencoderTrainer"/>); without one, it
-/// is the reconstruction MSE (and AuxK). Fitting reads the columns into memory; corpus-scale training
+/// The training objective needs a neighbor-documents column (a vector of Single of length M·d: each query's
+/// M neighbor document embeddings, best first) for the KL term that keeps each query's score distribution
+/// over its documents (see <see cref="SparseAutoencoderTrainer"/>); without one, fitting is an error unless
+/// <see cref="SparseAutoencoderOptions.KLWeight"/> is 0, the MSE-only ablation (reconstruction MSE and AuxK). Fitting reads the columns into memory; corpus-scale training
 /// goes through <see cref="Fit(SaeTrainingData, CancellationToken)"/> with stores (<see cref="SaeTrainingData.OpenStores"/>).
 /// ]]></format>
 /// </remarks>

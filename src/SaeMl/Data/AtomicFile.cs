@@ -4,9 +4,11 @@ namespace SaeMl.Data;
 /// The write-then-rename discipline for every file SaeMl produces: content goes to a uniquely named
 /// file in the target's folder (so the rename stays on one file system) and replaces the target only
 /// on <see cref="Commit"/>. Disposing without committing deletes it and leaves the target untouched.
+/// A failure to write (a full disk, say) is reported with the target's name, not the temporary one.
 /// </summary>
 public sealed class AtomicFile : IDisposable
 {
+    private readonly FileStream _file;
     private bool _closed;
 
     /// <summary>Opens a new temporary file beside <paramref name="path"/>; nothing at <paramref name="path"/> changes until <see cref="Commit"/>.</summary>
@@ -14,9 +16,13 @@ public sealed class AtomicFile : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         Path = System.IO.Path.GetFullPath(path);
-        TemporaryPath = $"{Path}.{Guid.NewGuid():N}.tmp";
-        Stream = new FileStream(TemporaryPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 20);
+        TemporaryPath = TemporaryPathOf(Path);
+        _file = Named(() => new FileStream(TemporaryPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 20));
+        Stream = new TargetNamingStream(_file, this);
     }
+
+    /// <summary>The suffix of every temporary file: <c>&lt;target&gt;.&lt;32 hex digits&gt;.tmp</c>.</summary>
+    internal const string TemporarySuffix = ".tmp";
 
     /// <summary>The final file name.</summary>
     public string Path { get; }
@@ -25,15 +31,19 @@ public sealed class AtomicFile : IDisposable
     public string TemporaryPath { get; }
 
     /// <summary>The temporary file's stream; writers that wrap it must leave it open.</summary>
-    public FileStream Stream { get; }
+    public Stream Stream { get; }
 
     /// <summary>Flushes to disk and renames the file to <see cref="Path"/>, replacing any file there.</summary>
     public void Commit()
     {
         ObjectDisposedException.ThrowIf(_closed, this);
-        Stream.Flush(flushToDisk: true);
-        Stream.Dispose();
-        File.Move(TemporaryPath, Path, overwrite: true);
+        Named(() =>
+        {
+            _file.Flush(flushToDisk: true);
+            _file.Dispose();
+            File.Move(TemporaryPath, Path, overwrite: true);
+            return 0;
+        });
         _closed = true;
     }
 
@@ -43,7 +53,14 @@ public sealed class AtomicFile : IDisposable
         if (_closed)
             return;
         _closed = true;
-        Stream.Dispose();
+        try
+        {
+            _file.Dispose(); // flushing what is buffered can fail again on a full disk; the file goes anyway
+        }
+        catch (IOException)
+        {
+        }
+
         File.Delete(TemporaryPath);
     }
 
@@ -53,5 +70,92 @@ public sealed class AtomicFile : IDisposable
         using var file = new AtomicFile(path);
         write(file.Stream);
         file.Commit();
+    }
+
+    /// <summary>
+    /// Deletes what writers of targets in <paramref name="folder"/> whose names match <paramref name="targetPattern"/>
+    /// left behind when their process was killed: temporary files (<see cref="TemporaryPathOf"/>), and staging
+    /// folders named the same way. Only for targets no other writer is using.
+    /// </summary>
+    /// <returns>The number of files and folders deleted.</returns>
+    public static int DeleteLeftovers(string folder, string targetPattern)
+    {
+        if (!Directory.Exists(folder))
+            return 0;
+        var leftovers = Directory.GetFileSystemEntries(folder, targetPattern + ".*" + TemporarySuffix)
+            .Where(f => System.IO.Path.GetFileName(f) is var name && name.Length > 33 + TemporarySuffix.Length
+                && name[^(33 + TemporarySuffix.Length)] == '.' && name[^(32 + TemporarySuffix.Length)..^TemporarySuffix.Length].All(Uri.IsHexDigit))
+            .ToList();
+        foreach (var leftover in leftovers)
+        {
+            if (Directory.Exists(leftover))
+                Directory.Delete(leftover, recursive: true);
+            else
+                File.Delete(leftover);
+        }
+
+        return leftovers.Count;
+    }
+
+    /// <summary>A new temporary name beside <paramref name="path"/>, as this class writes them: <c>&lt;path&gt;.&lt;32 hex digits&gt;.tmp</c>.</summary>
+    public static string TemporaryPathOf(string path) => $"{System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(path))}.{Guid.NewGuid():N}{TemporarySuffix}";
+
+    private T Named<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (IOException e)
+        {
+            throw Renamed(e);
+        }
+    }
+
+    private IOException Renamed(IOException e) => new($"Could not write '{Path}': {e.Message.Replace(TemporaryPath, Path, StringComparison.Ordinal)}", e);
+
+    /// <summary>The temporary file's stream, reporting failures under the target's name.</summary>
+    private sealed class TargetNamingStream(FileStream inner, AtomicFile owner) : Stream
+    {
+        public override bool CanRead => inner.CanRead;
+
+        public override bool CanSeek => inner.CanSeek;
+
+        public override bool CanWrite => inner.CanWrite;
+
+        public override long Length => inner.Length;
+
+        public override long Position
+        {
+            get => inner.Position;
+            set => owner.Named(() => inner.Position = value);
+        }
+
+        public override void Flush() => owner.Named(() => { inner.Flush(); return 0; });
+
+        public override int Read(byte[] buffer, int offset, int count) => owner.Named(() => inner.Read(buffer, offset, count));
+
+        public override long Seek(long offset, SeekOrigin origin) => owner.Named(() => inner.Seek(offset, origin));
+
+        public override void SetLength(long value) => owner.Named(() => { inner.SetLength(value); return 0; });
+
+        public override void Write(byte[] buffer, int offset, int count) => owner.Named(() => { inner.Write(buffer, offset, count); return 0; });
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            try
+            {
+                inner.Write(buffer);
+            }
+            catch (IOException e)
+            {
+                throw owner.Renamed(e); // a span cannot enter Named's lambda
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            // The owner closes the file.
+        }
     }
 }

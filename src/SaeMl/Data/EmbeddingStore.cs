@@ -31,6 +31,9 @@ public sealed class EmbeddingStore : IDisposable
     private readonly NpyFile[] _shards;
     private readonly long[] _shardStarts;
 
+    /// <summary>The folder the store was opened from; null for a file or a list of shards.</summary>
+    private string? _folder;
+
     private EmbeddingStore(string name, NpyFile[] shards, ShardLayout layout)
     {
         Name = name;
@@ -64,7 +67,7 @@ public sealed class EmbeddingStore : IDisposable
     public string Name { get; }
 
     /// <summary>The <see cref="IdsFileName"/> inside the folder the store was opened from, where <c>saeml embed</c> writes the rows' ids; null when there is none.</summary>
-    public string? IdsPath => Directory.Exists(Name) && System.IO.Path.Combine(Name, IdsFileName) is var ids && File.Exists(ids) ? ids : null;
+    public string? IdsPath => _folder is not null && System.IO.Path.Combine(_folder, IdsFileName) is var ids && File.Exists(ids) ? ids : null;
 
     /// <summary>The ids of the store's rows, one per row in row order.</summary>
     /// <param name="idsPath">An ids file (one id per line); null reads <see cref="IdsPath"/>.</param>
@@ -73,7 +76,7 @@ public sealed class EmbeddingStore : IDisposable
     public IdIndex LoadIds(string? idsPath = null)
     {
         var path = idsPath ?? IdsPath
-            ?? throw new FileNotFoundException($"Embedding store '{Name}' has no {IdsFileName} beside its shards: name its ids file.", System.IO.Path.Combine(Name, IdsFileName));
+            ?? throw new FileNotFoundException($"Embedding store '{Name}' has no {IdsFileName} beside its shards: name its ids file.", IdsFileName);
         var index = IdIndex.Load(path);
         if (index.Count != RowCount)
             throw new FormatException($"'{path}' holds {index.Count} ids, but embedding store '{Name}' has {RowCount} rows.");
@@ -127,13 +130,16 @@ public sealed class EmbeddingStore : IDisposable
                 throw new ArgumentException($"Embedding store '{path}' has layout {manifest.Layout} (from its manifest), not {asked}.", nameof(layout));
             var store = Open(manifest.Shards.Select(s => System.IO.Path.Combine(path, s.File)).ToArray(), manifest.Layout, path);
             manifest.Verify(store, manifestPath);
+            store._folder = path;
             return store;
         }
 
         var shards = Directory.GetFiles(path, "*.npy").Order(NaturalFileNameComparer.Instance).ToArray();
         if (shards.Length == 0)
             throw new FileNotFoundException($"Embedding store folder '{path}' holds no .npy shard and no {ManifestFileName}.", path);
-        return Open(shards, layout ?? ShardLayout.Contiguous, path);
+        var fromFolder = Open(shards, layout ?? ShardLayout.Contiguous, path);
+        fromFolder._folder = path;
+        return fromFolder;
     }
 
     /// <summary>Opens a store over the given shard files, in order.</summary>

@@ -14,7 +14,9 @@ public sealed class EmbeddingStoreWriter : IDisposable
     /// <summary>The default shard size in bytes (about 512 MB, the size of the paper's reference shards).</summary>
     public const long DefaultShardBytes = 512L << 20;
 
+    private const string ShardPattern = "part-*.npy";
     private readonly List<ShardEntry> _completed = [];
+    private readonly bool _createdFolder;
     private NpyWriter? _current;
     private bool _committed;
 
@@ -49,11 +51,17 @@ public sealed class EmbeddingStoreWriter : IDisposable
         Job = job;
         if (File.Exists(Path.Combine(Folder, EmbeddingStore.ManifestFileName)))
             throw new IOException($"'{Folder}' already holds an embedding store ({EmbeddingStore.ManifestFileName}); delete it or choose another folder.");
+        _createdFolder = !Directory.Exists(Folder);
         Directory.CreateDirectory(Folder);
         if (resume)
+        {
+            AtomicFile.DeleteLeftovers(Folder, ShardPattern); // the shard a killed run was writing
             KeepCompleteShards();
+        }
         else
+        {
             WriteMarker();
+        }
     }
 
     /// <summary>Whether <paramref name="folder"/> holds an unfinished store that <see cref="Resume"/> can continue.</summary>
@@ -139,6 +147,22 @@ public sealed class EmbeddingStoreWriter : IDisposable
     }
 
     /// <summary>
+    /// Abandons a write that will not be resumed: deletes the shards, the marker and, when this writer
+    /// created it and nothing else is in it, the folder. A committed store is left alone.
+    /// </summary>
+    public void Discard()
+    {
+        if (_committed && _current is null && !File.Exists(MarkerPath))
+            return;
+        Dispose();
+        foreach (var shard in _completed)
+            File.Delete(Path.Combine(Folder, shard.File));
+        File.Delete(MarkerPath);
+        if (_createdFolder && Directory.Exists(Folder) && !Directory.EnumerateFileSystemEntries(Folder).Any())
+            Directory.Delete(Folder);
+    }
+
+    /// <summary>
     /// Stops writing; without <see cref="Commit"/> the shard in progress is discarded, no manifest is
     /// written and the <c>store.unfinished</c> marker stays.
     /// </summary>
@@ -156,7 +180,7 @@ public sealed class EmbeddingStoreWriter : IDisposable
         _current = null;
     }
 
-    private string ShardPath(int index) => Path.Combine(Folder, $"part-{index:D5}.npy");
+    private string ShardPath(int index) => Path.Combine(Folder, $"part-{index:D5}.npy"); // matches ShardPattern
 
     private string MarkerPath => Path.Combine(Folder, EmbeddingStore.UnfinishedMarkerFileName);
 

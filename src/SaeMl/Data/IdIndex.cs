@@ -84,13 +84,20 @@ public sealed class IdIndex
     });
 
     /// <summary>Reads an index written by <see cref="Save"/> (or any file of one id per line).</summary>
-    /// <exception cref="FormatException">An id is repeated or a line is empty.</exception>
+    /// <exception cref="FormatException">An id is repeated, a line is empty, or the file is not UTF-8.</exception>
     public static IdIndex Load(string path)
     {
         var builder = new Builder(path);
         var line = 0L;
-        foreach (var id in File.ReadLines(path, Encoding.UTF8))
-            builder.Add(id, ++line);
+        try
+        {
+            foreach (var id in File.ReadLines(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true)))
+                builder.Add(id, ++line);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new FormatException($"'{path}' is not valid UTF-8 text (after line {line}).");
+        }
         return builder.ToIndex();
     }
 

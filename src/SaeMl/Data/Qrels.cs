@@ -186,7 +186,8 @@ public sealed class Qrels
 
     private FormatException UnknownIds(List<string> ids, string kind, string knownSource) => new(
         $"Qrels '{Source}' judge {ids.Count} {kind} that are not in '{knownSource}' "
-        + $"(e.g. {string.Join(", ", ids.Take(3).Select(id => $"'{id}'"))}); pass UnknownIdHandling.Skip to drop those judgements.");
+        + $"(e.g. {string.Join(", ", ids.Take(3).Select(id => $"'{id}'"))}); skip unknown {kind} to drop those judgements "
+        + $"(UnknownIdHandling.Skip; saeml evaluate --unknown-{kind} skip).");
 
     private static int ParseGrade(string text, string path, long line) =>
         int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var grade)

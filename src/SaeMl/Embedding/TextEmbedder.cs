@@ -180,6 +180,7 @@ public sealed class TextEmbedder : IDisposable
     /// <returns>How many records an earlier run had already written.</returns>
     /// <exception cref="IOException">The folder holds an unfinished store of another job.</exception>
     /// <exception cref="InvalidOperationException">The unfinished store's dimension is not this model's.</exception>
+    /// <exception cref="ArgumentException">The records and the ids differ in number (checked before the manifest is written).</exception>
     public long EmbedToStoreFolder(
         IEnumerable<TextRecord> records,
         IdIndex ids,
@@ -206,6 +207,8 @@ public sealed class TextEmbedder : IDisposable
             writer,
             progress is null ? null : new CallbackProgress<long>(done => progress.Report(skipped + done)),
             cancellationToken);
+        if (writer.RowsWritten != ids.Count)
+            throw new ArgumentException($"{writer.RowsWritten} records were embedded into '{folder}', but {ids.Count} ids were given for them; the store stays unfinished.", nameof(ids));
         writer.Commit();
         return skipped;
     }

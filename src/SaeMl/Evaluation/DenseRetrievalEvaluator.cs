@@ -128,7 +128,7 @@ public static class DenseRetrievalEvaluator
             throw new ArgumentException($"Corpus store '{corpus.Name}' is empty; there is nothing to retrieve.", nameof(corpus));
         if (queries.Dimension != corpus.Dimension)
             throw new ArgumentException($"Query store '{queries.Name}' has dimension {queries.Dimension}, but corpus store '{corpus.Name}' has dimension {corpus.Dimension}.", nameof(queries));
-        return qrels.RestrictTo(queryIds, corpusIds, UnknownIdHandling.Error, options.UnknownDocuments);
+        return qrels.RestrictTo(queryIds, corpusIds, options.UnknownQueries, options.UnknownDocuments);
     }
 
     private static RetrievalSettingResult SearchOriginal(

@@ -60,7 +60,7 @@ public static class RetrievalCatalog
 
         var queryIds = IdIndex.Build(queryRows.Ids, "the queries data view");
         var documentIds = IdIndex.Build(documentRows.Ids, "the documents data view");
-        var judged = qrels.RestrictTo(queryIds, documentIds, UnknownIdHandling.Error, options.UnknownDocuments);
+        var judged = qrels.RestrictTo(queryIds, documentIds, options.UnknownQueries, options.UnknownDocuments);
         var run = documentRows.Vectors[0].IsDense
             ? SearchDense(queryRows, documentRows, options)
             : SparseLatentIndex.Build([ToCodes(documentRows)], documentRows.Size).Search(ToCodes(queryRows), options.Depth);

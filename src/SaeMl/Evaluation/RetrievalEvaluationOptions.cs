@@ -46,6 +46,12 @@ public sealed record RetrievalEvaluationOptions
     /// </summary>
     public UnknownIdHandling UnknownDocuments { get; init; } = UnknownIdHandling.Skip;
 
+    /// <summary>
+    /// Judgements naming queries that are not among the evaluated queries: an error by default (it usually
+    /// means the wrong query file or split), or skipped.
+    /// </summary>
+    public UnknownIdHandling UnknownQueries { get; init; } = UnknownIdHandling.Error;
+
     internal ExactSearchOptions Search => new() { K = Depth, Device = Device, MemoryBudgetBytes = MemoryBudgetBytes };
 
     internal void Validate()

@@ -48,11 +48,27 @@ public sealed class SearchResults
     /// <summary>The scores of one query, best first.</summary>
     public ReadOnlySpan<float> ScoresOf(int query) => _scores.AsSpan(checked(query * K), K);
 
-    /// <summary>Writes the rows as int64 and the scores as float32 <c>.npy</c> files, each <c>[QueryCount, K]</c>.</summary>
+    /// <summary>
+    /// Writes the rows as int64 and the scores as float32 <c>.npy</c> files, each <c>[QueryCount, K]</c>. Both are
+    /// written in full under temporary names before either is renamed into place, and a failure removes both,
+    /// so the pair appears together or not at all.
+    /// </summary>
     public void SaveNpy(string rowsPath, string scoresPath)
     {
-        NpyWriter.WriteIntegers(rowsPath, _rows, K);
-        NpyWriter.Write(scoresPath, _scores, K);
+        using var rows = new NpyWriter(rowsPath, NpyDataType.Int64, K);
+        using var scores = new NpyWriter(scoresPath, NpyDataType.Float32, K);
+        rows.WriteRows(_rows);
+        scores.WriteRows(_scores);
+        scores.Commit();
+        try
+        {
+            rows.Commit();
+        }
+        catch
+        {
+            File.Delete(scoresPath);
+            throw;
+        }
     }
 
     /// <summary>

@@ -64,7 +64,7 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         var data = SparseMixtures(random, dictionary, atoms, d, vectors: 20_000);
         var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions
         {
-            LatentSize = n, ActiveLatents = 8, BatchSize = 512, NeighborsPerQuery = 0, Epochs = 20, LearningRate = 4e-3f, Seed = 1, Device = ComputeDevice.Cpu,
+            LatentSize = n, ActiveLatents = 8, BatchSize = 512, NeighborsPerQuery = 0, KLWeight = 0, Epochs = 20, LearningRate = 4e-3f, Seed = 1, Device = ComputeDevice.Cpu,
         });
 
         using var model = trainer.Train(SaeTrainingData.FromArrays(data, d));
@@ -137,7 +137,7 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         var random = new Random(3);
         var queries = UnitRows(random, 40, 8);
         queries[17 * 8 + 2] = float.NaN;
-        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 2, BatchSize = 8, NeighborsPerQuery = 0, Epochs = 1, Device = ComputeDevice.Cpu });
+        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 2, BatchSize = 8, NeighborsPerQuery = 0, KLWeight = 0, Epochs = 1, Device = ComputeDevice.Cpu });
 
         var train = () => trainer.Train(SaeTrainingData.FromArrays(queries, 8, source: "queries.npy"));
 

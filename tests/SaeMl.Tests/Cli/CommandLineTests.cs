@@ -100,7 +100,7 @@ public sealed class CommandLineTests : IDisposable
         var (exitCode, output) = await Run("neighbors", "--corpus", corpus, "--queries", queries, "--output", Path.Combine(missing, "out"));
 
         exitCode.Should().Be(CommandAction.Failed);
-        output.Should().Contain($"error: The output folder '{missing}' does not exist").And.NotContain("Searching");
+        output.Should().Contain($"error: The output folder '{missing}' (of --output) does not exist").And.NotContain("Searching");
     }
 
     [Fact]
@@ -164,7 +164,7 @@ public sealed class CommandLineTests : IDisposable
         secondExit.Should().Be(0, second);
         second.Should().Contain("Reusing the world").And.Contain("Reusing the embeddings").And.NotContain("Embedding 800 texts")
             .And.Contain("Reusing the training neighbors").And.Contain("Reusing the autoencoder").And.NotContain("Training the autoencoder");
-        var folder = Path.Combine(_folder.Path, "world-s42-800x32-q30");
+        var folder = Directory.GetDirectories(_folder.Path, "world-s42-800x32-q30-*").Should().ContainSingle().Subject;
         using var corpus = EmbeddingStore.Open(Path.Combine(folder, "corpus-embeddings"));
         corpus.RowCount.Should().Be(800);
         TrecRun.Read(Path.Combine(folder, "exact.trec")).QueryCount.Should().Be(30);

@@ -84,12 +84,14 @@ public sealed class EmbedCommandTests : IDisposable
         var output = new StringWriter();
 
         // The text stream breaks at record 130: chunks of 32 texts have filled two shards of 50 rows by then.
-        var run = () => EmbeddingJob.Run(Console(output), embedder, FailingAt(records, 130), ids, interrupted, "job", NpyDataType.Float32, 50, CancellationToken.None);
+        void Embed(IEnumerable<TextRecord> texts, string folder) => EmbeddingJob.Run(Console(output), embedder, ids.Count, folder,
+            progress => embedder.EmbedToStoreFolder(texts, ids, folder, "job", NpyDataType.Float32, 50, progress));
+        var run = () => Embed(FailingAt(records, 130), interrupted);
         run.Should().Throw<IOException>().WithMessage("disk went away");
         EmbeddingStoreWriter.CanResume(interrupted).Should().BeTrue();
 
-        EmbeddingJob.Run(Console(output), embedder, records, ids, interrupted, "job", NpyDataType.Float32, 50, CancellationToken.None);
-        EmbeddingJob.Run(Console(output), embedder, records, ids, straight, "job", NpyDataType.Float32, 50, CancellationToken.None);
+        Embed(records, interrupted);
+        Embed(records, straight);
 
         output.ToString().Should().Contain("Resuming").And.Contain("after 100 of 300 texts");
         // Rows after the resume point share their ONNX batches with other rows than in the straight
@@ -141,7 +143,7 @@ public sealed class EmbedCommandTests : IDisposable
         var (exitCode, output) = await Run("embed", "--input", World, "--model", zip, "--output", _folder.File("x"), "--device", "cpu");
 
         exitCode.Should().Be(CommandAction.Failed);
-        output.Should().Contain("error: The saved EmbedText transformer's 'model.onnx' stream is corrupt").And.NotContain("TargetInvocationException");
+        output.Should().Contain($"error: '{zip}': The saved EmbedText transformer's 'model.onnx' stream is corrupt").And.NotContain("TargetInvocationException");
     }
 
     [Fact]

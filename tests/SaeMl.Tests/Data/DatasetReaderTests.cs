@@ -161,7 +161,7 @@ public sealed class DatasetReaderTests : IDisposable
 
         var strict = () => qrels.RestrictTo(queries, documents);
         strict.Should().Throw<FormatException>()
-            .WithMessage("Qrels 'qrels.tsv' judge 1 queries that are not in 'queries.jsonl' (e.g. 'q9'); pass UnknownIdHandling.Skip*");
+            .WithMessage("Qrels 'qrels.tsv' judge 1 queries that are not in 'queries.jsonl' (e.g. 'q9'); skip unknown queries to drop those judgements (UnknownIdHandling.Skip; saeml evaluate --unknown-queries skip).");
 
         var kept = qrels.RestrictTo(queries, documents, unknownQueries: UnknownIdHandling.Skip);
         kept.QueryIds.Should().Equal("q1");

@@ -137,7 +137,7 @@ public sealed class DenseRetrievalEvaluatorTests : IDisposable
         using var training = SaeTrainingData.FromArrays(_corpus, Dimension);
         using var transformer = ml.Transforms.SparseAutoencode("Latent", "Embedding", new SparseAutoencoderOptions
         {
-            LatentSize = 64, ActiveLatents = 6, Epochs = 1, BatchSize = 64, NeighborsPerQuery = 0, Device = ComputeDevice.Cpu,
+            LatentSize = 64, ActiveLatents = 6, Epochs = 1, BatchSize = 64, NeighborsPerQuery = 0, KLWeight = 0, Device = ComputeDevice.Cpu,
         }).Fit(training);
         var fromStores = DenseRetrievalEvaluator.EvaluateAutoencoder(transformer.Autoencoder, queries, _queryIds, corpus, _documentIds, _qrels, Options);
 
