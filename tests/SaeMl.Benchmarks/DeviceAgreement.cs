@@ -31,6 +31,12 @@ internal static class DeviceAgreement
 
     private static int Run(ComputeDevice other, int d, int n, int k, int queryCount, int epochs)
     {
+        if (other.Resolve() == ComputeDevice.Cpu)
+        {
+            Console.WriteLine($"--device {other} resolves to the CPU here: there is nothing to compare the CPU with.");
+            return 1;
+        }
+
         Console.WriteLine($"### CPU against {other}");
         Console.WriteLine();
         Console.WriteLine($"Machine: {MachineDescription.Describe()}");
@@ -71,7 +77,8 @@ internal static class DeviceAgreement
         using var a = randn(1024, 768);
         using var b = randn(768, 4096);
         using var cpuProduct = a.mm(b);
-        using var onDevice = a.to(device).mm(b.to(device)).cpu();
+        using var scope = NewDisposeScope();
+        var onDevice = a.to(device).mm(b.to(device)).cpu();
         var maxAbs = (cpuProduct - onDevice).abs().max().item<float>();
         var scale = cpuProduct.abs().max().item<float>();
         Console.WriteLine($"[1024×768]·[768×4096] float32: max |CPU − {other}| = {maxAbs:E3} (largest entry {scale:F1}); allow_tf32 (cuBLAS) default {backends.cuda.matmul.allow_tf32}");
@@ -115,13 +122,13 @@ internal static class DeviceAgreement
         var documents = new float[queries.LongLength * neighbors];
         for (var q = 0; q < queryCount; q++)
             for (var m = 0; m < neighbors; m++)
-                for (var j = 0; j < d; j++)   // neighbors: the query plus noise, so the contrastive term has signal
+                for (var j = 0; j < d; j++)   // neighbors: the query plus noise, so the KL term has signal
                     documents[((long)q * neighbors + m) * d + j] = queries[(long)q * d + j] + 0.5f * (float)Normal(random) / MathF.Sqrt(d);
         var data = SaeTrainingData.FromArrays(queries, d, documents, neighbors, "Gaussian queries with noisy neighbors");
         var options = new SparseAutoencoderOptions
         {
             LatentSize = n, ActiveLatents = k, BatchSize = 128, NeighborsPerQuery = neighbors, Epochs = epochs, ValidationFraction = 0.1f, Seed = 11,
-            DeadAfterVectors = 4 * 128 * (1 + neighbors),   // latents die within a few steps, so AuxK runs too
+            DeadAfterVectors = 4 * 128 * (1 + neighbors),   // latents count as dead after 4 steps without firing; the table's AuxK columns show whether any did
         };
         var (cpuSteps, cpuModel, cpuHistory, cpuSeconds) = Train(options, ComputeDevice.Cpu, data);
         var (devSteps, devModel, devHistory, devSeconds) = Train(options, other, data);
@@ -167,11 +174,9 @@ internal static class DeviceAgreement
     private static (List<SaeTrainingProgress> Steps, SparseAutoencoder Model, IReadOnlyList<SaeValidationMetrics> History, double Seconds) Train(SparseAutoencoderOptions options, ComputeDevice device, SaeTrainingData data)
     {
         var steps = new List<SaeTrainingProgress>();
-        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions
-        {
-            LatentSize = options.LatentSize, ActiveLatents = options.ActiveLatents, BatchSize = options.BatchSize, NeighborsPerQuery = options.NeighborsPerQuery,
-            Epochs = options.Epochs, ValidationFraction = options.ValidationFraction, Seed = options.Seed, DeadAfterVectors = options.DeadAfterVectors, Device = device,
-        });
+        var onDevice = options.Copy();
+        onDevice.Device = device;
+        var trainer = new SparseAutoencoderTrainer(onDevice);
         var stopwatch = Stopwatch.StartNew();
         var model = trainer.Train(data, new Collector(steps));
         return (steps, model, trainer.History, stopwatch.Elapsed.TotalSeconds);

@@ -8,7 +8,7 @@ mkdir -p "$OUT"
 LOG=$OUT/log.txt
 exec > >(tee -a "$LOG") 2>&1
 START=$(date +%s)
-DEADLINE=${DEADLINE:-390}          # seconds of script time; each step's timeout is cut to fit
+DEADLINE=${DEADLINE:-560}          # seconds of script time; each step's timeout is cut to fit (about 2 minutes on an H100)
 HERE=$(cd "$(dirname "$0")" && pwd)
 APPDIR=$HERE/app
 elapsed() { echo $(( $(date +%s) - START )); }
@@ -38,13 +38,21 @@ TORCHLIB=${TORCHLIB:-}
 if [ ! -e "$TORCHLIB/libtorch.so" ]; then
   TORCHLIB=$(dirname "$(find /opt/torch/.venv -name libtorch_cuda.so -path '*torch/lib/*' 2>/dev/null | head -1)")
 fi
+if [ ! -e "$TORCHLIB/libtorch.so" ]; then
+  echo "error: no PyTorch libtorch found (looked under /opt/torch/.venv and python3's torch); set TORCHLIB to a torch/lib folder"
+  exit 2
+fi
+if [ ! -e "$APPDIR/SaeMl.Benchmarks" ]; then
+  echo "error: $APPDIR/SaeMl.Benchmarks is missing; publish the benchmarks into app/ beside this script (docs/gpu.md)"
+  exit 2
+fi
 SITE=$(dirname "$(dirname "$TORCHLIB")")
 echo "python $PY; torch/lib $TORCHLIB; site-packages $SITE"
 ls "$TORCHLIB"
 NVLIBS=$(find "$SITE/nvidia" -maxdepth 3 -type d -name lib 2>/dev/null | sort | tr '\n' ':')
 export LD_LIBRARY_PATH=$TORCHLIB:${NVLIBS%:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 TMPDIR=/tmp
+export TMPDIR=/tmp
 chmod +x "$APPDIR/SaeMl.Benchmarks" 2>/dev/null
 
 run torch-python 60 env PYTHONUNBUFFERED=1 "$PY" -c "
@@ -70,7 +78,11 @@ grep 'undefined symbol' /tmp/ldd.txt | sed -e 's/^\s*undefined symbol: //' -e 's
 cp /tmp/ldd.txt "$OUT/ldd-libtorchsharp.txt"
 
 # (a) and (d): CUDA through TorchSharp, and CPU against CUDA from the same seed
-run agreement 150 "$APPDIR/SaeMl.Benchmarks" device-agreement --device cuda | tee /tmp/agreement.txt
+run agreement 150 "$APPDIR/SaeMl.Benchmarks" device-agreement --device cuda
+AGREEMENT=$?
+# The same with most latents dead, so that the AuxK term runs on both devices.
+run agreement-auxk 150 "$APPDIR/SaeMl.Benchmarks" device-agreement --device cuda --latents 32768 --k 8
+AGREEMENT=$(( AGREEMENT | $? ))
 
 # (b) SAE training throughput, CUDA then CPU, the documented setting (d = 768, B = 512, M = 16)
 run sae-train-cuda 90 "$APPDIR/SaeMl.Benchmarks" sae-train --steps 5 --device cuda
@@ -82,3 +94,4 @@ run exact-search-cpu 60 "$APPDIR/SaeMl.Benchmarks" exact-search --repeats 3 --de
 
 sec "done"
 nvidia-smi --query-gpu=name,memory.used,memory.total,temperature.gpu --format=csv
+exit $AGREEMENT

@@ -5,17 +5,21 @@ namespace SaeMl.Tests.Architecture;
 
 /// <summary>A reference that compiled code makes: from a type of the assembly read, to a type or member of any assembly.</summary>
 /// <param name="From">The outermost declaring type the reference is made in (compiler-generated types count as their declaring type); null for an assembly-level attribute.</param>
+/// <param name="Site">The type, nested or not, whose code makes the reference; null for an assembly-level attribute.</param>
 /// <param name="To">The type, method or field referred to.</param>
-public sealed record CodeReference(TypeDefinition? From, MemberReference To)
+public sealed record CodeReference(TypeDefinition? From, TypeDefinition? Site, MemberReference To)
 {
     /// <summary>Where the reference is made, for messages.</summary>
     public string Place => From?.FullName ?? "[assembly: …]";
 }
 
 /// <summary>
-/// Every reference a compiled assembly makes, read with Mono.Cecil: base types and interfaces,
-/// fields, signatures, custom attributes, locals and every operand of every method body, with the
-/// parts of generic instances, arrays and by-ref types taken apart.
+/// Every reference a compiled assembly makes, read with Mono.Cecil: base types and interfaces, fields,
+/// properties, events, signatures, generic constraints, custom attributes wherever they sit (assembly,
+/// module, types, members, parameters, return values, generic parameters, interface implementations)
+/// with their <c>typeof</c> and enum arguments, locals, catch clauses and every operand of every method
+/// body (calli sites included), with generic instances, arrays, pointers, function pointers and modifiers
+/// taken apart. Reflection by name is beyond it.
 /// </summary>
 public static class AssemblyReferences
 {
@@ -31,22 +35,22 @@ public static class AssemblyReferences
     /// <summary>All references of the module, each once per place it is made from.</summary>
     public static IEnumerable<CodeReference> Of(ModuleDefinition module)
     {
-        foreach (var attribute in module.Assembly.CustomAttributes)
+        foreach (var attribute in module.Assembly.CustomAttributes.Concat(module.CustomAttributes))
             foreach (var reference in OfAttribute(attribute))
-                yield return new CodeReference(null, reference);
+                yield return new CodeReference(null, null, reference);
 
         foreach (var type in module.GetTypes())
         {
             var from = Outermost(type);
             foreach (var reference in OfType(type))
-                yield return new CodeReference(from, reference);
+                yield return new CodeReference(from, type, reference);
         }
     }
 
     /// <summary>The outermost type enclosing <paramref name="type"/> (itself when it is not nested).</summary>
-    public static TypeDefinition Outermost(TypeDefinition type)
+    public static T Outermost<T>(T type) where T : TypeReference
     {
-        while (type.DeclaringType is { } declaring)
+        while (type.DeclaringType is T declaring)
             type = declaring;
         return type;
     }
@@ -57,11 +61,19 @@ public static class AssemblyReferences
         if (type.BaseType is { } baseType)
             AddType(found, baseType);
         foreach (var implemented in type.Interfaces)
+        {
             AddType(found, implemented.InterfaceType);
-        foreach (var parameter in type.GenericParameters)
-            foreach (var constraint in parameter.Constraints)
-                AddType(found, constraint.ConstraintType);
+            found.AddRange(implemented.CustomAttributes.SelectMany(OfAttribute));
+        }
+
+        AddGenericParameters(found, type.GenericParameters);
         found.AddRange(type.CustomAttributes.SelectMany(OfAttribute));
+        foreach (var @event in type.Events)
+        {
+            AddType(found, @event.EventType);
+            found.AddRange(@event.CustomAttributes.SelectMany(OfAttribute));
+        }
+
         foreach (var field in type.Fields)
         {
             AddType(found, field.FieldType);
@@ -69,11 +81,17 @@ public static class AssemblyReferences
         }
 
         foreach (var property in type.Properties)
+        {
+            AddType(found, property.PropertyType);
             found.AddRange(property.CustomAttributes.SelectMany(OfAttribute));
+        }
         foreach (var method in type.Methods)
         {
             AddSignature(found, method);
             found.AddRange(method.CustomAttributes.SelectMany(OfAttribute));
+            found.AddRange(method.MethodReturnType.CustomAttributes.SelectMany(OfAttribute));
+            foreach (var parameter in method.Parameters)
+                found.AddRange(parameter.CustomAttributes.SelectMany(OfAttribute));
             foreach (var overridden in method.Overrides)
                 AddMember(found, overridden);
             if (!method.HasBody)
@@ -94,9 +112,27 @@ public static class AssemblyReferences
         var found = new List<MemberReference>();
         AddMember(found, attribute.Constructor);
         foreach (var argument in attribute.ConstructorArguments.Concat(attribute.Properties.Select(p => p.Argument)).Concat(attribute.Fields.Select(f => f.Argument)))
-            if (argument.Value is TypeReference typeArgument)
-                AddType(found, typeArgument);
+            AddArgument(found, argument);
         return found;
+    }
+
+    /// <summary>An attribute argument's type and value: <c>typeof</c> values, arrays of them, boxed values, enums.</summary>
+    private static void AddArgument(List<MemberReference> found, CustomAttributeArgument argument)
+    {
+        AddType(found, argument.Type);
+        switch (argument.Value)
+        {
+            case TypeReference type:
+                AddType(found, type);
+                break;
+            case CustomAttributeArgument boxed:
+                AddArgument(found, boxed);
+                break;
+            case CustomAttributeArgument[] array:
+                foreach (var element in array)
+                    AddArgument(found, element);
+                break;
+        }
     }
 
     private static void AddOperand(List<MemberReference> found, Instruction instruction)
@@ -108,6 +144,11 @@ public static class AssemblyReferences
                 break;
             case MemberReference member:
                 AddMember(found, member);
+                break;
+            case CallSite site: // calli
+                AddType(found, site.ReturnType);
+                foreach (var parameter in site.Parameters)
+                    AddType(found, parameter.ParameterType);
                 break;
         }
     }
@@ -144,9 +185,20 @@ public static class AssemblyReferences
         AddType(found, method.ReturnType);
         foreach (var parameter in method.Parameters)
             AddType(found, parameter.ParameterType);
-        foreach (var parameter in method.GenericParameters)
+        AddGenericParameters(found, method.GenericParameters);
+    }
+
+    private static void AddGenericParameters(List<MemberReference> found, IEnumerable<GenericParameter> parameters)
+    {
+        foreach (var parameter in parameters)
+        {
+            found.AddRange(parameter.CustomAttributes.SelectMany(OfAttribute));
             foreach (var constraint in parameter.Constraints)
+            {
                 AddType(found, constraint.ConstraintType);
+                found.AddRange(constraint.CustomAttributes.SelectMany(OfAttribute));
+            }
+        }
     }
 
     private static void AddType(List<MemberReference> found, TypeReference type)
@@ -158,7 +210,16 @@ public static class AssemblyReferences
                 foreach (var argument in generic.GenericArguments)
                     AddType(found, argument);
                 return;
-            case TypeSpecification specification: // arrays, pointers, by-ref, modifiers
+            case FunctionPointerType pointer:
+                AddType(found, pointer.ReturnType);
+                foreach (var parameter in pointer.Parameters)
+                    AddType(found, parameter.ParameterType);
+                return;
+            case IModifierType modified: // modreq, modopt
+                AddType(found, modified.ModifierType);
+                AddType(found, modified.ElementType);
+                return;
+            case TypeSpecification specification: // arrays, pointers, by-ref, pinned, sentinels
                 AddType(found, specification.ElementType);
                 return;
             case GenericParameter:

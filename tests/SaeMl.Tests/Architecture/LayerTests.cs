@@ -17,13 +17,19 @@ public sealed class LayerTests
     {
         using var library = AssemblyReferences.Read(typeof(SparseAutoencoder).Assembly.Location);
 
-        var outside = library.MainModule.Types
-            .Where(t => t.Namespace.Length > 0 && t.Namespace != "System.Runtime.CompilerServices")
-            .Where(t => Layers.LayerOf(t.Namespace) is null)
-            .Select(t => t.FullName);
-
-        outside.Should().BeEmpty("a namespace outside the layers would escape the rule");
+        TypesOutsideTheLayers(library.MainModule).Should().BeEmpty("a type outside the layers would escape the rule");
     }
+
+    [Fact]
+    public void A_type_outside_every_layer_is_found()
+    {
+        using var fixture = AssemblyReferences.Read(ArchitectureFixture.AssemblyPath, AppContext.BaseDirectory);
+
+        TypesOutsideTheLayers(fixture.MainModule).Should().Equal("FixtureGlobalHelper", "SaeMl.Elsewhere.FixtureStray");
+    }
+
+    private static IEnumerable<string> TypesOutsideTheLayers(Mono.Cecil.ModuleDefinition module) =>
+        module.Types.Where(t => !Layers.IsInfrastructure(t) && Layers.LayerOf(t.Namespace) is null).Select(t => t.FullName).Order(StringComparer.Ordinal);
 
     [Fact]
     public void A_reference_up_the_layers_or_between_peers_is_found()
@@ -32,8 +38,14 @@ public sealed class LayerTests
 
         var violations = Layers.Violations(fixture.MainModule);
 
-        violations.Should().BeEquivalentTo(
-            "SaeMl.Search.FixtureIndex (SaeMl.Search) → SaeMl.Evaluation.FixtureReport (SaeMl.Evaluation)",
-            "SaeMl.Search.FixtureIndex (SaeMl.Search) → SaeMl.Embedding.FixtureCatalog (SaeMl.Embedding)");
+        violations.Should().Equal(
+            "SaeMl.Search.FixtureByAttributeArgument (SaeMl.Search) → SaeMl.Embedding.FixtureCatalog (SaeMl.Embedding)",
+            "SaeMl.Search.FixtureByBase (SaeMl.Search) → SaeMl.Evaluation.FixtureMarkAttribute (SaeMl.Evaluation)",
+            "SaeMl.Search.FixtureByBody (SaeMl.Search) → SaeMl.Evaluation.FixtureReport (SaeMl.Evaluation)",
+            "SaeMl.Search.FixtureByCatch (SaeMl.Search) → SaeMl.Evaluation.FixtureReport (SaeMl.Evaluation)",
+            "SaeMl.Search.FixtureByField (SaeMl.Search) → SaeMl.Evaluation.FixtureReport (SaeMl.Evaluation)",
+            "SaeMl.Search.FixtureByGenericArgument (SaeMl.Search) → SaeMl.Evaluation.FixtureReport (SaeMl.Evaluation)",
+            "SaeMl.Search.FixtureByParameterAttribute (SaeMl.Search) → SaeMl.Evaluation.FixtureMarkAttribute (SaeMl.Evaluation)",
+            "SaeMl.Search.FixtureBySignature (SaeMl.Search) → SaeMl.Evaluation.FixtureReport (SaeMl.Evaluation)");
     }
 }

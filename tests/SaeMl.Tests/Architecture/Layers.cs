@@ -29,7 +29,7 @@ public static class Layers
             if (reference.From is null || reference.To is not TypeReference to || !IsDefinedIn(to, module))
                 continue;
             var fromLayer = LayerOf(reference.From.Namespace);
-            var toLayer = LayerOf(Outermost(to).Namespace);
+            var toLayer = LayerOf(AssemblyReferences.Outermost(to).Namespace);
             if (fromLayer is null || toLayer is null || fromLayer == toLayer)
                 continue;
             if (toLayer.Value.Level >= fromLayer.Value.Level)
@@ -38,6 +38,10 @@ public static class Layers
 
         return [.. violations];
     }
+
+    /// <summary>Whether a top-level type is made by the compiler or the runtime's conventions rather than written as part of a layer.</summary>
+    public static bool IsInfrastructure(TypeDefinition type) =>
+        type.Name.StartsWith('<') || type.FullName == "System.Runtime.CompilerServices.IgnoresAccessChecksToAttribute";
 
     /// <summary>The layer a namespace belongs to: its level and the layer's namespace; null outside the layers.</summary>
     public static (int Level, string Name)? LayerOf(string @namespace)
@@ -51,11 +55,4 @@ public static class Layers
 
     private static bool IsDefinedIn(TypeReference type, ModuleDefinition module) =>
         type is TypeDefinition definition ? definition.Module == module : type.Scope == module;
-
-    private static TypeReference Outermost(TypeReference type)
-    {
-        while (type.DeclaringType is { } declaring)
-            type = declaring;
-        return type;
-    }
 }

@@ -25,16 +25,19 @@ public static class MLNetSeam
     public static readonly string[] LoaderRegistration = ["Microsoft.ML.LoadableClassAttribute", "Microsoft.ML.SignatureLoadModel"];
 
     /// <summary>Every use of a non-public ML.NET member outside the seam, as "place → member (why)" lines.</summary>
-    public static List<string> Violations(ModuleDefinition module)
+    /// <param name="module">The compiled code to check.</param>
+    /// <param name="seam">The types allowed to use internals; <see cref="Types"/> when null.</param>
+    public static List<string> Violations(ModuleDefinition module, IReadOnlyCollection<string>? seam = null)
     {
+        seam ??= Types;
         var violations = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var reference in AssemblyReferences.Of(module))
         {
-            if (!IsMLNet(reference.To) || reference.From is { } from && Types.Contains(from.FullName))
+            if (!IsMLNet(reference.To) || reference.From is { } from && seam.Contains(from.FullName))
                 continue;
             if (reference.From is null && LoaderRegistration.Contains((reference.To as TypeReference ?? reference.To.DeclaringType).FullName))
                 continue;
-            if (Hidden(reference.To) is { } why)
+            if (Hidden(reference.To, reference.Site) is { } why)
                 violations.Add($"{reference.Place} → {reference.To.FullName} ({why})");
         }
 
@@ -53,8 +56,11 @@ public static class MLNetSeam
             && !assembly.Name.StartsWith("Microsoft.ML.Tokenizers", StringComparison.Ordinal);
     }
 
-    /// <summary>Why the real ML.NET assembly does not let other assemblies use <paramref name="member"/>; null when it does.</summary>
-    private static string? Hidden(MemberReference member)
+    /// <summary>
+    /// Why the real ML.NET assembly does not let <paramref name="from"/> use <paramref name="member"/>; null when it
+    /// does. A protected member counts as visible only from a type that derives from its declaring type.
+    /// </summary>
+    private static string? Hidden(MemberReference member, TypeDefinition? from)
     {
         IMemberDefinition? definition;
         try
@@ -75,15 +81,33 @@ public static class MLNetSeam
         return definition switch
         {
             null => "not found in the real assembly",
-            TypeDefinition type => Visible(type) ? null : "type not public",
-            MethodDefinition method => !Visible(method.DeclaringType) ? "declaring type not public"
-                : method.IsPublic || method.IsFamily || method.IsFamilyOrAssembly ? null : "method not public",
-            FieldDefinition field => !Visible(field.DeclaringType) ? "declaring type not public"
-                : field.IsPublic || field.IsFamily || field.IsFamilyOrAssembly ? null : "field not public",
+            TypeDefinition type => Visible(type, from) ? null : "type not public",
+            MethodDefinition method => !Visible(method.DeclaringType, from) ? "declaring type not public"
+                : method.IsPublic || (method.IsFamily || method.IsFamilyOrAssembly) && Derives(from, method.DeclaringType) ? null
+                : method.IsFamily || method.IsFamilyOrAssembly ? "protected method used outside a derived type" : "method not public",
+            FieldDefinition field => !Visible(field.DeclaringType, from) ? "declaring type not public"
+                : field.IsPublic || (field.IsFamily || field.IsFamilyOrAssembly) && Derives(from, field.DeclaringType) ? null
+                : field.IsFamily || field.IsFamilyOrAssembly ? "protected field used outside a derived type" : "field not public",
             _ => null,
         };
     }
 
-    private static bool Visible(TypeDefinition type) =>
-        type.IsNested ? (type.IsNestedPublic || type.IsNestedFamily || type.IsNestedFamilyOrAssembly) && Visible(type.DeclaringType) : type.IsPublic;
+    private static bool Visible(TypeDefinition type, TypeDefinition? from) =>
+        !type.IsNested ? type.IsPublic
+        : (type.IsNestedPublic || (type.IsNestedFamily || type.IsNestedFamilyOrAssembly) && Derives(from, type.DeclaringType)) && Visible(type.DeclaringType, from);
+
+    /// <summary>Whether <paramref name="from"/> (or a type it is nested in) derives from <paramref name="baseType"/>.</summary>
+    private static bool Derives(TypeDefinition? from, TypeDefinition baseType)
+    {
+        for (var outer = from; outer is not null; outer = outer.DeclaringType)
+        {
+            for (var type = outer.BaseType?.Resolve(); type is not null; type = type.BaseType?.Resolve())
+            {
+                if (type.FullName == baseType.FullName && type.Module.Assembly.Name.Name == baseType.Module.Assembly.Name.Name)
+                    return true;
+            }
+        }
+
+        return false;
+    }
 }
