@@ -34,6 +34,11 @@ internal static class CommandAction
                 console.MarkupLine("[yellow]Cancelled.[/]");
                 return Cancelled;
             }
+            catch (UsageException ex)
+            {
+                parseResult.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
+                return SaeMlCommandLine.Usage;
+            }
             catch (OutOfMemoryException)
             {
                 parseResult.InvocationConfiguration.Error.WriteLine("error: out of memory; lower --memory-budget-mb or --query-block, or search fewer queries at a time.");

@@ -13,9 +13,10 @@ namespace SaeMl.Cli;
 internal sealed class CommandFiles : IDisposable
 {
     private const string LockSuffix = ".saeml-lock";
+    private const string OwnerSuffix = ".saeml-run"; // who holds the lock: the lock file itself cannot be read while locked
     private readonly List<(string Path, string Flag)> _inputs = [];
     private readonly List<(string Path, string Flag, Func<string, bool>? Resumable)> _outputs = [];
-    private readonly List<(FileStream Stream, string Path)> _locks = [];
+    private readonly List<(FileStream Stream, string Path, string Owner)> _locks = [];
 
     /// <summary>An input: a file, or a folder whose whole content is read (a store).</summary>
     public CommandFiles Reads(string? path, string flag)
@@ -42,6 +43,9 @@ internal sealed class CommandFiles : IDisposable
     /// <exception cref="IOException">Another run is writing one of the outputs.</exception>
     public CommandFiles Check(bool overwrite)
     {
+        foreach (var (output, _, _) in _outputs)
+            RemoveStaleLock(output);
+
         for (var index = 0; index < _outputs.Count; index++)
         {
             var (output, flag, resumable) = _outputs[index];
@@ -64,7 +68,8 @@ internal sealed class CommandFiles : IDisposable
             var parent = Path.GetDirectoryName(output);
             if (parent is not null && !Directory.Exists(parent))
                 throw new DirectoryNotFoundException($"The output folder '{parent}' (of {flag}) does not exist; create it first.");
-            if (!overwrite && (File.Exists(output) || Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any()) && resumable?.Invoke(output) != true)
+            var exists = File.Exists(output) || Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any(e => !AtomicFile.IsTemporary(e));
+            if (!overwrite && exists && resumable?.Invoke(output) != true)
                 throw new ArgumentException($"{flag} '{output}' exists; pass --overwrite to replace it.");
         }
 
@@ -84,8 +89,9 @@ internal sealed class CommandFiles : IDisposable
     /// <summary>Releases the locks and deletes their files.</summary>
     public void Dispose()
     {
-        foreach (var (stream, path) in _locks)
+        foreach (var (stream, path, owner) in _locks)
         {
+            File.Delete(owner);
             File.Delete(path);
             stream.Dispose();
         }
@@ -93,30 +99,44 @@ internal sealed class CommandFiles : IDisposable
         _locks.Clear();
     }
 
+    /// <summary>Deletes the lock files a killed run left beside <paramref name="output"/>; a lock a live run holds stays.</summary>
+    private static void RemoveStaleLock(string output)
+    {
+        var path = output + LockSuffix;
+        if (!File.Exists(path))
+            return;
+        try
+        {
+            using (new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+                File.Delete(output + OwnerSuffix);
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Held: Lock reports the run that holds it.
+        }
+    }
+
     private void Lock(string output, string flag)
     {
         var path = output + LockSuffix;
+        var owner = output + OwnerSuffix;
         FileStream stream;
         try
         {
-            // FileShare.None is an exclusive advisory lock on Unix too: a second run cannot take it while this one lives.
+            // FileShare.None is an exclusive advisory lock on Unix too: a second run cannot take it while this one lives,
+            // and a run killed with -9 releases it with its process.
             stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException)
         {
-            var holder = File.Exists(path) ? File.ReadAllText(path).Trim() : "unknown";
+            var holder = File.Exists(owner) ? File.ReadAllText(owner).Trim() : "its process is unknown";
             throw new IOException($"Another saeml run is writing {flag} '{output}' ({holder}); wait for it to finish or choose another path.");
         }
 
         using (var process = Process.GetCurrentProcess())
-        {
-            var text = System.Text.Encoding.UTF8.GetBytes($"process {Environment.ProcessId}, started {process.StartTime.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC");
-            stream.SetLength(0);
-            stream.Write(text);
-            stream.Flush();
-        }
-
-        _locks.Add((stream, path));
+            File.WriteAllText(owner, $"process {Environment.ProcessId}, started {process.StartTime.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC");
+        _locks.Add((stream, path, owner));
     }
 
     /// <summary>The absolute path with links resolved, so that two spellings of one file compare equal.</summary>

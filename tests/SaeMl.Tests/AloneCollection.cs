@@ -3,7 +3,8 @@ namespace SaeMl.Tests;
 /// <summary>
 /// Tests that run with no other test beside them: the collector thread of
 /// <see cref="Compute.ScalarLifetimeTests"/> would otherwise put every test that runs meanwhile under the same
-/// pressure, and a failure there would point at the wrong test.
+/// pressure, and a failure there would point at the wrong test; <see cref="Cli.ReliabilityTests"/> kill child
+/// processes at points they watch for, which a loaded machine would blur.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class AloneCollection

@@ -44,13 +44,10 @@ internal static class DemoCommand
         {
             output, seed, documents, queries, dimension, k, trainingQueries, latents, epochs, device,
         };
-        command.Validators.Add(result =>
-        {
-            if (result.GetValue(latents) < DemoExperiment.LargestActiveLatents)
-                result.AddError($"--latents ({result.GetValue(latents)}) must be at least {DemoExperiment.LargestActiveLatents}: Table 1 trains autoencoders with K up to {DemoExperiment.LargestActiveLatents}.");
-        });
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
+            if (parse.GetValue(latents) < DemoExperiment.LargestActiveLatents)
+                throw new UsageException($"--latents ({parse.GetValue(latents)}) must be at least {DemoExperiment.LargestActiveLatents}: Table 1 trains autoencoders with K up to {DemoExperiment.LargestActiveLatents}.");
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
             if (File.Exists(parse.GetValue(output)))
                 throw new ArgumentException($"--output '{parse.GetValue(output)}' is a file; the demo needs a folder (it creates it if needed).");

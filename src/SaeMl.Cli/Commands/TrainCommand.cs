@@ -43,16 +43,13 @@ internal static class TrainCommand
         {
             queries, corpus, neighbors, output, latents, k, epochs, batchSize, neighborsPerQuery, learningRate, lambda, tau, auxWeight, validation, seed, checkpoint, checkpointEvery, resume, overwrite, device,
         };
-        command.Validators.Add(result =>
-        {
-            if (result.GetValue(k) > result.GetValue(latents))
-                result.AddError($"--k ({result.GetValue(k)}) must not exceed --latents ({result.GetValue(latents)}).");
-            if (result.GetValue(lambda) > 0 && result.GetValue(neighborsPerQuery) < 2)
-                result.AddError($"--neighbors-per-query ({result.GetValue(neighborsPerQuery)}) must be at least 2 while --kl-weight is above 0: the KL term compares score distributions over each query's neighbors. Pass --kl-weight 0 for the MSE-only ablation.");
-        });
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
             var target = parse.GetValue(output)!;
+            if (parse.GetValue(k) > parse.GetValue(latents))
+                throw new UsageException($"--k ({parse.GetValue(k)}) must not exceed --latents ({parse.GetValue(latents)}).");
+            if (parse.GetValue(lambda) > 0 && parse.GetValue(neighborsPerQuery) < 2)
+                throw new UsageException($"--neighbors-per-query ({parse.GetValue(neighborsPerQuery)}) must be at least 2 while --kl-weight is above 0: the KL term compares score distributions over each query's neighbors. Pass --kl-weight 0 for the MSE-only ablation.");
             if (parse.GetValue(resume) && parse.GetValue(checkpoint) is null)
                 throw new ArgumentException("--resume needs --checkpoint: the file to continue from.");
             var neighborRows = parse.GetValue(neighbors)!;

@@ -55,13 +55,15 @@ public sealed class AtomicFile : IDisposable
         _closed = true;
         try
         {
-            _file.Dispose(); // flushing what is buffered can fail again on a full disk; the file goes anyway
+            _file.Dispose(); // flushing what is buffered fails again on a full disk
         }
-        catch (IOException)
+        catch (Exception e) when (IsFileSystemFailure(e))
         {
         }
-
-        File.Delete(TemporaryPath);
+        finally
+        {
+            File.Delete(TemporaryPath);
+        }
     }
 
     /// <summary>Writes a whole file through <paramref name="write"/> and commits it if no exception escapes.</summary>
@@ -82,10 +84,7 @@ public sealed class AtomicFile : IDisposable
     {
         if (!Directory.Exists(folder))
             return 0;
-        var leftovers = Directory.GetFileSystemEntries(folder, targetPattern + ".*" + TemporarySuffix)
-            .Where(f => System.IO.Path.GetFileName(f) is var name && name.Length > 33 + TemporarySuffix.Length
-                && name[^(33 + TemporarySuffix.Length)] == '.' && name[^(32 + TemporarySuffix.Length)..^TemporarySuffix.Length].All(Uri.IsHexDigit))
-            .ToList();
+        var leftovers = Directory.GetFileSystemEntries(folder, targetPattern + ".*" + TemporarySuffix).Where(IsTemporary).ToList();
         foreach (var leftover in leftovers)
         {
             if (Directory.Exists(leftover))
@@ -97,6 +96,12 @@ public sealed class AtomicFile : IDisposable
         return leftovers.Count;
     }
 
+    /// <summary>Whether <paramref name="path"/> is named as this class names temporary files and staging folders.</summary>
+    public static bool IsTemporary(string path) =>
+        System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(path)) is var name
+        && name.EndsWith(TemporarySuffix, StringComparison.Ordinal) && name.Length > 33 + TemporarySuffix.Length
+        && name[^(33 + TemporarySuffix.Length)] == '.' && name[^(32 + TemporarySuffix.Length)..^TemporarySuffix.Length].All(Uri.IsHexDigit);
+
     /// <summary>A new temporary name beside <paramref name="path"/>, as this class writes them: <c>&lt;path&gt;.&lt;32 hex digits&gt;.tmp</c>.</summary>
     public static string TemporaryPathOf(string path) => $"{System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(path))}.{Guid.NewGuid():N}{TemporarySuffix}";
 
@@ -106,13 +111,20 @@ public sealed class AtomicFile : IDisposable
         {
             return action();
         }
-        catch (IOException e)
+        catch (Exception e) when (IsFileSystemFailure(e))
         {
             throw Renamed(e);
         }
     }
 
-    private IOException Renamed(IOException e) => new($"Could not write '{Path}': {e.Message.Replace(TemporaryPath, Path, StringComparison.Ordinal)}", e);
+    /// <summary>A write the file system refused: a full disk (IOException), or a file over the size limit (EFBIG, which .NET reports as ArgumentOutOfRangeException).</summary>
+    private static bool IsFileSystemFailure(Exception e) => e is IOException or ArgumentOutOfRangeException;
+
+    private IOException Renamed(Exception e) => new(
+        $"Could not write '{Path}': " + (e is ArgumentOutOfRangeException
+            ? "the file system refused to make it that large (a full disk or a file size limit)."
+            : e.Message.Replace(TemporaryPath, Path, StringComparison.Ordinal)),
+        e);
 
     /// <summary>The temporary file's stream, reporting failures under the target's name.</summary>
     private sealed class TargetNamingStream(FileStream inner, AtomicFile owner) : Stream
@@ -147,7 +159,7 @@ public sealed class AtomicFile : IDisposable
             {
                 inner.Write(buffer);
             }
-            catch (IOException e)
+            catch (Exception e) when (IsFileSystemFailure(e))
             {
                 throw owner.Renamed(e); // a span cannot enter Named's lambda
             }

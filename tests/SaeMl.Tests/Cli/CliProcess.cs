@@ -2,20 +2,48 @@ using System.Diagnostics;
 
 namespace SaeMl.Tests.Cli;
 
+/// <summary>What a saeml process printed and how it ended.</summary>
+internal sealed record CliResult(int ExitCode, string Output, string Error);
+
 /// <summary>Runs the saeml tool in a separate process, as a user would: a fresh runtime, nothing shared with the test.</summary>
 internal static class CliProcess
 {
+    private static string DotNet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+
+    private static string Tool => Path.Combine(AppContext.BaseDirectory, "SaeMl.Cli.dll");
+
+    /// <summary>Runs to the end; standard output and error together.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
     {
-        using var child = Process.Start(new ProcessStartInfo(
-            Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
-            ["exec", Path.Combine(AppContext.BaseDirectory, "SaeMl.Cli.dll"), .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = await child.StandardOutput.ReadToEndAsync() + await child.StandardError.ReadToEndAsync();
+        var result = await RunSeparatelyAsync(args);
+        return (result.ExitCode, result.Output + result.Error);
+    }
+
+    /// <summary>Runs to the end; standard output and error apart.</summary>
+    /// <param name="args">The command line.</param>
+    /// <param name="fileSizeLimitKiB">
+    /// When given, no file the process writes may grow past this: writes beyond it fail as they would on a
+    /// full disk (the limit's signal is ignored, so the write returns an error instead of killing the process).
+    /// </param>
+    public static async Task<CliResult> RunSeparatelyAsync(string[] args, int? fileSizeLimitKiB = null)
+    {
+        using var child = Start(args, fileSizeLimitKiB);
+        var output = child.StandardOutput.ReadToEndAsync();
+        var error = child.StandardError.ReadToEndAsync();
         await child.WaitForExitAsync();
-        return (child.ExitCode, output);
+        return new CliResult(child.ExitCode, await output, await error);
+    }
+
+    /// <summary>Starts the tool with its output redirected; the caller reads, waits for or kills it.</summary>
+    public static Process Start(string[] args, int? fileSizeLimitKiB = null)
+    {
+        var start = fileSizeLimitKiB is { } limit
+            ? new ProcessStartInfo("bash", ["-c", $"trap '' XFSZ; ulimit -f {limit}; exec \"$0\" \"$@\"", DotNet, "exec", Tool, .. args])
+            : new ProcessStartInfo(DotNet, ["exec", Tool, .. args]);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        if (fileSizeLimitKiB is not null)
+            start.Environment["DOTNET_EnableWriteXorExecute"] = "0"; // the runtime's double-mapped code pages need a file beyond the limit
+        return Process.Start(start)!;
     }
 }
