@@ -6,16 +6,11 @@ namespace SaeMl.Cli;
 /// <summary>Options that several commands share, spelled and validated the same way everywhere.</summary>
 internal static class CliOptions
 {
-    public static Option<int> PositiveInt(string name, string description, int defaultValue)
-    {
-        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
-        option.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 1)
-                result.AddError($"{name} must be at least 1.");
-        });
-        return option;
-    }
+    /// <summary>An int option of at least 1.</summary>
+    public static Option<int> PositiveInt(string name, string description, int defaultValue) => IntAtLeast(name, description, defaultValue, 1);
+
+    /// <summary>An int option that may be 0 but not negative.</summary>
+    public static Option<int> NonNegativeInt(string name, string description, int defaultValue) => IntAtLeast(name, description, defaultValue, 0);
 
     /// <summary>A float option whose value must satisfy <paramref name="rule"/>, checked at parse time in the flag's words.</summary>
     public static Option<float> Float(string name, string description, float defaultValue, Func<float, bool> rule, string expected)
@@ -30,14 +25,13 @@ internal static class CliOptions
         return option;
     }
 
-    /// <summary>An int option that may be 0 but not negative.</summary>
-    public static Option<int> NonNegativeInt(string name, string description, int defaultValue)
+    private static Option<int> IntAtLeast(string name, string description, int defaultValue, int minimum)
     {
         var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() < 0)
-                result.AddError($"{name} must be 0 or more.");
+            if (result.GetValueOrDefault<int>() < minimum)
+                result.AddError($"{name} must be at least {minimum}.");
         });
         return option;
     }
@@ -45,9 +39,25 @@ internal static class CliOptions
     /// <summary>Lets a command replace outputs that exist (never its inputs).</summary>
     public static Option<bool> Overwrite() => new("--overwrite") { Description = "Replace outputs that already exist (inputs are never overwritten)" };
 
-    public static Option<string> Device() => new("--device")
+    /// <summary>The device option, its value checked at parse time.</summary>
+    public static Option<string> Device()
     {
-        Description = "Where tensor work runs: auto (CUDA when available), cpu, cuda or cuda:N",
-        DefaultValueFactory = _ => ComputeDevice.Auto.ToString(),
-    };
+        var option = new Option<string>("--device")
+        {
+            Description = "Where tensor work runs: auto (CUDA when available), cpu, cuda or cuda:N",
+            DefaultValueFactory = _ => ComputeDevice.Auto.ToString(),
+        };
+        option.Validators.Add(result =>
+        {
+            try
+            {
+                ComputeDevice.Parse(result.GetValueOrDefault<string>() ?? "");
+            }
+            catch (ArgumentException e)
+            {
+                result.AddError($"--device: {CommandAction.OneLine(e)}");
+            }
+        });
+        return option;
+    }
 }

@@ -31,7 +31,7 @@ internal static class CommandAction
             }
             catch (OperationCanceledException)
             {
-                console.MarkupLine("[yellow]Cancelled.[/]");
+                parseResult.InvocationConfiguration.Error.WriteLine("Cancelled.");
                 return Cancelled;
             }
             catch (UsageException ex)

@@ -31,7 +31,8 @@ internal static class SaeMlCommandLine
     public static async Task<int> InvokeAsync(string[] args, IAnsiConsole console, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
         var parse = Build(console).Parse(args);
-        var exitCode = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        // No forced exit on Ctrl+C: the command sees the cancellation and removes its temporary files and locks before it returns.
+        var exitCode = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, cancellationToken);
         return parse.Errors.Count > 0 ? Usage : exitCode;
     }
 }

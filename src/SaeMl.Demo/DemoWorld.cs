@@ -167,7 +167,7 @@ public sealed class DemoWorld
         var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         if (Directory.Exists(target))
             throw new IOException($"'{target}' already exists; the demo world is written into a new folder.");
-        var staging = $"{target}.partial-{Guid.NewGuid():N}";
+        var staging = AtomicFile.TemporaryPathOf(target); // swept by the next writer of the folder if this one is killed
         try
         {
             WriteFiles(staging);

@@ -51,20 +51,19 @@ internal static class EmbedCommand
             Option[] embeddingSettings = [vocabulary, pooling, noNormalize, prefix, maxTokens, batchSize];
             var fromZip = modelPath.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
             if (fromZip && embeddingSettings.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
-                throw new ArgumentException($"{given.Name} is stored in the model zip '{modelPath}'; leave it out.");
+                throw new UsageException($"{given.Name} is stored in the model zip '{modelPath}'; leave it out.");
             if (!fromZip && parse.GetValue(vocabulary) is null)
-                throw new ArgumentException("--vocab is needed with an ONNX model: name its vocab.txt or tokenizer.json.");
+                throw new UsageException("--vocab is needed with an ONNX model: name its vocab.txt or tokenizer.json.");
 
             using var files = new CommandFiles()
                 .Reads(inputPath, "--input").Reads(modelPath, "--model").Reads(parse.GetValue(vocabulary), "--vocab")
-                .Writes(outputFolder, "--output", resumable: EmbeddingStoreWriter.CanResume)
+                .Writes(outputFolder, "--output", resumable: EmbeddingStoreWriter.CanResume, foreign: StoreFolder.ForeignEntry, ownsFolder: true)
                 .Check(parse.GetValue(overwrite));
             var records = TextInputs.Read(inputPath, parse.GetValue(part)!);
             var ids = console.Status().Start("Reading ids…", _ => IdIndex.Build(records, inputPath));
             if (ids.Count == 0)
                 throw new FormatException($"--input '{inputPath}' holds no texts: expected one record per line.");
-            if (parse.GetValue(overwrite) && !EmbeddingStoreWriter.CanResume(outputFolder))
-                DeleteStore(outputFolder);
+
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
             using var loaded = fromZip
                 ? EmbedderFromZip(modelPath, computeDevice, parse.GetValue(fallback))
@@ -81,6 +80,8 @@ internal static class EmbedCommand
                     AllowCpuFallback = parse.GetValue(fallback),
                 }, message => console.MarkupLine($"[yellow]{Markup.Escape(message)}[/]")));
             var embedder = loaded.Embedder;
+            if (parse.GetValue(overwrite) && !EmbeddingStoreWriter.CanResume(outputFolder))
+                StoreFolder.DeleteStore(outputFolder); // only now that the model loaded: a failure above keeps the old store
 
             var storage = $"{(parse.GetValue(float16) ? "float16" : "float32")}, rows per shard {parse.GetValue(rowsPerShard)?.ToString() ?? "default"}";
             var job = Job(TextInputs.FileRead(inputPath, parse.GetValue(part)!), modelPath, parse.GetValue(vocabulary), fromZip ? $"settings from the model zip; {storage}"
@@ -92,22 +93,6 @@ internal static class EmbedCommand
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>Deletes the finished store in <paramref name="folder"/> that --overwrite replaces; a folder that holds anything else is left alone.</summary>
-    private static void DeleteStore(string folder)
-    {
-        if (!Directory.Exists(folder) || !Directory.EnumerateFileSystemEntries(folder).Any())
-            return;
-        if (!File.Exists(Path.Combine(folder, EmbeddingStore.ManifestFileName)))
-            throw new ArgumentException($"--output '{folder}' is not an embedding store folder; --overwrite replaces only a store. Choose an empty or new folder.");
-        var storeFiles = Directory.GetFiles(folder, "part-*.npy")
-            .Append(Path.Combine(folder, EmbeddingStore.ManifestFileName)).Append(Path.Combine(folder, EmbeddingStore.IdsFileName)).ToList();
-        var others = Directory.EnumerateFileSystemEntries(folder).Except(storeFiles).ToList();
-        if (others.Count > 0)
-            throw new ArgumentException($"--output '{folder}' holds '{Path.GetFileName(others[0])}' beside its store; --overwrite replaces only a store's own files.");
-        foreach (var file in storeFiles)
-            File.Delete(file);
     }
 
     /// <summary>What a store is being written from: the file read, the model and the settings. A resumed run must match it.</summary>

@@ -33,13 +33,13 @@ internal static class EncodeCommand
             var latentsPrefix = parse.GetValue(latents);
             var reconstructionFolder = parse.GetValue(reconstruction);
             if (latentsPrefix is null && reconstructionFolder is null)
-                throw new ArgumentException("Name an output: --latents, --reconstruction or both.");
+                throw new UsageException("Name an output: --latents, --reconstruction or both.");
 
             var (valuesPath, indicesPath) = (latentsPrefix + ".latent-values.npy", latentsPrefix + ".latent-indices.npy");
             using var files = new CommandFiles()
                 .Reads(parse.GetValue(model), "--model").Reads(parse.GetValue(input), "--input")
                 .Writes(latentsPrefix is null ? null : valuesPath, "--latents").Writes(latentsPrefix is null ? null : indicesPath, "--latents")
-                .Writes(reconstructionFolder, "--reconstruction")
+                .Writes(reconstructionFolder, "--reconstruction", foreign: StoreFolder.ForeignEntry)
                 .Check(parse.GetValue(overwrite));
 
             using var transformer = SparseAutoencoderTransformer.Load(parse.GetValue(model)!, ComputeDevice.Parse(parse.GetValue(device)!));
@@ -66,14 +66,12 @@ internal static class EncodeCommand
                     return 0;
                 });
                 reconstructions?.Commit();
+                values?.Finish();
+                indices?.Finish();
                 values?.Commit();
                 indices?.Commit();
                 if (staging is not null)
-                {
-                    if (Directory.Exists(reconstructionFolder))
-                        Directory.Delete(reconstructionFolder!, recursive: true); // --overwrite was given: the checks refused it otherwise
-                    Directory.Move(staging, reconstructionFolder!);
-                }
+                    Replace(reconstructionFolder!, staging);
             }
             catch
             {
@@ -86,5 +84,33 @@ internal static class EncodeCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Puts the finished <paramref name="staging"/> store at <paramref name="target"/>: a store already there (which
+    /// --overwrite allowed) is first moved aside, and put back if the move in fails, so one of the two is always whole.
+    /// </summary>
+    private static void Replace(string target, string staging)
+    {
+        string? aside = null;
+        if (Directory.Exists(target))
+        {
+            aside = AtomicFile.TemporaryPathOf(target);
+            Directory.Move(target, aside);
+        }
+
+        try
+        {
+            Directory.Move(staging, target);
+        }
+        catch
+        {
+            if (aside is not null)
+                Directory.Move(aside, target);
+            throw;
+        }
+
+        if (aside is not null)
+            Directory.Delete(aside, recursive: true);
     }
 }

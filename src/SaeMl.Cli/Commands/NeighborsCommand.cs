@@ -47,7 +47,7 @@ internal static class NeighborsCommand
             var corpusIdsPath = parse.GetValue(corpusIds);
             var queryIdsPath = parse.GetValue(queryIds);
             if (!isTrec && (corpusIdsPath is not null || queryIdsPath is not null))
-                throw new ArgumentException("--corpus-ids and --query-ids name the ids written in a TREC run; use them with --format trec.");
+                throw new UsageException("--corpus-ids and --query-ids name the ids written in a TREC run; use them with --format trec.");
 
             var options = new ExactSearchOptions
             {

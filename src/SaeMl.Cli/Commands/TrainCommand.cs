@@ -51,7 +51,7 @@ internal static class TrainCommand
             if (parse.GetValue(lambda) > 0 && parse.GetValue(neighborsPerQuery) < 2)
                 throw new UsageException($"--neighbors-per-query ({parse.GetValue(neighborsPerQuery)}) must be at least 2 while --kl-weight is above 0: the KL term compares score distributions over each query's neighbors. Pass --kl-weight 0 for the MSE-only ablation.");
             if (parse.GetValue(resume) && parse.GetValue(checkpoint) is null)
-                throw new ArgumentException("--resume needs --checkpoint: the file to continue from.");
+                throw new UsageException("--resume needs --checkpoint: the file to continue from.");
             var neighborRows = parse.GetValue(neighbors)!;
             if (!neighborRows.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
                 neighborRows += ".ids.npy";

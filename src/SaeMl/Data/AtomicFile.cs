@@ -33,6 +33,17 @@ public sealed class AtomicFile : IDisposable
     /// <summary>The temporary file's stream; writers that wrap it must leave it open.</summary>
     public Stream Stream { get; }
 
+    /// <summary>Flushes what is written to disk, under the temporary name (a full disk shows here, not at <see cref="Commit"/>).</summary>
+    public void Flush()
+    {
+        ObjectDisposedException.ThrowIf(_closed, this);
+        Named(() =>
+        {
+            _file.Flush(flushToDisk: true);
+            return 0;
+        });
+    }
+
     /// <summary>Flushes to disk and renames the file to <see cref="Path"/>, replacing any file there.</summary>
     public void Commit()
     {
@@ -75,16 +86,20 @@ public sealed class AtomicFile : IDisposable
     }
 
     /// <summary>
-    /// Deletes what writers of targets in <paramref name="folder"/> whose names match <paramref name="targetPattern"/>
-    /// left behind when their process was killed: temporary files (<see cref="TemporaryPathOf"/>), and staging
-    /// folders named the same way. Only for targets no other writer is using.
+    /// Deletes what a writer of <paramref name="target"/> in <paramref name="folder"/> left behind when its process was
+    /// killed: temporary files and staging folders named <c>&lt;target&gt;.&lt;32 hex digits&gt;.tmp</c> exactly
+    /// (<see cref="TemporaryPathOf"/>). With <paramref name="target"/> null, every such entry of the folder goes:
+    /// only for a folder that one writer owns. Call it only while no other writer of those targets runs.
     /// </summary>
     /// <returns>The number of files and folders deleted.</returns>
-    public static int DeleteLeftovers(string folder, string targetPattern)
+    public static int DeleteLeftovers(string folder, string? target)
     {
         if (!Directory.Exists(folder))
             return 0;
-        var leftovers = Directory.GetFileSystemEntries(folder, targetPattern + ".*" + TemporarySuffix).Where(IsTemporary).ToList();
+        var leftovers = Directory.EnumerateFileSystemEntries(folder)
+            .Where(entry => IsTemporary(entry) && (target is null || System.IO.Path.GetFileName(entry) is var name
+                && name.Length == target.Length + 33 + TemporarySuffix.Length && name.StartsWith(target + ".", StringComparison.Ordinal)))
+            .ToList();
         foreach (var leftover in leftovers)
         {
             if (Directory.Exists(leftover))
@@ -100,7 +115,7 @@ public sealed class AtomicFile : IDisposable
     public static bool IsTemporary(string path) =>
         System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(path)) is var name
         && name.EndsWith(TemporarySuffix, StringComparison.Ordinal) && name.Length > 33 + TemporarySuffix.Length
-        && name[^(33 + TemporarySuffix.Length)] == '.' && name[^(32 + TemporarySuffix.Length)..^TemporarySuffix.Length].All(Uri.IsHexDigit);
+        && name[^(33 + TemporarySuffix.Length)] == '.' && name[^(32 + TemporarySuffix.Length)..^TemporarySuffix.Length].All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
 
     /// <summary>A new temporary name beside <paramref name="path"/>, as this class writes them: <c>&lt;path&gt;.&lt;32 hex digits&gt;.tmp</c>.</summary>
     public static string TemporaryPathOf(string path) => $"{System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(path))}.{Guid.NewGuid():N}{TemporarySuffix}";

@@ -14,7 +14,6 @@ public sealed class EmbeddingStoreWriter : IDisposable
     /// <summary>The default shard size in bytes (about 512 MB, the size of the paper's reference shards).</summary>
     public const long DefaultShardBytes = 512L << 20;
 
-    private const string ShardPattern = "part-*.npy";
     private readonly List<ShardEntry> _completed = [];
     private readonly bool _createdFolder;
     private NpyWriter? _current;
@@ -55,7 +54,7 @@ public sealed class EmbeddingStoreWriter : IDisposable
         Directory.CreateDirectory(Folder);
         if (resume)
         {
-            AtomicFile.DeleteLeftovers(Folder, ShardPattern); // the shard a killed run was writing
+            AtomicFile.DeleteLeftovers(Folder, target: null); // the shard a killed run was writing
             KeepCompleteShards();
         }
         else
@@ -180,7 +179,7 @@ public sealed class EmbeddingStoreWriter : IDisposable
         _current = null;
     }
 
-    private string ShardPath(int index) => Path.Combine(Folder, $"part-{index:D5}.npy"); // matches ShardPattern
+    private string ShardPath(int index) => Path.Combine(Folder, $"part-{index:D5}.npy");
 
     private string MarkerPath => Path.Combine(Folder, EmbeddingStore.UnfinishedMarkerFileName);
 

@@ -88,16 +88,15 @@ public sealed class IdIndex
     public static IdIndex Load(string path)
     {
         var builder = new Builder(path);
-        var line = 0L;
-        try
+        var previous = 0L;
+        foreach (var (number, id) in TextLines.Read(path))
         {
-            foreach (var id in File.ReadLines(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true)))
-                builder.Add(id, ++line);
+            if (number != previous + 1)
+                throw new FormatException($"'{path}' line {previous + 1} is empty; every row needs an id.");
+            builder.Add(id, number);
+            previous = number;
         }
-        catch (DecoderFallbackException)
-        {
-            throw new FormatException($"'{path}' is not valid UTF-8 text (after line {line}).");
-        }
+
         return builder.ToIndex();
     }
 

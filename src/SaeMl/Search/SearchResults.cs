@@ -59,6 +59,8 @@ public sealed class SearchResults
         using var scores = new NpyWriter(scoresPath, NpyDataType.Float32, K);
         rows.WriteRows(_rows);
         scores.WriteRows(_scores);
+        rows.Finish(); // both whole on disk before either is renamed
+        scores.Finish();
         scores.Commit();
         try
         {
@@ -66,7 +68,7 @@ public sealed class SearchResults
         }
         catch
         {
-            File.Delete(scoresPath);
+            File.Delete(scoresPath); // a rename that fails after the other: no half pair stays
             throw;
         }
     }

@@ -159,7 +159,7 @@ public sealed class EmbedCommandTests : IDisposable
     {
         var (exitCode, output) = await Run("embed", "--input", World, "--model", _folder.File("some.zip"), "--pooling", "mean", "--output", _folder.File("x"));
 
-        exitCode.Should().Be(CommandAction.Failed);
+        exitCode.Should().Be(SaeMlCommandLine.Usage);
         output.Should().Contain("error: --pooling is stored in the model zip");
     }
 
@@ -168,7 +168,7 @@ public sealed class EmbedCommandTests : IDisposable
     {
         var (exitCode, output) = await Run("embed", "--input", World, "--model", Model, "--output", _folder.File("x"));
 
-        exitCode.Should().Be(CommandAction.Failed);
+        exitCode.Should().Be(SaeMlCommandLine.Usage);
         output.Should().Contain("error: --vocab is needed with an ONNX model");
     }
 

@@ -82,8 +82,12 @@ public sealed class ReliabilityTests : IDisposable
         return zip;
     }
 
-    /// <summary>Every file under the test folder with the SHA-256 of its bytes, to show that nothing changed.</summary>
-    private Dictionary<string, string> Snapshot() => _folder.FileNames().ToDictionary(name => name, name => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_folder.File(name)))));
+    /// <summary>
+    /// Every file under the test folder with the SHA-256 of its bytes, to show that nothing changed; lock files are
+    /// listed by name only (one another run holds cannot be read).
+    /// </summary>
+    private Dictionary<string, string> Snapshot() => _folder.FileNames().ToDictionary(name => name, name =>
+        name.EndsWith(".saeml-lock", StringComparison.Ordinal) ? "lock" : Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_folder.File(name)))));
 
     private static string[] Leftovers(string folder) => Directory.GetFileSystemEntries(folder, "*", SearchOption.AllDirectories)
         .Where(f => f.EndsWith(".tmp", StringComparison.Ordinal) || f.EndsWith(".saeml-lock", StringComparison.Ordinal) || f.EndsWith(".saeml-run", StringComparison.Ordinal)).ToArray();
@@ -93,10 +97,15 @@ public sealed class ReliabilityTests : IDisposable
     [InlineData("neighbors-prefix-over-corpus")]
     [InlineData("train-over-queries")]
     [InlineData("encode-over-input")]
+    [InlineData("through-a-linked-folder")]
+    [InlineData("relative-spelling")]
     public async Task An_output_that_is_an_input_is_refused_before_any_work_and_every_input_stays(string scenario)
     {
         File.Copy(_folder.File("corpus.npy"), _folder.File("x.ids.npy"));
         File.Copy(_folder.File("corpus.npy"), _folder.File("y.latent-values.npy"));
+        Directory.CreateDirectory(_folder.File("real/sub"));
+        File.Copy(_folder.File("corpus.npy"), _folder.File("real/sub/c.npy"));
+        Directory.CreateSymbolicLink(_folder.File("link"), _folder.File("real"));
         var model = scenario == "encode-over-input" ? TrainedModel() : null;
         var before = Snapshot();
         string[] args = scenario switch
@@ -104,6 +113,9 @@ public sealed class ReliabilityTests : IDisposable
             "neighbors-trec-over-corpus" => ["neighbors", "--corpus", _folder.File("corpus.npy"), "--queries", _folder.File("queries.npy"), "--format", "trec", "--output", _folder.File("corpus.npy"), "--overwrite"],
             "neighbors-prefix-over-corpus" => ["neighbors", "--corpus", _folder.File("x.ids.npy"), "--queries", _folder.File("queries.npy"), "--output", _folder.File("x"), "--overwrite"],
             "train-over-queries" => Train(_folder.File("queries.npy"), "--overwrite"),
+            "through-a-linked-folder" => ["neighbors", "--corpus", _folder.File("real/sub/c.npy"), "--queries", _folder.File("queries.npy"), "--format", "trec", "--output", _folder.File("link/sub/c.npy"), "--overwrite"],
+            "relative-spelling" => ["neighbors", "--corpus", _folder.File("corpus.npy"), "--queries", _folder.File("queries.npy"), "--format", "trec",
+                "--output", Path.Combine(Path.GetRelativePath(Environment.CurrentDirectory, _folder.Path), ".", "real", "..", "corpus.npy"), "--overwrite"],
             _ => ["encode", "--model", model!, "--input", _folder.File("y.latent-values.npy"), "--latents", _folder.File("y"), "--overwrite"],
         };
 
@@ -132,6 +144,29 @@ public sealed class ReliabilityTests : IDisposable
     }
 
     [Fact]
+    public async Task Overwrite_replaces_only_what_the_command_writes_and_a_failed_check_leaves_no_lock()
+    {
+        Directory.CreateDirectory(_folder.File("documents"));
+        File.WriteAllText(_folder.File("documents/thesis.txt"), "years of work");
+        var model = TrainedModel();
+        File.WriteAllText(_folder.File("sae.ckpt.saeml-run"), "process 1, started long ago");
+        using (new FileStream(_folder.File("sae.ckpt.saeml-lock"), FileMode.Create, FileAccess.ReadWrite, FileShare.None)) // another run holds the checkpoint
+        {
+            var before = Snapshot();
+
+            var (encodeExit, encode) = await Run("encode", "--model", model, "--input", _folder.File("corpus.npy"), "--reconstruction", _folder.File("documents"), "--overwrite");
+            var (trainExit, train) = await Run(Train(_folder.File("sae.zip"), "--checkpoint", _folder.File("sae.ckpt")));
+
+            encodeExit.Should().Be(CommandAction.Failed);
+            encode.Should().Contain($"--reconstruction '{_folder.File("documents")}' holds 'thesis.txt', which is not the command's own");
+            trainExit.Should().Be(CommandAction.Failed);
+            train.Should().Contain($"Another saeml run is writing --checkpoint '{_folder.File("sae.ckpt")}' (process 1, started long ago)");
+            Snapshot().Should().Equal(before, "the folder is intact, and the lock taken on --output before --checkpoint failed is gone");
+            File.Exists(_folder.File("sae.zip.saeml-lock")).Should().BeFalse();
+        }
+    }
+
+    [Fact]
     public async Task An_existing_output_is_reported_before_the_work_and_replaced_only_with_overwrite()
     {
         var args = new[] { "neighbors", "--corpus", _folder.File("corpus.npy"), "--queries", _folder.File("queries.npy"), "--output", _folder.File("run"), "--device", "cpu" };
@@ -139,13 +174,15 @@ public sealed class ReliabilityTests : IDisposable
         var before = Snapshot();
 
         var (again, output) = await Run(args);
+        var refused = Snapshot();
+        File.WriteAllBytes(_folder.File("run.ids.npy"), [1, 2, 3]); // so that a replacement that wrote nothing would show
         var (replaced, replacedOutput) = await Run([.. args, "--overwrite"]);
 
         again.Should().Be(CommandAction.Failed);
         output.Should().Contain($"--output '{_folder.File("run.ids.npy")}' exists; pass --overwrite to replace it.").And.NotContain("Searching");
-        Snapshot().Should().NotBeEmpty();
+        refused.Should().Equal(before, "the refused run changed nothing");
         replaced.Should().Be(0, replacedOutput);
-        Snapshot().Should().Equal(before, "the same search writes the same bytes");
+        Snapshot().Should().Equal(before, "the same search writes the same bytes again");
         Leftovers(_folder.Path).Should().BeEmpty();
     }
 
@@ -160,6 +197,8 @@ public sealed class ReliabilityTests : IDisposable
             var waited = Stopwatch.StartNew();
             while (!(File.Exists(lockFile) && new FileInfo(lockFile).Length > 0) && waited.Elapsed < TimeSpan.FromSeconds(60))
                 await Task.Delay(50);
+            File.Exists(lockFile).Should().BeTrue("the first run holds its output by now");
+            first.HasExited.Should().BeFalse("the first run trains for a long time");
 
             var (exitCode, output) = await Run(Train(zip, "--seed", "7"));
 
@@ -173,16 +212,22 @@ public sealed class ReliabilityTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_full_disk_leaves_neither_half_a_pair_nor_temporary_files_and_the_message_names_the_output()
+    [Theory]
+    [InlineData(200, false)] // neither file of the pair fits
+    [InlineData(600, false)] // the scores (480 KB) fit, the rows (960 KB) do not
+    [InlineData(600, true)]  // the same, replacing an earlier pair with --overwrite
+    public async Task A_full_disk_leaves_neither_half_a_pair_nor_temporary_files_and_the_message_names_the_output(int limitKiB, bool replacing)
     {
-        var result = await CliProcess.RunSeparatelyAsync(
-            ["neighbors", "--corpus", _folder.File("corpus.npy"), "--queries", _folder.File("queries.npy"), "--k", "400", "--output", _folder.File("run"), "--device", "cpu"],
-            fileSizeLimitKiB: 200);
+        string[] args = ["neighbors", "--corpus", _folder.File("corpus.npy"), "--queries", _folder.File("queries.npy"), "--k", "400", "--output", _folder.File("run"), "--device", "cpu"];
+        if (replacing)
+            (await Run(args)).ExitCode.Should().Be(0);
+        var before = Snapshot();
+
+        var result = await CliProcess.RunSeparatelyAsync(replacing ? [.. args, "--overwrite"] : args, fileSizeLimitKiB: limitKiB);
 
         result.ExitCode.Should().Be(CommandAction.Failed, result.Output + result.Error);
         result.Error.Should().MatchRegex($"^error: Could not write '{_folder.File("run")}\\.(ids|scores)\\.npy': .*\n$");
-        _folder.FileNames().Should().NotContain(name => name.StartsWith("run", StringComparison.Ordinal), "neither file of the pair, nor a temporary one, nor a lock");
+        Snapshot().Should().Equal(before, "the earlier pair (if any) stays whole, and no new file, temporary file or lock is left");
     }
 
     [Fact]
@@ -417,12 +462,23 @@ public sealed class ReliabilityTests : IDisposable
             for (var attempt = 0; attempt < 3; attempt++)
             {
                 using var child = CliProcess.Start(command(target));
+                var errors = new StringBuilder();
+                child.OutputDataReceived += (_, _) => { }; // drained, so a full pipe never blocks the child
+                child.ErrorDataReceived += (_, e) => errors.AppendLine(e.Data);
+                child.BeginOutputReadLine();
+                child.BeginErrorReadLine();
                 var reached = killPoint(target);
+                var deadline = Stopwatch.StartNew();
                 while (!child.HasExited && !reached())
+                {
+                    deadline.Elapsed.Should().BeLessThan(TimeSpan.FromMinutes(2), "the kill point comes within two minutes");
                     await Task.Delay(5);
+                }
+
                 if (child.HasExited)
                 {
-                    var error = await child.StandardError.ReadToEndAsync();
+                    await child.WaitForExitAsync();
+                    var error = errors.ToString();
                     (child.ExitCode == 0 || error.Contains("exists; pass --overwrite")).Should().BeTrue(
                         $"a run that was not killed finishes, or finds that a killed run had already finished: {error}");
                     break;

@@ -146,7 +146,7 @@ public sealed class TrainCommandTests : IDisposable
     {
         var (exitCode, output) = await Run(TrainArguments(_folder.File("x.zip"), "--resume"));
 
-        exitCode.Should().Be(CommandAction.Failed);
+        exitCode.Should().Be(SaeMlCommandLine.Usage);
         output.Should().Contain("error: --resume needs --checkpoint");
     }
 

@@ -19,6 +19,7 @@ public sealed class NpyWriter : IDisposable
 {
     private const int ConversionBlock = 1 << 14;
     private readonly AtomicFile _file;
+    private bool _finished;
     private readonly int _formatVersion;
     private bool _closed;
 
@@ -108,13 +109,26 @@ public sealed class NpyWriter : IDisposable
         RowsWritten += rows;
     }
 
-    /// <summary>Writes the final header, flushes to disk and renames the file to <see cref="Path"/>, replacing any file there.</summary>
-    public void Commit()
+    /// <summary>
+    /// Writes the final header and flushes the file to disk under its temporary name, so that a full disk shows
+    /// here; <see cref="Commit"/> then only renames. Writers of several files finish them all before committing any.
+    /// </summary>
+    public void Finish()
     {
         ObjectDisposedException.ThrowIf(_closed, this);
+        if (_finished)
+            return;
         var header = new NpyHeader(DataType, RowsWritten, Columns).Encode(_formatVersion, reserveRowDigits: true);
         _file.Stream.Position = 0;
         _file.Stream.Write(header);
+        _file.Flush();
+        _finished = true;
+    }
+
+    /// <summary>Finishes the file (<see cref="Finish"/>) and renames it to <see cref="Path"/>, replacing any file there.</summary>
+    public void Commit()
+    {
+        Finish();
         _file.Commit();
         _closed = true;
     }
