@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML;
@@ -170,7 +169,6 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
     internal const string LoaderSignature = "SaeMlSparseAutoencoder";
     private const string Component = "SparseAutoencode transformer";
     private const int BatchRows = 1024;
-    private static readonly string[] WeightStreams = ["encoder_weight.bin", "encoder_bias.bin", "decoder_weight.bin", "decoder_bias.bin"];
 
     private readonly IHost _host;
     private readonly BatchedColumnMapping<float[]> _mapping;
@@ -255,13 +253,7 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
         writer.Write(InputColumnName);
         writer.Write(LatentColumnName);
         writer.Write(ReconstructionColumnName ?? string.Empty);
-        writer.Write(Autoencoder.Dimension);
-        writer.Write(Autoencoder.LatentSize);
-        writer.Write(Autoencoder.ActiveLatents);
-        var weights = Autoencoder.GetWeights();
-        float[][] arrays = [weights.EncoderWeight, weights.EncoderBias, weights.DecoderWeight, weights.DecoderBias];
-        for (var i = 0; i < arrays.Length; i++)
-            entry.WriteBlob(WeightStreams[i], MemoryMarshal.AsBytes(arrays[i].AsSpan()).ToArray());
+        SavedAutoencoder.Write(entry, Autoencoder);
     });
 
     /// <summary>Reads a transformer written by <see cref="ICanSaveModel.Save"/>; ML.NET calls it through <c>LoadableClass</c>.</summary>
@@ -272,13 +264,7 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
         var input = reader.ReadString();
         var latent = reader.ReadString();
         var reconstruction = reader.ReadString() is { Length: > 0 } name ? name : null;
-        var dimension = entry.ReadInt("Dimension", minimum: 1);
-        var latentSize = entry.ReadInt("LatentSize", minimum: 1);
-        var activeLatents = entry.ReadInt("ActiveLatents", minimum: 1, maximum: latentSize);
-        var arrays = WeightStreams.Select(stream => MemoryMarshal.Cast<byte, float>(entry.ReadBlob(stream)).ToArray()).ToArray();
-        var weights = new SaeWeights(dimension, latentSize, arrays[0], arrays[1], arrays[2], arrays[3]);
-        weights.Validate($"The saved {Component}");
-        return new SparseAutoencoderTransformer(host, SparseAutoencoder.FromWeights(weights, activeLatents, ComputeDevice.Auto), input, latent, reconstruction);
+        return new SparseAutoencoderTransformer(host, SavedAutoencoder.Read(entry), input, latent, reconstruction);
     }
 
     /// <summary>Encodes a batch of input rows; fills the latent batch (non-zeros only) and the reconstruction batch.</summary>
