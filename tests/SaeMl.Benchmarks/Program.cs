@@ -9,5 +9,6 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     SaeTrainingBenchmark.Create(),
     SparseIndexBenchmark.Create(),
     DeviceAgreement.Create(),
+    SteeringBenchmark.Create(),
 };
 return await root.Parse(args).InvokeAsync();
