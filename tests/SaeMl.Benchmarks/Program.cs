@@ -10,5 +10,6 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     SparseIndexBenchmark.Create(),
     DeviceAgreement.Create(),
     SteeringBenchmark.Create(),
+    ControlStudy.Create(),
 };
 return await root.Parse(args).InvokeAsync();

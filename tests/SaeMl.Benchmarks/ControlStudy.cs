@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Globalization;
+using SaeMl.Autoencoder;
+using SaeMl.Compute;
+using SaeMl.Data;
+using SaeMl.Demo;
+using SaeMl.Steering;
+
+namespace SaeMl.Benchmarks;
+
+/// <summary>
+/// The paper's controllability study (its Figure 4) on the demo world, with Table 1's K = 32 autoencoder:
+/// MRR@10, MRR and P@10 by α on the document side and the query side, printed as Markdown and drawn as a PNG.
+/// A folder of an earlier <c>saeml demo</c> run is reused (world, embeddings and model).
+/// </summary>
+internal static class ControlStudy
+{
+    public static Command Create()
+    {
+        var folder = new Option<string>("--folder") { Description = "The demo's folder; an earlier saeml demo run's is reused", DefaultValueFactory = _ => new DemoExperimentOptions().Folder };
+        var plot = new Option<string?>("--plot") { Description = "Where to write the figure (PNG)" };
+        var steps = new Option<int>("--steps") { Description = "α values after 0: 0.0004 doubling", DefaultValueFactory = _ => 13 };
+        var command = new Command("control", "The controllability study (Figure 4) on the demo world") { folder, plot, steps };
+        command.SetAction(parse => Run(parse.GetValue(folder)!, parse.GetValue(plot), parse.GetValue(steps)));
+        return command;
+    }
+
+    private static int Run(string folder, string? plotPath, int steps)
+    {
+        using var experiment = new DemoExperiment(new DemoExperimentOptions { Folder = folder, Device = ComputeDevice.Cpu });
+        experiment.WriteWorld();
+        using (var embedder = experiment.CreateEmbedder())
+        {
+            foreach (var texts in Enum.GetValues<DemoTexts>())
+                experiment.Embed(texts, embedder);
+        }
+
+        experiment.FindTrainingNeighbors();
+        var model = experiment.Table1Models()[0];
+        experiment.Train(model);
+        using var transformer = SparseAutoencoderTransformer.Load(model.Path, ComputeDevice.Cpu);
+        using var queries = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Queries));
+        using var corpus = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Corpus));
+        var qrels = Qrels.ReadTsv(Path.Combine(experiment.WorldFolder, DemoWorld.QrelsFile));
+        var points = ControlExperiment.Run(transformer.Autoencoder, queries, queries.LoadIds(), corpus, corpus.LoadIds(), qrels,
+            ControlExperiment.DoublingGrid(steps), depth: 1000, device: ComputeDevice.Cpu, workingFolder: experiment.WorldFolder);
+
+        Console.WriteLine($"### Controllability on the demo world: {model.Label}, n = {model.Options.LatentSize:N0}, reconstructions, depth 1,000");
+        Console.WriteLine();
+        Console.WriteLine($"Machine: {MachineDescription.Describe()}. Model: {Path.GetFileName(model.Path)}.");
+        Console.WriteLine();
+        Console.WriteLine("| α | document side MRR@10 | MRR | P@10 | query side MRR@10 | MRR | P@10 |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (var p in points)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {p.Alpha:G4} | {p.DocumentSide.MeanReciprocalRankAtCutoff:F4} | {p.DocumentSide.MeanReciprocalRank:F4} | {p.DocumentSide.PrecisionAt(10):F4} | "
+                + $"{p.QuerySide.MeanReciprocalRankAtCutoff:F4} | {p.QuerySide.MeanReciprocalRank:F4} | {p.QuerySide.PrecisionAt(10):F4} |"));
+        }
+
+        if (plotPath is not null)
+            Plot(points, plotPath);
+        return 0;
+    }
+
+    /// <summary>MRR@10 and P@10 of both sides against α on a log axis (α = 0 left out), as the paper draws it.</summary>
+    private static void Plot(IReadOnlyList<ControlPoint> points, string path)
+    {
+        var steered = points.Where(p => p.Alpha > 0).ToList();
+        double[] xs = [.. steered.Select(p => Math.Log10(p.Alpha))];
+        var plot = new ScottPlot.Plot();
+        void Line(IEnumerable<double> ys, string label, ScottPlot.Color color, bool dashed)
+        {
+            var scatter = plot.Add.Scatter(xs, ys.ToArray(), color);
+            scatter.LegendText = label;
+            if (dashed)
+                scatter.LinePattern = ScottPlot.LinePattern.Dashed;
+        }
+
+        Line(steered.Select(p => p.DocumentSide.MeanReciprocalRankAtCutoff), "document side, MRR@10", ScottPlot.Colors.Blue, dashed: false);
+        Line(steered.Select(p => p.DocumentSide.PrecisionAt(10)), "document side, P@10", ScottPlot.Colors.Blue, dashed: true);
+        Line(steered.Select(p => p.QuerySide.MeanReciprocalRankAtCutoff), "query side, MRR@10", ScottPlot.Colors.OrangeRed, dashed: false);
+        Line(steered.Select(p => p.QuerySide.PrecisionAt(10)), "query side, P@10", ScottPlot.Colors.OrangeRed, dashed: true);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = x => Math.Pow(10, x).ToString("G2", CultureInfo.InvariantCulture) };
+        plot.XLabel("α (log scale)");
+        plot.YLabel("retrieval with reconstructions");
+        plot.Title("Steering one latent: the demo world (K = 32)");
+        plot.ShowLegend(ScottPlot.Alignment.MiddleLeft);
+        plot.SavePng(path, 800, 500);
+        Console.WriteLine();
+        Console.WriteLine($"Wrote {path}");
+    }
+}
