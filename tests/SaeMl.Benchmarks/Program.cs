@@ -11,5 +11,6 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     DeviceAgreement.Create(),
     SteeringBenchmark.Create(),
     ControlStudy.Create(),
+    PerspectiveStudy.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -84,76 +84,60 @@ public static class ControlExperiment
         var queryReconstructions = autoencoder.Decode(queryCodes);
         var decoder = autoencoder.GetWeights().DecoderWeight;
 
-        var working = workingFolder is null ? Directory.CreateTempSubdirectory("saeml-control-") : Directory.CreateDirectory(Path.Combine(workingFolder, $"saeml-control-{Guid.NewGuid():N}"));
-        try
+        // The reconstructed corpus, and the summed latents of each query's relevant documents (for the query side).
+        var relevantOf = new Dictionary<long, List<int>>();
+        for (var i = 0; i < relevantRows.Length; i++)
+            foreach (var row in relevantRows[i])
+                (relevantOf.TryGetValue(row, out var list) ? list : relevantOf[row] = []).Add(i);
+        var documentLatentSums = evaluated.Select(_ => new Dictionary<int, double>()).ToArray();
+        using var corpusReconstruction = ReconstructedCorpus.Write(autoencoder, corpus, workingFolder, batch =>
         {
-            // The reconstructed corpus, and the summed latents of each query's relevant documents (for the query side).
-            var relevantOf = new Dictionary<long, List<int>>();
-            for (var i = 0; i < relevantRows.Length; i++)
-                foreach (var row in relevantRows[i])
-                    (relevantOf.TryGetValue(row, out var list) ? list : relevantOf[row] = []).Add(i);
-            var documentLatentSums = evaluated.Select(_ => new Dictionary<int, double>()).ToArray();
-            var reconstructedPath = Path.Combine(working.FullName, "corpus");
-            using (var writer = new EmbeddingStoreWriter(reconstructedPath, d, job: "control experiment"))
+            for (var r = 0; r < batch.Input.RowCount; r++)
             {
-                foreach (var (batch, codes, reconstruction) in autoencoder.EncodeStore(corpus, reconstruct: true, cancellationToken: cancellationToken))
-                {
-                    writer.WriteRows(reconstruction!);
-                    for (var r = 0; r < batch.RowCount; r++)
-                    {
-                        if (!relevantOf.TryGetValue(batch.FirstRow + r, out var owners))
-                            continue;
-                        var (indices, values) = (codes.IndicesOf(r).ToArray(), codes.ValuesOf(r).ToArray());
-                        foreach (var owner in owners)
-                            for (var j = 0; j < indices.Length; j++)
-                                documentLatentSums[owner][indices[j]] = documentLatentSums[owner].GetValueOrDefault(indices[j]) + values[j];
-                    }
-                }
-
-                writer.Commit();
+                if (!relevantOf.TryGetValue(batch.Input.FirstRow + r, out var owners))
+                    continue;
+                var (indices, values) = (batch.Codes.IndicesOf(r).ToArray(), batch.Codes.ValuesOf(r).ToArray());
+                foreach (var owner in owners)
+                    for (var j = 0; j < indices.Length; j++)
+                        documentLatentSums[owner][indices[j]] = documentLatentSums[owner].GetValueOrDefault(indices[j]) + values[j];
             }
+        }, cancellationToken);
 
-            using var reconstructed = EmbeddingStore.Open(reconstructedPath);
-            var search = new ExactSearchOptions { K = (int)Math.Min(depth + relevantRows.Max(r => r.Length), reconstructed.RowCount), Device = searchDevice };
-            var baseline = ExactSearch.Search(queryReconstructions, reconstructed, search, cancellationToken: cancellationToken);
+        var search = new ExactSearchOptions { K = (int)Math.Min(depth + relevantRows.Max(r => r.Length), corpusReconstruction.Store.RowCount), Device = searchDevice };
+        var baseline = ExactSearch.Search(queryReconstructions, corpusReconstruction.Store, search, cancellationToken: cancellationToken);
 
-            // Document side: each query's strongest latent, how far its direction moves a document's score, and the relevant documents' scores.
-            var documentFeatures = Enumerable.Range(0, evaluated.Length).Select(i => StrongestLatent(queryCodes, i)).ToArray();
-            var slopes = documentFeatures.Select((j, i) => TensorPrimitives.Dot(queryReconstructions.AsSpan(i * d, d), decoder.AsSpan(j * d, d))).ToArray();
-            var relevantScores = relevantRows.Select((rows, i) => rows.Select(row =>
-            {
-                var document = new float[d];
-                reconstructed.ReadRows(row, document);
-                return TensorPrimitives.Dot(queryReconstructions.AsSpan(i * d, d), document);
-            }).ToArray()).ToArray();
-
-            var queryFeatures = documentLatentSums.Select(sums => sums.MaxBy(p => (p.Value, -p.Key)).Key).ToArray();
-            var points = new List<ControlPoint>();
-            foreach (var alpha in alphas)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var documentSide = RetrievalMetrics.Compute(
-                    Enumerable.Range(0, evaluated.Length).Select(i => KeyValuePair.Create(queryIds[evaluated[i]],
-                        (IReadOnlyList<string>)DocumentSideRanking(baseline, i, relevantRows[i], relevantScores[i], alpha * slopes[i], depth).Select(row => corpusIds[row]).ToArray())),
-                    judged);
-
-                var steered = (float[])queryReconstructions.Clone();
-                for (var i = 0; i < evaluated.Length; i++)
-                    TensorPrimitives.MultiplyAdd(decoder.AsSpan(queryFeatures[i] * d, d), alpha, steered.AsSpan(i * d, d), steered.AsSpan(i * d, d));
-                var querySearch = ExactSearch.Search(steered, reconstructed, search with { K = (int)Math.Min(depth, reconstructed.RowCount) }, cancellationToken: cancellationToken);
-                var querySide = RetrievalMetrics.Compute(
-                    Enumerable.Range(0, evaluated.Length).Select(i => KeyValuePair.Create(queryIds[evaluated[i]],
-                        (IReadOnlyList<string>)querySearch.RowsOf(i).ToArray().Select(row => corpusIds[row]).ToArray())),
-                    judged);
-                points.Add(new ControlPoint(alpha, documentSide, querySide));
-            }
-
-            return points;
-        }
-        finally
+        // Document side: each query's strongest latent, how far its direction moves a document's score, and the relevant documents' scores.
+        var documentFeatures = Enumerable.Range(0, evaluated.Length).Select(i => StrongestLatent(queryCodes, i)).ToArray();
+        var slopes = documentFeatures.Select((j, i) => TensorPrimitives.Dot(queryReconstructions.AsSpan(i * d, d), decoder.AsSpan(j * d, d))).ToArray();
+        var relevantScores = relevantRows.Select((rows, i) => rows.Select(row =>
         {
-            working.Delete(recursive: true);
+            var document = new float[d];
+            corpusReconstruction.Store.ReadRows(row, document);
+            return TensorPrimitives.Dot(queryReconstructions.AsSpan(i * d, d), document);
+        }).ToArray()).ToArray();
+
+        var queryFeatures = documentLatentSums.Select(sums => sums.MaxBy(p => (p.Value, -p.Key)).Key).ToArray();
+        var points = new List<ControlPoint>();
+        foreach (var alpha in alphas)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var documentSide = RetrievalMetrics.Compute(
+                Enumerable.Range(0, evaluated.Length).Select(i => KeyValuePair.Create(queryIds[evaluated[i]],
+                    (IReadOnlyList<string>)DocumentSideRanking(baseline, i, relevantRows[i], relevantScores[i], alpha * slopes[i], depth).Select(row => corpusIds[row]).ToArray())),
+                judged);
+
+            var steered = (float[])queryReconstructions.Clone();
+            for (var i = 0; i < evaluated.Length; i++)
+                TensorPrimitives.MultiplyAdd(decoder.AsSpan(queryFeatures[i] * d, d), alpha, steered.AsSpan(i * d, d), steered.AsSpan(i * d, d));
+            var querySearch = ExactSearch.Search(steered, corpusReconstruction.Store, search with { K = (int)Math.Min(depth, corpusReconstruction.Store.RowCount) }, cancellationToken: cancellationToken);
+            var querySide = RetrievalMetrics.Compute(
+                Enumerable.Range(0, evaluated.Length).Select(i => KeyValuePair.Create(queryIds[evaluated[i]],
+                    (IReadOnlyList<string>)querySearch.RowsOf(i).ToArray().Select(row => corpusIds[row]).ToArray())),
+                judged);
+            points.Add(new ControlPoint(alpha, documentSide, querySide));
         }
+
+        return points;
     }
 
     /// <summary>The latent with the highest activation in row <paramref name="row"/> (the lowest index among equals).</summary>
