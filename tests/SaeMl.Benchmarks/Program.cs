@@ -12,5 +12,6 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     SteeringBenchmark.Create(),
     ControlStudy.Create(),
     PerspectiveStudy.Create(),
+    FeedbackStudy.Create(),
 };
 return await root.Parse(args).InvokeAsync();
