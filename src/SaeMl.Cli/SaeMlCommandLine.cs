@@ -22,6 +22,7 @@ internal static class SaeMlCommandLine
         TrainCommand.Create(console),
         EncodeCommand.Create(console),
         EvaluateCommand.Create(console),
+        SteerCommand.Create(console),
     };
 
     /// <summary>Exit code of a command line that does not parse (an unknown option, a bad value, a broken rule between options).</summary>

@@ -75,6 +75,16 @@ public sealed class LatentSteeringEstimator : IEstimator<LatentSteeringTransform
         }
     }
 
+    /// <summary>The transform from the plan alone, for plans without relative edits (nothing is measured).</summary>
+    /// <exception cref="InvalidOperationException">An edit is relative to a latent's typical activation, which only data can give.</exception>
+    public LatentSteeringTransformer FitWithoutData()
+    {
+        if (_options.Plan.NeedsTypicalActivations)
+            throw new InvalidOperationException("The plan has an edit relative to a latent's typical activation; fit on data to measure it.");
+        return new LatentSteeringTransformer(_host, SparseAutoencoder.FromWeights(_weights, _activeLatents, Compute.ComputeDevice.Auto), _options,
+            _options.Plan.Latents.Select(_ => float.NaN).ToArray());
+    }
+
     /// <summary>The input schema plus the steered embedding column (and the steered latents, when named).</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
