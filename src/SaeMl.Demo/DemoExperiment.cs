@@ -5,6 +5,7 @@ using SaeMl.Data.Npy;
 using SaeMl.Embedding;
 using SaeMl.Evaluation;
 using SaeMl.Search;
+using SaeMl.Steering;
 
 namespace SaeMl.Demo;
 
@@ -179,6 +180,38 @@ public sealed class DemoExperiment : IDisposable
         return autoencoder is null
             ? DenseRetrievalEvaluator.Evaluate(inputs.Queries, inputs.QueryIds, inputs.Corpus, inputs.CorpusIds, inputs.Qrels, options, progress, cancellationToken)
             : DenseRetrievalEvaluator.EvaluateAutoencoder(autoencoder, inputs.Queries, inputs.QueryIds, inputs.Corpus, inputs.CorpusIds, inputs.Qrels, options, progress, cancellationToken);
+    }
+
+    /// <summary>The controllability study (<see cref="ControlExperiment"/>) of one autoencoder on the evaluation queries, over the paper's grid.</summary>
+    public IReadOnlyList<ControlPoint> Control(SparseAutoencoder autoencoder, int depth = 1000, CancellationToken cancellationToken = default)
+    {
+        var inputs = _evaluation ??= EvaluationInputs.Open(this);
+        return ControlExperiment.Run(autoencoder, inputs.Queries, inputs.QueryIds, inputs.Corpus, inputs.CorpusIds, inputs.Qrels, ControlExperiment.DoublingGrid(),
+            depth, Options.Device, WorldFolder, cancellationToken);
+    }
+
+    /// <summary>
+    /// One two-concept query ("weather" and "finance", two words of each) steered toward each concept
+    /// (<see cref="PerspectiveExperiment"/>), each concept's latent picked from the corpus by <see cref="ConceptLatents.MostSeparating"/>.
+    /// No case comes back when a world is too small to hold documents of both concepts.
+    /// </summary>
+    public (string Query, IReadOnlyList<PerspectiveCase> Cases) SteerTwoConcepts(SparseAutoencoder autoencoder, TextEmbedder embedder, CancellationToken cancellationToken = default)
+    {
+        var inputs = _evaluation ??= EvaluationInputs.Open(this);
+        var (a, b) = (World.Concepts.First(c => c.Name == "weather"), World.Concepts.First(c => c.Name == "finance"));
+        var parts = autoencoder.EncodeStore(inputs.Corpus, cancellationToken: cancellationToken).Select(batch => batch.Codes).ToList();
+        var codes = new SparseCodes(parts.Sum(p => p.Rows), autoencoder.ActiveLatents, [.. parts.SelectMany(p => p.Values)], [.. parts.SelectMany(p => p.Indices)]);
+        IReadOnlySet<long> DocumentsOf(DemoConcept concept) =>
+            Enumerable.Range(0, World.Documents.Count).Where(r => World.Documents[r].Concepts.Contains(concept.Id)).Select(r => (long)r).ToHashSet();
+        var (documentsA, documentsB) = (DocumentsOf(a), DocumentsOf(b));
+        var text = string.Join(' ', a.Words.Take(2).Concat(b.Words.Take(2)));
+        if (documentsA.Count == 0 || documentsB.Count == 0)
+            return (text, []);
+        var embedded = embedder.Embed([text]);
+        var query = new PerspectiveQuery($"{a.Name} + {b.Name}", Enumerable.Range(0, embedder.Dimension).Select(j => embedded[0, j]).ToArray(),
+            new Perspective(ConceptLatents.MostSeparating(codes, documentsA, autoencoder.LatentSize), documentsA),
+            new Perspective(ConceptLatents.MostSeparating(codes, documentsB, autoencoder.LatentSize), documentsB));
+        return (text, PerspectiveExperiment.Run(autoencoder, inputs.Corpus, [query], 0.5f, k: 5, device: Options.Device, workingFolder: WorldFolder, cancellationToken: cancellationToken));
     }
 
     /// <summary>Table 1's title: the world, the corpus and the training budget.</summary>

@@ -39,11 +39,7 @@ internal static class ControlStudy
         var model = experiment.Table1Models()[0];
         experiment.Train(model);
         using var transformer = SparseAutoencoderTransformer.Load(model.Path, ComputeDevice.Cpu);
-        using var queries = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Queries));
-        using var corpus = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Corpus));
-        var qrels = Qrels.ReadTsv(Path.Combine(experiment.WorldFolder, DemoWorld.QrelsFile));
-        var points = ControlExperiment.Run(transformer.Autoencoder, queries, queries.LoadIds(), corpus, corpus.LoadIds(), qrels,
-            ControlExperiment.DoublingGrid(steps), depth: 1000, device: ComputeDevice.Cpu, workingFolder: experiment.WorldFolder);
+        var points = experiment.Control(transformer.Autoencoder);
 
         Console.WriteLine($"### Controllability on the demo world: {model.Label}, n = {model.Options.LatentSize:N0}, reconstructions, depth 1,000");
         Console.WriteLine();
@@ -59,35 +55,12 @@ internal static class ControlStudy
         }
 
         if (plotPath is not null)
-            Plot(points, plotPath);
-        return 0;
-    }
-
-    /// <summary>MRR@10 and P@10 of both sides against α on a log axis (α = 0 left out), as the paper draws it.</summary>
-    private static void Plot(IReadOnlyList<ControlPoint> points, string path)
-    {
-        var steered = points.Where(p => p.Alpha > 0).ToList();
-        double[] xs = [.. steered.Select(p => Math.Log10(p.Alpha))];
-        var plot = new ScottPlot.Plot();
-        void Line(IEnumerable<double> ys, string label, ScottPlot.Color color, bool dashed)
         {
-            var scatter = plot.Add.Scatter(xs, ys.ToArray(), color);
-            scatter.LegendText = label;
-            if (dashed)
-                scatter.LinePattern = ScottPlot.LinePattern.Dashed;
+            DemoPlots.WriteControlFigure(points, plotPath, $"Steering one latent: the demo world ({model.Label})");
+            Console.WriteLine();
+            Console.WriteLine($"Wrote {plotPath}");
         }
 
-        Line(steered.Select(p => p.DocumentSide.MeanReciprocalRankAtCutoff), "document side, MRR@10", ScottPlot.Colors.Blue, dashed: false);
-        Line(steered.Select(p => p.DocumentSide.PrecisionAt(10)), "document side, P@10", ScottPlot.Colors.Blue, dashed: true);
-        Line(steered.Select(p => p.QuerySide.MeanReciprocalRankAtCutoff), "query side, MRR@10", ScottPlot.Colors.OrangeRed, dashed: false);
-        Line(steered.Select(p => p.QuerySide.PrecisionAt(10)), "query side, P@10", ScottPlot.Colors.OrangeRed, dashed: true);
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = x => Math.Pow(10, x).ToString("G2", CultureInfo.InvariantCulture) };
-        plot.XLabel("α (log scale)");
-        plot.YLabel("retrieval with reconstructions");
-        plot.Title("Steering one latent: the demo world (K = 32)");
-        plot.ShowLegend(ScottPlot.Alignment.MiddleLeft);
-        plot.SavePng(path, 800, 500);
-        Console.WriteLine();
-        Console.WriteLine($"Wrote {path}");
+        return 0;
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data.Npy;
@@ -8,6 +9,7 @@ using SaeMl.Demo;
 using SaeMl.Embedding;
 using SaeMl.Evaluation;
 using SaeMl.Search;
+using SaeMl.Steering;
 using Spectre.Console;
 
 namespace SaeMl.Cli.Commands;
@@ -132,6 +134,7 @@ internal static class DemoCommand
             }
 
             EvaluationJob.Report(console, new RetrievalReport(evaluations), experiment.Table1Title(), experiment.Table1Folder);
+            Steering(console, experiment, embedder, computeDevice, cancellationToken);
             return 0;
         }));
         return command;
@@ -152,6 +155,40 @@ internal static class DemoCommand
                 experiment.Embed(texts, embedder, progress, cancellationToken);
                 return 0;
             });
+    }
+
+    /// <summary>The paper's steering studies with the K = 32 model: Figure 4 (written beside Table 1) and one two-concept query steered each way.</summary>
+    private static void Steering(IAnsiConsole console, DemoExperiment experiment, TextEmbedder embedder, ComputeDevice device, CancellationToken cancellationToken)
+    {
+        var model = experiment.Table1Models()[0];
+        using var transformer = SparseAutoencoderTransformer.Load(model.Path, device);
+        var points = ProgressBars.Run(console, "Steering study", (ProgressBar _) => experiment.Control(transformer.Autoencoder, cancellationToken: cancellationToken));
+        var figure = Path.Combine(experiment.Table1Folder, "figure4.png");
+        DemoPlots.WriteControlFigure(points, figure, $"Steering one latent: the demo world ({model.Label})");
+        var table = new Table().Title(Markup.Escape($"Steering one latent ({model.Label}, reconstructions): MRR@10 by α"))
+            .AddColumns("α", "document side", "query side");
+        foreach (var point in points.Where((_, i) => i % 3 == 0 || i == points.Count - 1))
+        {
+            table.AddRow(point.Alpha.ToString("G3", CultureInfo.InvariantCulture), point.DocumentSide.MeanReciprocalRankAtCutoff.ToString("F4", CultureInfo.InvariantCulture),
+                point.QuerySide.MeanReciprocalRankAtCutoff.ToString("F4", CultureInfo.InvariantCulture));
+        }
+
+        console.Write(table);
+        console.MarkupLine($"Wrote [link]{Markup.Escape(figure)}[/] (the paper's Figure 4 for the demo world).");
+
+        var (query, cases) = experiment.SteerTwoConcepts(transformer.Autoencoder, embedder, cancellationToken);
+        if (cases.Count == 0)
+        {
+            console.MarkupLine("This world is too small for the two-concept steering example (no weather or finance documents).");
+            return;
+        }
+
+        foreach (var steered in cases)
+        {
+            var side = steered.TowardFirst ? "weather" : "finance";
+            console.MarkupLine($"\"{Markup.Escape(query)}\" amplified toward {side}: {side} documents in the top 5 {steered.Before} → {steered.After}, "
+                + $"the other concept's {steered.OtherBefore} → {steered.OtherAfter}.");
+        }
     }
 
     private static Table ResultTable(DemoWorld world, SearchResults results, int query, Dictionary<string, int> grades)

@@ -171,5 +171,7 @@ public sealed class CommandLineTests : IDisposable
         var table = File.ReadAllLines(Path.Combine(folder, "table1", "table.md"));
         table.Where(line => line.StartsWith("| K = ", StringComparison.Ordinal)).Should().HaveCount(8, "latent and reconstructed lines for K = 32, 64, 128 and the MSE-only ablation");
         table.Should().Contain(line => line.StartsWith("| embeddings | original |", StringComparison.Ordinal));
+        first.Should().Contain("Steering one latent (K = 32,").And.Contain("the paper's Figure 4 for the demo world").And.Contain("amplified toward weather");
+        new FileInfo(Path.Combine(folder, "table1", "figure4.png")).Length.Should().BeGreaterThan(1000, "the figure is drawn beside Table 1");
     }
 }

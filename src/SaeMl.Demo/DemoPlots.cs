@@ -1,0 +1,39 @@
+using System.Globalization;
+using SaeMl.Steering;
+
+namespace SaeMl.Demo;
+
+/// <summary>The demo's figures, drawn with ScottPlot.</summary>
+public static class DemoPlots
+{
+    /// <summary>
+    /// The controllability study as the paper's Figure 4 draws it: MRR@10 (solid) and P@10 (dashed) of both sides
+    /// against α on a log axis (α = 0 left out), written as a PNG.
+    /// </summary>
+    public static void WriteControlFigure(IReadOnlyList<ControlPoint> points, string path, string title)
+    {
+        var steered = points.Where(p => p.Alpha > 0).ToList();
+        double[] xs = [.. steered.Select(p => Math.Log10(p.Alpha))];
+        var plot = new ScottPlot.Plot();
+        void Line(IEnumerable<double> ys, string label, ScottPlot.Color color, bool dashed)
+        {
+            var scatter = plot.Add.Scatter(xs, ys.ToArray(), color);
+            scatter.LegendText = label;
+            if (dashed)
+                scatter.LinePattern = ScottPlot.LinePattern.Dashed;
+        }
+
+        Line(steered.Select(p => p.DocumentSide.MeanReciprocalRankAtCutoff), "document side, MRR@10", ScottPlot.Colors.Blue, dashed: false);
+        Line(steered.Select(p => p.DocumentSide.PrecisionAt(10)), "document side, P@10", ScottPlot.Colors.Blue, dashed: true);
+        Line(steered.Select(p => p.QuerySide.MeanReciprocalRankAtCutoff), "query side, MRR@10", ScottPlot.Colors.OrangeRed, dashed: false);
+        Line(steered.Select(p => p.QuerySide.PrecisionAt(10)), "query side, P@10", ScottPlot.Colors.OrangeRed, dashed: true);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = x => Math.Pow(10, x).ToString("G2", CultureInfo.InvariantCulture) };
+        plot.XLabel("α (log scale)");
+        plot.YLabel("retrieval with reconstructions");
+        plot.Title(title);
+        plot.ShowLegend(ScottPlot.Alignment.MiddleLeft);
+        var partial = Data.AtomicFile.TemporaryPathOf(path) + ".png";
+        plot.SavePng(partial, 800, 500);
+        File.Move(partial, path, overwrite: true);
+    }
+}
