@@ -182,6 +182,22 @@ public sealed class DemoExperiment : IDisposable
             : DenseRetrievalEvaluator.EvaluateAutoencoder(autoencoder, inputs.Queries, inputs.QueryIds, inputs.Corpus, inputs.CorpusIds, inputs.Qrels, options, progress, cancellationToken);
     }
 
+    /// <summary>Every step up to <paramref name="model"/> (world, embeddings, training neighbors, training), each reused when done; returns the model loaded on <see cref="DemoExperimentOptions.Device"/>.</summary>
+    public SparseAutoencoderTransformer Prepare(DemoModel model, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        WriteWorld();
+        using (var embedder = CreateEmbedder())
+        {
+            foreach (var texts in Enum.GetValues<DemoTexts>())
+                Embed(texts, embedder, cancellationToken: cancellationToken);
+        }
+
+        FindTrainingNeighbors(cancellationToken: cancellationToken);
+        Train(model, cancellationToken: cancellationToken);
+        return SparseAutoencoderTransformer.Load(model.Path, Options.Device);
+    }
+
     /// <summary>The controllability study (<see cref="ControlExperiment"/>) of one autoencoder on the evaluation queries, over the paper's grid.</summary>
     public IReadOnlyList<ControlPoint> Control(SparseAutoencoder autoencoder, int depth = 1000, CancellationToken cancellationToken = default)
     {

@@ -28,17 +28,8 @@ internal static class ControlStudy
     private static int Run(string folder, string? plotPath, int steps)
     {
         using var experiment = new DemoExperiment(new DemoExperimentOptions { Folder = folder, Device = ComputeDevice.Cpu });
-        experiment.WriteWorld();
-        using (var embedder = experiment.CreateEmbedder())
-        {
-            foreach (var texts in Enum.GetValues<DemoTexts>())
-                experiment.Embed(texts, embedder);
-        }
-
-        experiment.FindTrainingNeighbors();
         var model = experiment.Table1Models()[0];
-        experiment.Train(model);
-        using var transformer = SparseAutoencoderTransformer.Load(model.Path, ComputeDevice.Cpu);
+        using var transformer = experiment.Prepare(model);
         var points = experiment.Control(transformer.Autoencoder);
 
         Console.WriteLine($"### Controllability on the demo world: {model.Label}, n = {model.Options.LatentSize:N0}, reconstructions, depth 1,000");

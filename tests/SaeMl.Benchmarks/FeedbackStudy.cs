@@ -23,17 +23,8 @@ internal static class FeedbackStudy
     private static int Run(string folder)
     {
         using var experiment = new DemoExperiment(new DemoExperimentOptions { Folder = folder, Device = ComputeDevice.Cpu });
-        experiment.WriteWorld();
-        using (var embedder = experiment.CreateEmbedder())
-        {
-            foreach (var part in Enum.GetValues<DemoTexts>())
-                experiment.Embed(part, embedder);
-        }
-
-        experiment.FindTrainingNeighbors();
         var model = experiment.Table1Models()[0];
-        experiment.Train(model);
-        using var transformer = SparseAutoencoderTransformer.Load(model.Path, ComputeDevice.Cpu);
+        using var transformer = experiment.Prepare(model);
         using var queries = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Queries));
         using var corpus = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Corpus));
         var qrels = Qrels.ReadTsv(Path.Combine(experiment.WorldFolder, DemoWorld.QrelsFile));

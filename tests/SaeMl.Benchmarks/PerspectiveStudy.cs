@@ -28,14 +28,9 @@ internal static class PerspectiveStudy
     private static int Run(string folder, int pairCount, float alpha)
     {
         using var experiment = new DemoExperiment(new DemoExperimentOptions { Folder = folder, Device = ComputeDevice.Cpu });
-        experiment.WriteWorld();
-        using var embedder = experiment.CreateEmbedder();
-        foreach (var part in Enum.GetValues<DemoTexts>())
-            experiment.Embed(part, embedder);
-        experiment.FindTrainingNeighbors();
         var model = experiment.Table1Models()[0];
-        experiment.Train(model);
-        using var transformer = SparseAutoencoderTransformer.Load(model.Path, ComputeDevice.Cpu);
+        using var transformer = experiment.Prepare(model);
+        using var embedder = experiment.CreateEmbedder();
         var autoencoder = transformer.Autoencoder;
         using var corpus = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Corpus));
         var world = experiment.World;

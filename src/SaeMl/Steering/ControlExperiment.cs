@@ -70,16 +70,10 @@ public static class ControlExperiment
             throw new ArgumentException($"The autoencoder reads vectors of dimension {autoencoder.Dimension}; the query store has {queries.Dimension} and the corpus {corpus.Dimension}.", nameof(autoencoder));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(depth);
         var searchDevice = device ?? ComputeDevice.Auto;
-        var judged = qrels.RestrictTo(queryIds, corpusIds, UnknownIdHandling.Skip, UnknownIdHandling.Skip);
-        var evaluated = Enumerable.Range(0, checked((int)queryIds.Count)).Where(q => judged.RelevantCount(queryIds[q]) > 0).ToArray();
-        if (evaluated.Length == 0)
-            throw new ArgumentException($"No query of '{queryIds.Source}' has a relevant document in '{corpusIds.Source}'.", nameof(qrels));
+        var (judged, evaluated, queryValues) = JudgedQueries.Read(queries, queryIds, corpusIds, qrels);
         var relevantRows = evaluated.Select(q => judged.JudgementsOf(queryIds[q]).Where(j => j.Value >= 1).Select(j => corpusIds.RowOf(j.Key)).Order().ToArray()).ToArray();
 
         var d = autoencoder.Dimension;
-        var queryValues = new float[evaluated.Length * d];
-        for (var i = 0; i < evaluated.Length; i++)
-            queries.ReadRows(evaluated[i], queryValues.AsSpan(i * d, d));
         var queryCodes = autoencoder.Encode(queryValues);
         var queryReconstructions = autoencoder.Decode(queryCodes);
         var decoder = autoencoder.GetWeights().DecoderWeight;

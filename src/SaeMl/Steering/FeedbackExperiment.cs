@@ -80,14 +80,7 @@ public static class FeedbackExperiment
         ComputeDevice? device = null, string? workingFolder = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(autoencoder);
-        var judged = qrels.RestrictTo(queryIds, corpusIds, UnknownIdHandling.Skip, UnknownIdHandling.Skip);
-        var evaluated = Enumerable.Range(0, checked((int)queryIds.Count)).Where(q => judged.RelevantCount(queryIds[q]) > 0).ToArray();
-        if (evaluated.Length == 0)
-            throw new ArgumentException($"No query of '{queryIds.Source}' has a relevant document in '{corpusIds.Source}'.", nameof(qrels));
-        var d = autoencoder.Dimension;
-        var queryValues = new float[evaluated.Length * d];
-        for (var i = 0; i < evaluated.Length; i++)
-            queries.ReadRows(evaluated[i], queryValues.AsSpan(i * d, d));
+        var (judged, evaluated, queryValues) = JudgedQueries.Read(queries, queryIds, corpusIds, qrels);
 
         var parts = new List<SparseCodes>();
         using var reconstructed = ReconstructedCorpus.Write(autoencoder, corpus, workingFolder, batch => parts.Add(batch.Codes), cancellationToken);
