@@ -215,19 +215,27 @@ public sealed class DemoExperiment : IDisposable
     {
         var inputs = _evaluation ??= EvaluationInputs.Open(this);
         var (a, b) = (World.Concepts.First(c => c.Name == "weather"), World.Concepts.First(c => c.Name == "finance"));
-        var parts = autoencoder.EncodeStore(inputs.Corpus, cancellationToken: cancellationToken).Select(batch => batch.Codes).ToList();
-        var codes = new SparseCodes(parts.Sum(p => p.Rows), autoencoder.ActiveLatents, [.. parts.SelectMany(p => p.Values)], [.. parts.SelectMany(p => p.Indices)]);
-        IReadOnlySet<long> DocumentsOf(DemoConcept concept) =>
-            Enumerable.Range(0, World.Documents.Count).Where(r => World.Documents[r].Concepts.Contains(concept.Id)).Select(r => (long)r).ToHashSet();
         var (documentsA, documentsB) = (DocumentsOf(a), DocumentsOf(b));
         var text = string.Join(' ', a.Words.Take(2).Concat(b.Words.Take(2)));
         if (documentsA.Count == 0 || documentsB.Count == 0)
             return (text, []);
+        var codes = CorpusCodes(autoencoder, cancellationToken);
         var embedded = embedder.Embed([text]);
         var query = new PerspectiveQuery($"{a.Name} + {b.Name}", Enumerable.Range(0, embedder.Dimension).Select(j => embedded[0, j]).ToArray(),
             new Perspective(ConceptLatents.MostSeparating(codes, documentsA, autoencoder.LatentSize), documentsA),
             new Perspective(ConceptLatents.MostSeparating(codes, documentsB, autoencoder.LatentSize), documentsB));
         return (text, PerspectiveExperiment.Run(autoencoder, inputs.Corpus, [query], 0.5f, k: 5, device: Options.Device, workingFolder: WorldFolder, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>The corpus rows of the documents that carry <paramref name="concept"/>.</summary>
+    public IReadOnlySet<long> DocumentsOf(DemoConcept concept) =>
+        Enumerable.Range(0, World.Documents.Count).Where(r => World.Documents[r].Concepts.Contains(concept.Id)).Select(r => (long)r).ToHashSet();
+
+    /// <summary>Every corpus document's latents under <paramref name="autoencoder"/>, row for row.</summary>
+    public SparseCodes CorpusCodes(SparseAutoencoder autoencoder, CancellationToken cancellationToken = default)
+    {
+        var inputs = _evaluation ??= EvaluationInputs.Open(this);
+        return SparseCodes.Concatenate(autoencoder.EncodeStore(inputs.Corpus, cancellationToken: cancellationToken).Select(batch => batch.Codes).ToList());
     }
 
     /// <summary>Table 1's title: the world, the corpus and the training budget.</summary>

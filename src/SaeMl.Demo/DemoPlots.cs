@@ -32,8 +32,7 @@ public static class DemoPlots
         plot.YLabel("retrieval with reconstructions");
         plot.Title(title);
         plot.ShowLegend(ScottPlot.Alignment.MiddleLeft);
-        var partial = Data.AtomicFile.TemporaryPathOf(path) + ".png";
-        plot.SavePng(partial, 800, 500);
-        File.Move(partial, path, overwrite: true);
+        var png = plot.GetImageBytes(800, 500, ScottPlot.ImageFormat.Png);
+        Data.AtomicFile.Write(path, stream => stream.Write(png));
     }
 }

@@ -36,9 +36,8 @@ internal static class PerspectiveStudy
         var world = experiment.World;
 
         // Every document's latents, and the documents of each concept broad enough to have two sides worth counting.
-        var codes = Concatenate(autoencoder.EncodeStore(corpus).Select(b => b.Codes).ToList(), autoencoder.ActiveLatents);
-        var documentsOf = world.Concepts.ToDictionary(c => c.Id, c => (IReadOnlySet<long>)Enumerable.Range(0, world.Documents.Count)
-            .Where(r => world.Documents[r].Concepts.Contains(c.Id)).Select(r => (long)r).ToHashSet());
+        var codes = experiment.CorpusCodes(autoencoder);
+        var documentsOf = world.Concepts.ToDictionary(c => c.Id, experiment.DocumentsOf);
         var usable = world.Concepts.Where(c => documentsOf[c.Id].Count is >= 20 and <= 2000).ToList();
         var random = new Random(7);
         var chosen = Enumerable.Range(0, pairCount).Select(_ =>
@@ -79,20 +78,5 @@ internal static class PerspectiveStudy
         foreach (var c in cases.Take(8))
             Console.WriteLine($"| {c.QueryId} | {(c.TowardFirst ? c.QueryId.Split('+')[0] : c.QueryId.Split('+')[1])} | {c.Before}/{c.After} | {c.OtherBefore}/{c.OtherAfter} |");
         return 0;
-    }
-
-    private static SparseCodes Concatenate(List<SparseCodes> parts, int k)
-    {
-        var rows = parts.Sum(p => p.Rows);
-        var (values, indices) = (new float[rows * k], new int[rows * k]);
-        var at = 0;
-        foreach (var part in parts)
-        {
-            part.Values.CopyTo(values, at);
-            part.Indices.CopyTo(indices, at);
-            at += part.Values.Length;
-        }
-
-        return new SparseCodes(rows, k, values, indices);
     }
 }

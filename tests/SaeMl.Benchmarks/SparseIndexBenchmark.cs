@@ -60,7 +60,7 @@ internal static class SparseIndexBenchmark
         foreach (var exponent in exponents)
         {
             var corpus = ZipfCodes(documentCount, latentSize, active, exponent, seed: 1);
-            var queryCodes = Concatenate(ZipfCodes(queryCount, latentSize, active, exponent, seed: 2));
+            var queryCodes = SparseCodes.Concatenate(ZipfCodes(queryCount, latentSize, active, exponent, seed: 2));
 
             GC.Collect();
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
@@ -71,7 +71,7 @@ internal static class SparseIndexBenchmark
             monitor.Dispose();
             var buildAllocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
 
-            index.Search(Concatenate(ZipfCodes(64, latentSize, active, exponent, seed: 3)), k); // warm-up
+            index.Search(SparseCodes.Concatenate(ZipfCodes(64, latentSize, active, exponent, seed: 3)), k); // warm-up
             var searchSeconds = new List<double>();
             for (var r = 0; r < repeats; r++)
             {
@@ -190,7 +190,4 @@ internal static class SparseIndexBenchmark
         });
         return [.. batches];
     }
-
-    private static SparseCodes Concatenate(List<SparseCodes> batches) =>
-        new(batches.Sum(b => b.Rows), batches[0].ActiveLatents, batches.SelectMany(b => b.Values).ToArray(), batches.SelectMany(b => b.Indices).ToArray());
 }

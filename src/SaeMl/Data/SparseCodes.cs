@@ -32,6 +32,19 @@ public sealed class SparseCodes
     /// <summary>Row-major <c>[rows, K]</c> latent indices, ascending within each row.</summary>
     public int[] Indices { get; }
 
+    /// <summary>The rows of several batches, in order, as one; every batch keeps the same K.</summary>
+    /// <exception cref="ArgumentException">No batch is given, or the batches differ in K.</exception>
+    public static SparseCodes Concatenate(IReadOnlyList<SparseCodes> batches)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        if (batches.Count == 0)
+            throw new ArgumentException("There is no batch to concatenate.", nameof(batches));
+        var activeLatents = batches[0].ActiveLatents;
+        if (batches.FirstOrDefault(b => b.ActiveLatents != activeLatents) is { } other)
+            throw new ArgumentException($"Batches keep {activeLatents} and {other.ActiveLatents} latents per row; concatenated rows must keep the same number.", nameof(batches));
+        return new SparseCodes(batches.Sum(b => b.Rows), activeLatents, [.. batches.SelectMany(b => b.Values)], [.. batches.SelectMany(b => b.Indices)]);
+    }
+
     /// <summary>The values of one row.</summary>
     public ReadOnlySpan<float> ValuesOf(int row) => Values.AsSpan(row * ActiveLatents, ActiveLatents);
 

@@ -93,7 +93,7 @@ public static class DenseRetrievalEvaluator
                 autoencoder.LatentSize,
                 cancellationToken: cancellationToken);
             var queryReconstruction = Path.Combine(working.FullName, "queries");
-            var queryCodes = Concatenate(EncodeAndReconstruct(autoencoder, queries, queryReconstruction, error, "encoding the queries", options, progress, cancellationToken).ToList(), autoencoder.ActiveLatents);
+            var queryCodes = SparseCodes.Concatenate(EncodeAndReconstruct(autoencoder, queries, queryReconstruction, error, "encoding the queries", options, progress, cancellationToken).ToList());
 
             progress?.Report(new RetrievalEvaluationProgress("latent search", 0, queryCodes.Rows));
             var latentRun = index.Search(queryCodes, options.Depth, cancellationToken);
@@ -163,10 +163,4 @@ public static class DenseRetrievalEvaluator
 
         writer.Commit();
     }
-
-    private static SparseCodes Concatenate(List<SparseCodes> batches, int activeLatents) => new(
-        batches.Sum(b => b.Rows),
-        activeLatents,
-        batches.SelectMany(b => b.Values).ToArray(),
-        batches.SelectMany(b => b.Indices).ToArray());
 }

@@ -84,7 +84,7 @@ public static class FeedbackExperiment
 
         var parts = new List<SparseCodes>();
         using var reconstructed = ReconstructedCorpus.Write(autoencoder, corpus, workingFolder, batch => parts.Add(batch.Codes), cancellationToken);
-        var corpusCodes = new SparseCodes(parts.Sum(p => p.Rows), autoencoder.ActiveLatents, [.. parts.SelectMany(p => p.Values)], [.. parts.SelectMany(p => p.Indices)]);
+        var corpusCodes = SparseCodes.Concatenate(parts);
         var options = new ExactSearchOptions { K = (int)Math.Min(Math.Max(depth, feedbackDepth), reconstructed.Store.RowCount), Device = device ?? ComputeDevice.Auto };
 
         RetrievalMetrics Evaluate(SearchResults results) => RetrievalMetrics.Compute(
