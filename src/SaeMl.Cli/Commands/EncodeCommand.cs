@@ -75,11 +75,12 @@ internal static class EncodeCommand
             }
             catch
             {
-                reconstructions?.Discard();
+                reconstructions?.Dispose();
                 if (staging is not null && Directory.Exists(staging))
                     Directory.Delete(staging, recursive: true);
                 throw;
             }
+
             console.MarkupLine($"Encoded {store.RowCount:N0} vectors (n = {autoencoder.LatentSize:N0}, K = {autoencoder.ActiveLatents}).");
             return 0;
         }));

@@ -15,7 +15,6 @@ public sealed class EmbeddingStoreWriter : IDisposable
     public const long DefaultShardBytes = 512L << 20;
 
     private readonly List<ShardEntry> _completed = [];
-    private readonly bool _createdFolder;
     private NpyWriter? _current;
     private bool _committed;
 
@@ -50,7 +49,6 @@ public sealed class EmbeddingStoreWriter : IDisposable
         Job = job;
         if (File.Exists(Path.Combine(Folder, EmbeddingStore.ManifestFileName)))
             throw new IOException($"'{Folder}' already holds an embedding store ({EmbeddingStore.ManifestFileName}); delete it or choose another folder.");
-        _createdFolder = !Directory.Exists(Folder);
         Directory.CreateDirectory(Folder);
         if (resume)
         {
@@ -143,22 +141,6 @@ public sealed class EmbeddingStoreWriter : IDisposable
             .Write(Path.Combine(Folder, EmbeddingStore.ManifestFileName));
         File.Delete(MarkerPath);
         _committed = true;
-    }
-
-    /// <summary>
-    /// Abandons a write that will not be resumed: deletes the shards, the marker and, when this writer
-    /// created it and nothing else is in it, the folder. A committed store is left alone.
-    /// </summary>
-    public void Discard()
-    {
-        if (_committed && _current is null && !File.Exists(MarkerPath))
-            return;
-        Dispose();
-        foreach (var shard in _completed)
-            File.Delete(Path.Combine(Folder, shard.File));
-        File.Delete(MarkerPath);
-        if (_createdFolder && Directory.Exists(Folder) && !Directory.EnumerateFileSystemEntries(Folder).Any())
-            Directory.Delete(Folder);
     }
 
     /// <summary>
