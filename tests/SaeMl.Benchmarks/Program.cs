@@ -13,5 +13,6 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     ControlStudy.Create(),
     PerspectiveStudy.Create(),
     FeedbackStudy.Create(),
+    InterpretationStudy.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -158,6 +158,42 @@ public sealed class SparseAutoencoder : IDisposable
         return new SparseCodes(rows, ActiveLatents, values, indices);
     }
 
+    /// <summary>
+    /// The activations ReLU(W_enc[j] · (x − b_dec) + b_enc[j]) of the given latents for every row,
+    /// whether or not TopK would keep them: row-major <c>[rows, latents]</c>. Where TopK keeps a latent the
+    /// value equals its <see cref="Encode(ReadOnlySpan{float})"/> value; elsewhere it shows how close the
+    /// latent came, which token saliency reads.
+    /// </summary>
+    /// <exception cref="ArgumentException">A latent is out of range, or the input is not a whole number of finite vectors.</exception>
+    public float[] LatentActivations(ReadOnlySpan<float> inputs, ReadOnlySpan<int> latents)
+    {
+        var rows = CheckInputs(inputs);
+        foreach (var latent in latents)
+        {
+            if (latent < 0 || latent >= LatentSize)
+                throw new ArgumentException($"Latent {latent} is outside 0..{LatentSize - 1}.", nameof(latents));
+        }
+
+        var result = new float[(long)rows * latents.Length];
+        if (result.Length == 0)
+            return result;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var selected = tensor(latents.ToArray().Select(j => (long)j).ToArray(), device: Device.ToTorchDevice());
+        var weights = EncoderWeight.index_select(0, selected);                            // [L, d]
+        var biases = EncoderBias.index_select(0, selected);
+        var block = HostBlockRows();
+        for (var start = 0; start < rows; start += block)
+        {
+            var count = Math.Min(block, rows - start);
+            using var inner = NewDisposeScope();
+            var centered = ToDevice(inputs.Slice(start * Dimension, count * Dimension), count) - DecoderBias;
+            CopyToHost(centered.mm(weights.t()).PlusInPlace(biases).relu_(), result.AsSpan(start * latents.Length, count * latents.Length));
+        }
+
+        return result;
+    }
+
     /// <summary>Decodes latents back into vectors, row-major <c>[rows, Dimension]</c>.</summary>
     /// <exception cref="ArgumentException">An index is outside the latents.</exception>
     public float[] Decode(SparseCodes codes)

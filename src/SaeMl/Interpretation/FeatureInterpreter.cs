@@ -1,0 +1,161 @@
+using SaeMl.Autoencoder;
+using SaeMl.Data;
+using SaeMl.Embedding;
+
+namespace SaeMl.Interpretation;
+
+/// <summary>
+/// Interprets an autoencoder's latents over a corpus: one streaming scan for statistics, top documents,
+/// samples and co-occurrence; then, for the latents asked for, word saliency and its patterns (with a
+/// document embedder), labels, label scores (the embedding score with a query embedder) and decoder
+/// neighbours. The result saves as a <see cref="FeatureAtlas"/>.
+/// </summary>
+public sealed class FeatureInterpreter
+{
+    private readonly SparseAutoencoder _autoencoder;
+    private readonly EmbeddingStore _corpus;
+    private readonly IReadOnlyList<string> _texts;
+    private readonly IReadOnlyList<string> _ids;
+    private WordCounts? _words;
+
+    /// <summary>An interpreter of <paramref name="autoencoder"/> over <paramref name="corpus"/>, whose row i is the document with id <paramref name="documentIds"/>[i] and text <paramref name="documentTexts"/>[i].</summary>
+    /// <exception cref="ArgumentException">The dimensions differ, or the texts or ids do not match the store's rows.</exception>
+    public FeatureInterpreter(SparseAutoencoder autoencoder, EmbeddingStore corpus, IReadOnlyList<string> documentTexts, IReadOnlyList<string> documentIds, InterpretationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(autoencoder);
+        ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentNullException.ThrowIfNull(documentTexts);
+        ArgumentNullException.ThrowIfNull(documentIds);
+        if (corpus.Dimension != autoencoder.Dimension)
+            throw new ArgumentException($"Embedding store '{corpus.Name}' has dimension {corpus.Dimension}, but the autoencoder reads {autoencoder.Dimension}.", nameof(corpus));
+        if (documentTexts.Count != corpus.RowCount || documentIds.Count != corpus.RowCount)
+            throw new ArgumentException($"Embedding store '{corpus.Name}' holds {corpus.RowCount} documents, but {documentTexts.Count} texts and {documentIds.Count} ids were given; each row needs its text and id.", nameof(documentTexts));
+        Options = options ?? new InterpretationOptions();
+        Options.Validate();
+        _autoencoder = autoencoder;
+        _corpus = corpus;
+        _texts = documentTexts;
+        _ids = documentIds;
+    }
+
+    /// <summary>The settings.</summary>
+    public InterpretationOptions Options { get; }
+
+    /// <summary>The model that embedded the corpus, for word saliency and the bag-of-words distribution over its vocabulary; null skips saliency.</summary>
+    public TextEmbedder? DocumentEmbedder { get; init; }
+
+    /// <summary>The model's query side (its query prefix), for embedding labels when scoring them; null skips the embedding score.</summary>
+    public TextEmbedder? QueryEmbedder { get; init; }
+
+    /// <summary>The corpus's word document frequencies, the local labeler's background (counted on first use).</summary>
+    public WordCounts Words => _words ??= WordCounts.Of(_texts);
+
+    /// <summary>Runs the streaming scan over the whole corpus.</summary>
+    public FeatureScan Scan(IProgress<InterpretationProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        FeatureScan.Run(_autoencoder, _corpus, Options.Scan, progress is null ? null : new Progress(rows => progress.Report(new InterpretationProgress("scan", rows, _corpus.RowCount))), cancellationToken);
+
+    /// <summary>
+    /// Interprets <paramref name="latents"/> on top of a finished <paramref name="scan"/>. Latents with a
+    /// successful label in <paramref name="cachedLabels"/> (from an earlier atlas of the same model and
+    /// labeler) are not sent to the labeler again.
+    /// </summary>
+    public async Task<FeatureInterpretation> InterpretAsync(
+        FeatureScan scan,
+        IReadOnlyList<int> latents,
+        IFeatureLabeler labeler,
+        IReadOnlyDictionary<int, FeatureLabel>? cachedLabels = null,
+        IProgress<InterpretationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        ArgumentNullException.ThrowIfNull(latents);
+        ArgumentNullException.ThrowIfNull(labeler);
+        if (scan.Statistics.LatentSize != _autoencoder.LatentSize)
+            throw new ArgumentException($"The scan counts {scan.Statistics.LatentSize} latents; the autoencoder has {_autoencoder.LatentSize}.", nameof(scan));
+        foreach (var latent in latents)
+        {
+            if (latent < 0 || latent >= _autoencoder.LatentSize)
+                throw new ArgumentOutOfRangeException(nameof(latents), latent, $"The autoencoder has latents 0..{_autoencoder.LatentSize - 1}.");
+        }
+
+        var alive = latents.Distinct().Where(j => scan.Statistics.FireCounts[j] > 0).Order().ToArray();
+        var scorer = LabelScorer.Create(_autoencoder, _corpus, scan, alive, Options.ScoringDocuments);
+
+        var saliency = new Dictionary<int, LatentSaliency>();
+        if (DocumentEmbedder is not null && Options.SaliencyDocuments > 0)
+        {
+            for (var i = 0; i < alive.Length; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                saliency[alive[i]] = Saliency(alive[i], scan, scorer);
+                progress?.Report(new InterpretationProgress("saliency", i + 1, alive.Length));
+            }
+        }
+
+        var labels = new Dictionary<int, FeatureLabel>();
+        for (var i = 0; i < alive.Length; i++)
+        {
+            var latent = alive[i];
+            labels[latent] = cachedLabels is not null && cachedLabels.TryGetValue(latent, out var cached) && cached.Succeeded && cached.Labeler == labeler.Name
+                ? cached
+                : await labeler.LabelAsync(Examples(latent, scan, saliency.GetValueOrDefault(latent)), cancellationToken).ConfigureAwait(false);
+            progress?.Report(new InterpretationProgress("labels", i + 1, alive.Length));
+        }
+
+        var labelled = labels.Values.Where(l => l.Succeeded && scorer.Examples.ContainsKey(l.Latent)).OrderBy(l => l.Latent).ToList();
+        var scores = QueryEmbedder is null || labelled.Count == 0 ? [] : scorer.EmbeddingScores(QueryEmbedder, labelled);
+        progress?.Report(new InterpretationProgress("scores", labelled.Count, labelled.Count));
+
+        var neighbors = Options.Neighbors == 0 ? [] : DecoderNeighbors.Of(_autoencoder.GetWeights(), alive, Math.Min(Options.Neighbors, _autoencoder.LatentSize - 1));
+        return new FeatureInterpretation(
+            FeatureAtlas.IdentityOf(_autoencoder), _autoencoder.ActiveLatents, _corpus, _ids, scan,
+            scan.Cooccurrence.Families(Options.FamilyStrength),
+            BagOfWordsCounts(),
+            labels, scores.ToDictionary(s => s.Latent),
+            saliency,
+            alive.Select((latent, i) => (latent, neighbors.Count == 0 ? [] : neighbors[i].Select(n => new LatentNeighbor(n.Latent, n.Cosine)).ToArray())).ToDictionary(p => p.latent, p => (IReadOnlyList<LatentNeighbor>)p.Item2));
+    }
+
+    /// <summary>What a labeler sees of one latent.</summary>
+    public LabelingExamples Examples(int latent, FeatureScan scan, LatentSaliency? saliency = null)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        LabelingExample Example(LatentActivation a) => new(_texts[(int)a.Row], a.Value,
+            saliency is not null && saliency.SalientWords.TryGetValue(a.Row, out var words) ? words : []);
+        var top = scan.Top.Of(latent).Take(Options.LabelingDocuments).Select(Example).ToList();
+        var quantiles = Options.ExamplesPerQuantile == 0 ? [] : scan.Samples.AcrossQuantiles(latent, Options.Quantiles, Options.ExamplesPerQuantile).SelectMany(q => q).Select(Example).ToList();
+        return new LabelingExamples(latent, top, quantiles);
+    }
+
+    private LatentSaliency Saliency(int latent, FeatureScan scan, LabelScorer scorer)
+    {
+        var top = scan.Top.Of(latent).Take(Options.SaliencyDocuments).ToArray();
+        var words = WordSaliency.Compute(DocumentEmbedder!, _autoencoder, latent, top.Select(a => _texts[(int)a.Row]).ToList(), Options.SaliencyWords);
+        var patterns = SaliencyPatterns.Build(words);
+        var (precision, recall) = scorer.Examples.TryGetValue(latent, out var heldOut)
+            ? patterns.Evaluate(heldOut.Activating.Select(r => (_texts[(int)r], true)).Concat(heldOut.NonActivating.Select(r => (_texts[(int)r], false))))
+            : (double.NaN, double.NaN);
+        return new LatentSaliency(latent, top.Select((a, i) => (a.Row, words[i].SalientWords())).ToDictionary(p => p.Row, p => p.Item2), patterns.Patterns, precision, recall);
+    }
+
+    /// <summary>Document frequencies of the units the corpus is written in: the embedder's WordPiece tokens when there is one, else words.</summary>
+    private (string Unit, long[] Counts) BagOfWordsCounts()
+    {
+        if (DocumentEmbedder is null)
+            return ("words", [.. Words.Entries.Select(e => e.Value)]);
+        var tokenizer = DocumentEmbedder.Vocabulary.CreateTokenizer();
+        var counts = new long[DocumentEmbedder.Vocabulary.Tokens.Count];
+        foreach (var text in _texts)
+        {
+            foreach (var id in tokenizer.EncodeToIds(text, addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true).Distinct())
+                counts[id]++;
+        }
+
+        return ("wordpiece tokens", counts);
+    }
+
+    private sealed class Progress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
+    }
+}

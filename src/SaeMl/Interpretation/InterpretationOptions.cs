@@ -1,0 +1,49 @@
+namespace SaeMl.Interpretation;
+
+/// <summary>How much <see cref="FeatureInterpreter"/> reads and computes per interpreted latent.</summary>
+public sealed record InterpretationOptions
+{
+    /// <summary>The streaming pass over the corpus.</summary>
+    public FeatureScanOptions Scan { get; init; } = new();
+
+    /// <summary>Top documents a labeler sees (the top half of them also train the saliency patterns).</summary>
+    public int LabelingDocuments { get; init; } = 20;
+
+    /// <summary>Activation quantiles the labeler's extra examples come from.</summary>
+    public int Quantiles { get; init; } = 5;
+
+    /// <summary>Examples per quantile.</summary>
+    public int ExamplesPerQuantile { get; init; } = 2;
+
+    /// <summary>Top documents whose word saliency is computed (needs a document embedder); 0 turns saliency off.</summary>
+    public int SaliencyDocuments { get; init; } = 10;
+
+    /// <summary>Words of a document analysed for saliency.</summary>
+    public int SaliencyWords { get; init; } = 64;
+
+    /// <summary>Decoder neighbours kept per interpreted latent.</summary>
+    public int Neighbors { get; init; } = 10;
+
+    /// <summary>Activating (and as many non-activating) documents a label is scored on.</summary>
+    public int ScoringDocuments { get; init; } = 20;
+
+    /// <summary>The weakest co-occurrence that joins two latents in a family.</summary>
+    public double FamilyStrength { get; init; } = 0.2;
+
+    /// <summary>Checks every setting.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Scan);
+        Scan.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(LabelingDocuments);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(LabelingDocuments, Scan.TopDocuments);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Quantiles);
+        ArgumentOutOfRangeException.ThrowIfNegative(ExamplesPerQuantile);
+        ArgumentOutOfRangeException.ThrowIfNegative(SaliencyDocuments);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(SaliencyWords);
+        ArgumentOutOfRangeException.ThrowIfNegative(Neighbors);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ScoringDocuments, 2);
+        ArgumentOutOfRangeException.ThrowIfNegative(FamilyStrength);
+    }
+}

@@ -1,0 +1,75 @@
+namespace SaeMl.Interpretation;
+
+/// <summary>
+/// Labels a latent with no network: the words that most distinguish its top documents from the
+/// corpus, by the log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi and Quinn,
+/// 2008), ranked by z-score, rendered as "w1, w2, w3, w4, w5".
+/// </summary>
+/// <remarks>
+/// Counts are document frequencies: in how many top documents and how many corpus documents a word
+/// occurs. The prior puts <see cref="PriorStrength"/> pseudo-documents on the corpus's word
+/// distribution, so a rare word seen in two top documents does not outrank a word seen in forty.
+/// </remarks>
+public sealed class LocalLabeler : IFeatureLabeler
+{
+    private readonly WordCounts _background;
+
+    /// <summary>A labeler contrasting top documents with <paramref name="background"/>, the corpus's word counts.</summary>
+    /// <param name="background">Document frequencies over the corpus.</param>
+    /// <param name="words">Words per label.</param>
+    /// <param name="minimumDocuments">A word must occur in at least this many top documents.</param>
+    public LocalLabeler(WordCounts background, int words = 5, int minimumDocuments = 2)
+    {
+        ArgumentNullException.ThrowIfNull(background);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(words);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(minimumDocuments);
+        if (background.Documents == 0)
+            throw new ArgumentException("The background word counts hold no documents.", nameof(background));
+        _background = background;
+        Words = words;
+        MinimumDocuments = minimumDocuments;
+    }
+
+    /// <summary>The total pseudo-count of the prior.</summary>
+    public const double PriorStrength = 100;
+
+    /// <summary>Words per label.</summary>
+    public int Words { get; }
+
+    /// <summary>The fewest top documents a label word occurs in.</summary>
+    public int MinimumDocuments { get; }
+
+    /// <inheritdoc/>
+    public string Name => "local";
+
+    /// <inheritdoc/>
+    public Task<FeatureLabel> LabelAsync(LabelingExamples examples, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        var words = DistinctiveWords(examples.TopDocuments.Select(d => d.Text)).Take(Words).Select(w => w.Word).ToList();
+        return Task.FromResult(words.Count == 0
+            ? new FeatureLabel(examples.Latent, Name, string.Empty, $"No word occurs in {MinimumDocuments} or more of the latent's {examples.TopDocuments.Count} top documents.")
+            : new FeatureLabel(examples.Latent, Name, string.Join(", ", words)));
+    }
+
+    /// <summary>Every word of the documents that occurs in enough of them, most distinctive first, with its z-score.</summary>
+    public IEnumerable<(string Word, double Z)> DistinctiveWords(IEnumerable<string> documents)
+    {
+        var foreground = WordCounts.Of(documents);
+        var foregroundTotal = (double)foreground.Entries.Sum(e => e.Value);
+        var backgroundTotal = (double)_background.Entries.Sum(e => e.Value);
+        return foreground.Entries
+            .Where(e => e.Value >= MinimumDocuments)
+            .Select(e => (Word: e.Key, Z: ZScore(e.Value, foregroundTotal, Math.Max(_background.DocumentsWith(e.Key), e.Value), backgroundTotal)))
+            .OrderByDescending(w => w.Z).ThenBy(w => w.Word, StringComparer.Ordinal);
+    }
+
+    /// <summary>The log-odds ratio of a word between the foreground (y_i of n_i) and the background (y_j of n_j), over its standard deviation.</summary>
+    internal static double ZScore(double foreground, double foregroundTotal, double background, double backgroundTotal)
+    {
+        var alpha = PriorStrength * background / backgroundTotal;
+        var delta = Math.Log((foreground + alpha) / (foregroundTotal + PriorStrength - foreground - alpha))
+            - Math.Log((background + alpha) / (backgroundTotal + PriorStrength - background - alpha));
+        return delta / Math.Sqrt(1 / (foreground + alpha) + 1 / (background + alpha));
+    }
+}

@@ -1,0 +1,114 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using SaeMl.Compute;
+using SaeMl.Data;
+using SaeMl.Demo;
+using SaeMl.Interpretation;
+
+namespace SaeMl.Benchmarks;
+
+/// <summary>
+/// Interpretation of Table 1's K = 32 autoencoder on the demo world, checked against the planted concepts:
+/// pure latents and their labels, label scores and the shuffled control, word saliency and its patterns, Zipf fits.
+/// </summary>
+internal static class InterpretationStudy
+{
+    public static Command Create()
+    {
+        var folder = new Option<string>("--folder") { Description = "The demo's folder; an earlier saeml demo run's is reused", DefaultValueFactory = _ => new DemoExperimentOptions().Folder };
+        var latents = new Option<int>("--latents") { Description = "Alive latents interpreted (a random sample; all when larger)", DefaultValueFactory = _ => 300 };
+        var atlas = new Option<string?>("--atlas") { Description = "Where to write the feature atlas (none when left out)" };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs of the K = 32 autoencoder (trained and cached in the folder unless there)", DefaultValueFactory = _ => new DemoExperimentOptions().Epochs };
+        var command = new Command("interpret", "Interpretation of the demo world's K = 32 autoencoder against the planted concepts") { folder, latents, atlas, epochs };
+        command.SetAction(parse => Run(parse.GetValue(folder)!, parse.GetValue(latents), parse.GetValue(atlas), parse.GetValue(epochs)));
+        return command;
+    }
+
+    private static int Run(string folder, int latentCount, string? atlasPath, int epochs)
+    {
+        using var experiment = new DemoExperiment(new DemoExperimentOptions { Folder = folder, Device = ComputeDevice.Cpu, Epochs = epochs });
+        var model = experiment.Table1Models()[0];
+        using var transformer = experiment.Prepare(model);
+        using var embedder = experiment.CreateEmbedder();
+        var autoencoder = transformer.Autoencoder;
+        using var corpus = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Corpus));
+        var records = experiment.Records(DemoTexts.Corpus);
+        var world = experiment.World;
+        var interpreter = new FeatureInterpreter(autoencoder, corpus, [.. records.Select(r => r.EmbeddingText)], [.. records.Select(r => r.Id)])
+        {
+            DocumentEmbedder = embedder,
+            QueryEmbedder = embedder,
+        };
+
+        var clock = Stopwatch.StartNew();
+        var scan = interpreter.Scan();
+        var scanSeconds = clock.Elapsed.TotalSeconds;
+        var alive = Enumerable.Range(0, autoencoder.LatentSize).Where(j => scan.Statistics.FireCounts[j] > 0).ToArray();
+        var sample = new Random(1);
+        var chosen = alive.OrderBy(_ => sample.Next()).Take(latentCount).Order().ToArray();
+        clock.Restart();
+        var result = interpreter.InterpretAsync(scan, chosen, new LocalLabeler(interpreter.Words)).GetAwaiter().GetResult();
+        var interpretSeconds = clock.Elapsed.TotalSeconds;
+        if (atlasPath is not null)
+            result.Save(atlasPath);
+
+        DemoConcept? Pure(int latent)
+        {
+            var top = scan.Top.Of(latent).Take(50).Select(a => world.Documents[(int)a.Row]).ToList();
+            var best = top.SelectMany(d => d.Concepts).GroupBy(c => c).OrderByDescending(g => g.Count()).FirstOrDefault();
+            return top.Count >= 10 && best is not null && best.Count() >= 0.8 * top.Count ? world.Concepts[best.Key] : null;
+        }
+
+        var pure = chosen.Select(j => (Latent: j, Concept: Pure(j))).Where(p => p.Concept is not null).ToList();
+        var rightLabels = pure.Count(p => result.Labels[p.Latent].Succeeded && result.Labels[p.Latent].Text.Split(", ").Take(3).All(p.Concept!.Words.Contains));
+        var scores = LabelScorer.Distribution(result.Scores.Values.Select(s => s.EmbeddingScore));
+        var hardScores = LabelScorer.Distribution(result.Scores.Values.Select(s => s.HardNegativeScore));
+        var randomScores = LabelScorer.Distribution(result.Scores.Values.Select(s => s.RandomNegativeScore));
+        var pureScores = LabelScorer.Distribution(pure.Where(p => result.Scores.ContainsKey(p.Latent)).Select(p => result.Scores[p.Latent].EmbeddingScore));
+        var labels = result.Labels.Values.Where(l => l.Succeeded && result.Scores.ContainsKey(l.Latent)).OrderBy(l => l.Latent).ToList();
+        var scorer = LabelScorer.Create(autoencoder, corpus, scan, [.. labels.Select(l => l.Latent)]);
+        var shuffled = LabelScorer.Distribution(scorer.EmbeddingScores(embedder, [.. labels.Select((l, i) => l with { Latent = labels[(i + labels.Count / 2) % labels.Count].Latent })]).Select(s => s.EmbeddingScore));
+        var (salient, conceptWords) = (0, 0);
+        foreach (var (latent, concept) in pure)
+        {
+            var words = result.Saliency[latent].SalientWords.Values.SelectMany(w => w).ToList();
+            salient += words.Count;
+            conceptWords += words.Count(concept!.Words.Contains);
+        }
+
+        var precision = LabelScorer.Distribution(result.Saliency.Values.Select(s => s.Precision));
+        var recall = LabelScorer.Distribution(result.Saliency.Values.Select(s => s.Recall));
+        var (latentZipf, wordZipf) = (result.LatentZipf, result.BagOfWordsZipf);
+        string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+
+        Console.WriteLine($"### Interpretation on the demo world: {model.Label}, {chosen.Length} of {alive.Length} alive latents (of {autoencoder.LatentSize})");
+        Console.WriteLine();
+        Console.WriteLine($"Machine: {MachineDescription.Describe()}. Model: {Path.GetFileName(model.Path)}. Scan of {corpus.RowCount:N0} documents: {scanSeconds:F1} s; saliency, labels, scores and neighbours of {chosen.Length} latents: {interpretSeconds:F1} s.");
+        Console.WriteLine();
+        Console.WriteLine("| measure | value |");
+        Console.WriteLine("|---|---|");
+        Console.WriteLine($"| pure latents (≥ 80 % of the top 50 documents carry one concept) | {pure.Count} of {chosen.Length} ({pure.Count / (double)chosen.Length:P1}) |");
+        Console.WriteLine($"| pure latents whose first three label words are all their concept's | {rightLabels} of {pure.Count} ({rightLabels / (double)Math.Max(1, pure.Count):P1}) |");
+        Console.WriteLine($"| embedding score (AUROC), all labelled latents: quartiles | {F(scores.LowerQuartile)} / {F(scores.Median)} / {F(scores.UpperQuartile)} (n = {scores.Count}) |");
+        Console.WriteLine($"| … against the hard negatives alone | {F(hardScores.LowerQuartile)} / {F(hardScores.Median)} / {F(hardScores.UpperQuartile)} |");
+        Console.WriteLine($"| … against the random negatives alone | {F(randomScores.LowerQuartile)} / {F(randomScores.Median)} / {F(randomScores.UpperQuartile)} |");
+        Console.WriteLine($"| embedding score, pure latents: quartiles | {F(pureScores.LowerQuartile)} / {F(pureScores.Median)} / {F(pureScores.UpperQuartile)} (n = {pureScores.Count}) |");
+        Console.WriteLine($"| embedding score with shuffled labels: quartiles | {F(shuffled.LowerQuartile)} / {F(shuffled.Median)} / {F(shuffled.UpperQuartile)} |");
+        Console.WriteLine($"| salient words of pure latents that are their concept's words | {conceptWords} of {salient} ({conceptWords / (double)Math.Max(1, salient):P1}) |");
+        Console.WriteLine($"| saliency patterns on held-out documents: median precision / recall | {F(precision.Median)} / {F(recall.Median)} |");
+        Console.WriteLine($"| Zipf fit of latent document frequencies: exponent, R² | {F(latentZipf.Exponent)}, {F(latentZipf.RSquared)} ({latentZipf.Points} latents) |");
+        Console.WriteLine($"| Zipf fit of {result.BagOfWordsUnit} document frequencies: exponent, R² | {F(wordZipf.Exponent)}, {F(wordZipf.RSquared)} ({wordZipf.Points} units) |");
+        Console.WriteLine();
+        Console.WriteLine("| latent | frequency | planted concept | label | embedding score | salient words (top document) |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (var (latent, concept) in pure.Take(10))
+        {
+            var top = scan.Top.Of(latent)[0].Row;
+            Console.WriteLine($"| {latent} | {scan.Statistics.Frequency(latent):P2} | {concept!.Name} | {result.Labels[latent].Text} | "
+                + $"{(result.Scores.TryGetValue(latent, out var s) ? F(s.EmbeddingScore) : "–")} | {string.Join(", ", result.Saliency[latent].SalientWords.GetValueOrDefault(top) ?? [])} |");
+        }
+
+        return 0;
+    }
+}

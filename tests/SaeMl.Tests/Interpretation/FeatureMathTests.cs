@@ -1,0 +1,77 @@
+using SaeMl.Interpretation;
+
+namespace SaeMl.Tests.Interpretation;
+
+/// <summary>Zipf fits, families, AUROC, quartiles and the log-odds z-score against hand-computed values.</summary>
+public sealed class FeatureMathTests
+{
+    [Fact]
+    public void A_zipf_fit_recovers_the_exponent_of_a_power_law_and_finds_none_in_flat_counts()
+    {
+        var fit = ZipfFit.Of(Enumerable.Range(1, 200).Select(r => (long)Math.Round(1e6 / Math.Pow(r, 1.5))).Reverse());
+        fit.Exponent.Should().BeApproximately(1.5, 0.01);
+        fit.RSquared.Should().BeGreaterThan(0.999);
+        fit.Points.Should().Be(200);
+        ZipfFit.Of([5, 5, 5, 5, 0]).Exponent.Should().BeApproximately(0, 1e-12, "equal counts have no slope; the zero is left out");
+        FluentActions.Invoking(() => ZipfFit.Of([3, 0])).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void Families_follow_the_maximum_spanning_tree_cut_at_the_strength_threshold()
+    {
+        var cooccurrence = new LatentCooccurrence(6);
+        for (var i = 0; i < 10; i++)
+        {
+            cooccurrence.AddDocument([0, 1, 2], [1, 1, 1]);          // 0, 1, 2 fire together ten times
+            cooccurrence.AddDocument([3, 4], [1, 1]);
+        }
+
+        for (var i = 0; i < 5; i++)
+            cooccurrence.AddDocument([0, 5], [1, 0]);                  // 5 never fires (value 0); 0 becomes the most frequent
+        cooccurrence.AddDocument([2, 3], [1, 1]);                       // one weak link between the two groups
+        cooccurrence.Strength(0, 1).Should().BeApproximately(10 / Math.Sqrt(15.0 * 10), 1e-12);
+        cooccurrence.Together(2, 3).Should().Be(1);
+
+        var families = cooccurrence.Families(minimumStrength: 0.2, minimumTogether: 3);
+        families.Groups().Select(g => g.Members).Should().BeEquivalentTo(new[] { new[] { 0, 1, 2 }, new[] { 3, 4 } }, o => o.WithStrictOrdering());
+        families.RootOf(1).Should().Be(0, "the most frequent latent roots its family");
+        families.ParentOf(0).Should().Be(-1);
+        families.RootOf(5).Should().Be(5, "a latent that never fires is a family of one");
+        cooccurrence.Families(minimumStrength: 0.0, minimumTogether: 1).Groups().Should().ContainSingle("the weak link joins everything at no threshold");
+    }
+
+    [Fact]
+    public void Auroc_counts_ties_as_half_and_quartiles_interpolate()
+    {
+        LabelScorer.Auroc([0.9, 0.8, 0.5], [0.5, 0.1]).Should().BeApproximately((2 + 2 + 1.5) / 6.0, 1e-12);
+        LabelScorer.Auroc([0.1], [0.9]).Should().Be(0);
+        LabelScorer.Auroc([], [0.9]).Should().Be(double.NaN);
+        var (lower, median, upper, count) = LabelScorer.Distribution([4, 1, 3, 2, double.NaN]);
+        (lower, median, upper, count).Should().Be((1.75, 2.5, 3.25, 4));
+    }
+
+    [Fact]
+    public void The_log_odds_z_score_matches_the_formula_by_hand()
+    {
+        // foreground: word in 8 of 10 top documents (10 word-documents counted); background 50 of 10,000.
+        const double alpha = LocalLabeler.PriorStrength * 50 / 10_000;
+        var delta = Math.Log((8 + alpha) / (10 + 100 - 8 - alpha)) - Math.Log((50 + alpha) / (10_000 + 100 - 50 - alpha));
+        var expected = delta / Math.Sqrt(1 / (8 + alpha) + 1 / (50 + alpha));
+        LocalLabeler.ZScore(8, 10, 50, 10_000).Should().BeApproximately(expected, 1e-12);
+        LocalLabeler.ZScore(1, 10, 5000, 10_000).Should().BeLessThan(0, "a word rarer in the top documents than in the corpus is not distinctive");
+    }
+
+    [Fact]
+    public async Task The_local_labeler_names_what_the_top_documents_share_and_the_corpus_does_not()
+    {
+        var corpus = Enumerable.Range(0, 200).Select(i => $"the report of day {i} mentions weather and traffic").ToList();
+        corpus.AddRange(Enumerable.Range(0, 20).Select(i => $"the vaccine trial {i} measured immune response and vaccine safety"));
+        var labeler = new LocalLabeler(WordCounts.Of(corpus), words: 3);
+        var top = corpus.Skip(200).Select(t => new LabelingExample(t, 1f, [])).ToList();
+        var label = await labeler.LabelAsync(new LabelingExamples(7, top, []));
+        label.Succeeded.Should().BeTrue();
+        label.Text.Split(", ").Should().BeSubsetOf(["vaccine", "trial", "measured", "immune", "response", "safety"]).And.HaveCount(3);
+        (await labeler.LabelAsync(new LabelingExamples(8, [new LabelingExample("lonely words", 1f, [])], []))).Error.Should().Contain("2 or more");
+        WordCounts.Words("Hello, WORLD! x y2 Ünïcode's").Should().Equal("hello", "world", "ünïcode");
+    }
+}
