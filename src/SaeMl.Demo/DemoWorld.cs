@@ -184,14 +184,14 @@ public sealed class DemoWorld
     private void WriteFiles(string folder)
     {
         Directory.CreateDirectory(Path.Combine(folder, "qrels"));
-        WriteJsonLines(Path.Combine(folder, CorpusFile), Documents, (json, d) =>
+        JsonLines.Write(Path.Combine(folder, CorpusFile), Documents, (json, d) =>
         {
             json.WriteString("_id", d.Id);
             json.WriteString("title", d.Title);
             json.WriteString("text", d.Text);
             WriteConcepts(json, d.Concepts);
         });
-        WriteJsonLines(Path.Combine(folder, QueriesFile), Queries, (json, q) =>
+        JsonLines.Write(Path.Combine(folder, QueriesFile), Queries, (json, q) =>
         {
             json.WriteString("_id", q.Id);
             json.WriteString("text", q.Text);
@@ -239,21 +239,6 @@ public sealed class DemoWorld
             writer.WriteRows(ReferenceEmbedding(text));
         writer.Commit();
     }
-
-    private static void WriteJsonLines<T>(string path, IEnumerable<T> items, Action<Utf8JsonWriter, T> writeFields) => AtomicFile.Write(path, stream =>
-    {
-        foreach (var item in items)
-        {
-            using (var json = new Utf8JsonWriter(stream))
-            {
-                json.WriteStartObject();
-                writeFields(json, item);
-                json.WriteEndObject();
-            }
-
-            stream.WriteByte((byte)'\n');
-        }
-    });
 
     private static void WriteConcepts(Utf8JsonWriter json, IReadOnlyList<int> concepts)
     {

@@ -14,5 +14,6 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     PerspectiveStudy.Create(),
     FeedbackStudy.Create(),
     InterpretationStudy.Create(),
+    RealSet.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -161,8 +161,8 @@ public sealed class SparseAutoencoder : IDisposable
     /// <summary>
     /// The activations ReLU(W_enc[j] · (x − b_dec) + b_enc[j]) of the given latents for every row,
     /// whether or not TopK would keep them: row-major <c>[rows, latents]</c>. Where TopK keeps a latent the
-    /// value equals its <see cref="Encode(ReadOnlySpan{float})"/> value; elsewhere it shows how close the
-    /// latent came, which token saliency reads.
+    /// value equals its <see cref="Encode(ReadOnlySpan{float})"/> value up to float rounding (another
+    /// matrix shape); elsewhere it shows how close the latent came, which word saliency reads.
     /// </summary>
     /// <exception cref="ArgumentException">A latent is out of range, or the input is not a whole number of finite vectors.</exception>
     public float[] LatentActivations(ReadOnlySpan<float> inputs, ReadOnlySpan<int> latents)
@@ -182,7 +182,7 @@ public sealed class SparseAutoencoder : IDisposable
         var selected = tensor(latents.ToArray().Select(j => (long)j).ToArray(), device: Device.ToTorchDevice());
         var weights = EncoderWeight.index_select(0, selected);                            // [L, d]
         var biases = EncoderBias.index_select(0, selected);
-        var block = HostBlockRows();
+        var block = (int)Math.Clamp(PreActivationBudget / latents.Length, 1, 65_536);
         for (var start = 0; start < rows; start += block)
         {
             var count = Math.Min(block, rows - start);

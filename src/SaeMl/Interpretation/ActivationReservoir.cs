@@ -60,8 +60,8 @@ public sealed class ActivationReservoir
 
     /// <summary>
     /// Up to <paramref name="perQuantile"/> sampled documents from each of <paramref name="quantiles"/>
-    /// equal slices of the latent's activation range as sampled (lowest slice first), spread evenly
-    /// within each slice.
+    /// quantile bins of the latent's sampled activations (equal counts, weakest bin first), spread evenly
+    /// within each bin.
     /// </summary>
     public IReadOnlyList<LatentActivation[]> AcrossQuantiles(int latent, int quantiles, int perQuantile)
     {

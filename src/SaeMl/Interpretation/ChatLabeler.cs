@@ -26,6 +26,8 @@ public sealed class ChatLabeler : IFeatureLabeler
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(documentCharacters);
+        if (timeout is { } given && given <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(timeout), given, "The time a latent may take must be positive.");
         _client = client;
         Model = model;
         Timeout = timeout ?? TimeSpan.FromSeconds(60);
@@ -58,8 +60,8 @@ public sealed class ChatLabeler : IFeatureLabeler
                 new ChatOptions { ModelId = Model, Temperature = 0 },
                 timeout.Token).ConfigureAwait(false);
             var label = ParseLabel(response.Text);
-            return label.Length == 0
-                ? new FeatureLabel(examples.Latent, Name, string.Empty, "The model answered without a label.")
+            return label is null
+                ? new FeatureLabel(examples.Latent, Name, string.Empty, $"The model answered without a 'Label:' line: \"{Shorten(response.Text)}\"")
                 : new FeatureLabel(examples.Latent, Name, label);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -101,13 +103,28 @@ public sealed class ChatLabeler : IFeatureLabeler
         }
     }
 
-    /// <summary>The label from an answer: the first non-empty line, without a "Label:" prefix, quotes or a final full stop.</summary>
-    public static string ParseLabel(string? answer)
+    /// <summary>
+    /// The label from an answer: the text after "Label:" on the first line that starts with it (markdown
+    /// emphasis, quotes and a final full stop removed), or null when no line does, as when the model refuses.
+    /// </summary>
+    public static string? ParseLabel(string? answer)
     {
-        var line = (answer ?? string.Empty).Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? string.Empty;
-        if (line.StartsWith("label:", StringComparison.OrdinalIgnoreCase))
-            line = line["label:".Length..].Trim();
-        return line.Trim('"', '\'', '*', '`', ' ').TrimEnd('.').Trim();
+        foreach (var raw in (answer ?? string.Empty).Split('\n'))
+        {
+            var line = raw.Replace("*", string.Empty, StringComparison.Ordinal).Replace("`", string.Empty, StringComparison.Ordinal).Trim();
+            if (!line.StartsWith("label:", StringComparison.OrdinalIgnoreCase))
+                continue;
+            var label = line["label:".Length..].Trim().TrimEnd('.').Trim('"', '\'', ' ').TrimEnd('.').Trim();
+            return label.Length == 0 ? null : label;
+        }
+
+        return null;
+    }
+
+    private static string Shorten(string? text)
+    {
+        var flat = (text ?? string.Empty).ReplaceLineEndings(" ").Trim();
+        return flat.Length <= 80 ? flat : flat[..80] + "…";
     }
 
     private string Mark(LabelingExample document)

@@ -26,6 +26,9 @@ public sealed class FeatureAtlas : IDisposable
         _connection = connection;
         _meta = meta;
         BinEdges = [.. meta["bin_edges"].Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture))];
+        LatentSize = int.Parse(meta["latent_size"], CultureInfo.InvariantCulture);
+        ActiveLatents = int.Parse(meta["active_latents"], CultureInfo.InvariantCulture);
+        CorpusRows = long.Parse(meta["corpus_rows"], CultureInfo.InvariantCulture);
     }
 
     /// <summary>The atlas file.</summary>
@@ -35,16 +38,16 @@ public sealed class FeatureAtlas : IDisposable
     public string ModelIdentity => _meta["model_identity"];
 
     /// <summary>n.</summary>
-    public int LatentSize => int.Parse(_meta["latent_size"], CultureInfo.InvariantCulture);
+    public int LatentSize { get; }
 
     /// <summary>K.</summary>
-    public int ActiveLatents => int.Parse(_meta["active_latents"], CultureInfo.InvariantCulture);
+    public int ActiveLatents { get; }
 
     /// <summary>The corpus store's name.</summary>
     public string CorpusName => _meta["corpus_name"];
 
     /// <summary>The documents scanned.</summary>
-    public long CorpusRows => long.Parse(_meta["corpus_rows"], CultureInfo.InvariantCulture);
+    public long CorpusRows { get; }
 
     /// <summary>The activation histogram's bin edges.</summary>
     public IReadOnlyList<float> BinEdges { get; }
@@ -86,6 +89,8 @@ public sealed class FeatureAtlas : IDisposable
                 throw new FormatException($"'{path}' is an SQLite file but not a SaeMl feature atlas.");
             if (meta.GetValueOrDefault("format_version") != FormatVersion.ToString(CultureInfo.InvariantCulture))
                 throw new FormatException($"Feature atlas '{path}' has format version {meta.GetValueOrDefault("format_version")}; this SaeMl reads version {FormatVersion}.");
+            if (RequiredMeta.FirstOrDefault(key => !meta.ContainsKey(key)) is { } missing)
+                throw new FormatException($"Feature atlas '{path}' lacks its '{missing}' entry: the file is damaged or was not finished.");
             return new FeatureAtlas(path, connection, meta);
         }
         catch (SqliteException e)
@@ -100,6 +105,8 @@ public sealed class FeatureAtlas : IDisposable
         }
     }
 
+    private static readonly string[] RequiredMeta = ["model_identity", "latent_size", "active_latents", "corpus_name", "corpus_rows", "bin_edges"];
+
     /// <summary>The Zipf fits recorded: "latents" and the bag-of-words unit.</summary>
     public IReadOnlyDictionary<string, ZipfFit> Zipf()
     {
@@ -110,8 +117,9 @@ public sealed class FeatureAtlas : IDisposable
     }
 
     /// <summary>The labels recorded by one labeler, by latent: the cache a second run reuses.</summary>
-    public IReadOnlyDictionary<int, FeatureLabel> Labels(string labeler) =>
-        Query("SELECT latent, labeler, label, error FROM labels WHERE labeler = $p0", labeler)
+    public IReadOnlyDictionary<int, FeatureLabel> Labels(string labeler) => labeler is null
+        ? throw new ArgumentNullException(nameof(labeler))
+        : Query("SELECT latent, labeler, label, error FROM labels WHERE labeler = $p0", labeler)
             .ToDictionary(r => (int)(long)r[0], r => new FeatureLabel((int)(long)r[0], (string)r[1], (string)r[2], r[3] as string));
 
     /// <summary>One latent's card, read from the file.</summary>
@@ -168,6 +176,8 @@ public sealed class FeatureAtlas : IDisposable
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(interpretation);
         var target = System.IO.Path.GetFullPath(path);
+        if (System.IO.Path.GetDirectoryName(target) is { } folder && !Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"The folder of the feature atlas '{target}' does not exist; create it first.");
         var temporary = AtomicFile.TemporaryPathOf(target);
         try
         {
@@ -184,7 +194,8 @@ public sealed class FeatureAtlas : IDisposable
         }
         catch
         {
-            File.Delete(temporary);
+            if (File.Exists(temporary))
+                File.Delete(temporary);
             throw;
         }
     }
@@ -220,16 +231,16 @@ public sealed class FeatureAtlas : IDisposable
             ["bin_edges"] = string.Join(',', statistics.BinEdges.Select(e => e.ToString("R", CultureInfo.InvariantCulture))),
             ["bag_of_words_unit"] = interpretation.BagOfWordsUnit,
         };
-        var insertMeta = Prepare(connection, transaction, "INSERT INTO meta VALUES ($p0, $p1)", 2);
+        using var insertMeta = Prepare(connection, transaction, "INSERT INTO meta VALUES ($p0, $p1)", 2);
         foreach (var (key, value) in meta)
             Run(insertMeta, key, value);
 
-        var insertLatent = Prepare(connection, transaction, "INSERT INTO latents VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10)", 11);
-        var insertExample = Prepare(connection, transaction, "INSERT INTO examples VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6)", 7);
-        var insertNeighbor = Prepare(connection, transaction, "INSERT INTO neighbors VALUES ($p0, $p1, $p2, $p3)", 4);
-        var insertPattern = Prepare(connection, transaction, "INSERT INTO patterns VALUES ($p0, $p1, $p2, $p3)", 4);
-        var insertLabel = Prepare(connection, transaction, "INSERT INTO labels VALUES ($p0, $p1, $p2, $p3)", 4);
-        var insertScore = Prepare(connection, transaction, "INSERT INTO label_scores VALUES ($p0, $p1, $p2, $p3, $p4, $p5)", 6);
+        using var insertLatent = Prepare(connection, transaction, "INSERT INTO latents VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10)", 11);
+        using var insertExample = Prepare(connection, transaction, "INSERT INTO examples VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6)", 7);
+        using var insertNeighbor = Prepare(connection, transaction, "INSERT INTO neighbors VALUES ($p0, $p1, $p2, $p3)", 4);
+        using var insertPattern = Prepare(connection, transaction, "INSERT INTO patterns VALUES ($p0, $p1, $p2, $p3)", 4);
+        using var insertLabel = Prepare(connection, transaction, "INSERT INTO labels VALUES ($p0, $p1, $p2, $p3)", 4);
+        using var insertScore = Prepare(connection, transaction, "INSERT INTO label_scores VALUES ($p0, $p1, $p2, $p3, $p4, $p5)", 6);
         for (var latent = 0; latent < statistics.LatentSize; latent++)
         {
             var card = interpretation.Card(latent);
@@ -251,7 +262,7 @@ public sealed class FeatureAtlas : IDisposable
                 Run(insertScore, latent, score.Label, Stored(score.EmbeddingScore), Stored(score.DetectionScore), Stored(score.HardNegativeScore), Stored(score.RandomNegativeScore));
         }
 
-        var insertZipf = Prepare(connection, transaction, "INSERT INTO zipf VALUES ($p0, $p1, $p2, $p3, $p4)", 5);
+        using var insertZipf = Prepare(connection, transaction, "INSERT INTO zipf VALUES ($p0, $p1, $p2, $p3, $p4)", 5);
         foreach (var (series, counts) in new[] { ("latents", (IReadOnlyList<long>)statistics.FireCounts.ToArray()), (interpretation.BagOfWordsUnit, interpretation.BagOfWordsCounts) })
         {
             if (counts.Count(c => c > 0) >= 2)

@@ -2,8 +2,8 @@ namespace SaeMl.Interpretation;
 
 /// <summary>
 /// Latents grouped into families: trees of co-firing latents, each rooted at its most frequent latent
-/// (the family's general concept), every other latent hanging from the neighbour it co-fires with most
-/// on the way to the root.
+/// (the family's general concept); every other latent's parent is its neighbour on the tree path to the
+/// root, which need not be more frequent than it.
 /// </summary>
 public sealed class FeatureFamilies
 {

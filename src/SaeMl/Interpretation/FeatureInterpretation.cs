@@ -80,8 +80,11 @@ public sealed class FeatureInterpretation
     public ZipfFit BagOfWordsZipf => ZipfFit.Of(BagOfWordsCounts);
 
     /// <summary>One latent's card; examples across quantiles are <paramref name="quantiles"/> × <paramref name="perQuantile"/> from the scan's sample.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The latent is outside 0..n−1.</exception>
     public FeatureCard Card(int latent, int quantiles = 5, int perQuantile = 2)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(latent);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(latent, Scan.Statistics.LatentSize);
         var statistics = Scan.Statistics;
         var saliency = Saliency.GetValueOrDefault(latent);
         AtlasExample Example(LatentActivation a) => new(a.Row, _ids[(int)a.Row], a.Value,

@@ -17,6 +17,7 @@ public sealed class FeatureInterpreter
     private readonly IReadOnlyList<string> _texts;
     private readonly IReadOnlyList<string> _ids;
     private WordCounts? _words;
+    private (string Unit, long[] Counts)? _bagOfWords;
 
     /// <summary>An interpreter of <paramref name="autoencoder"/> over <paramref name="corpus"/>, whose row i is the document with id <paramref name="documentIds"/>[i] and text <paramref name="documentTexts"/>[i].</summary>
     /// <exception cref="ArgumentException">The dimensions differ, or the texts or ids do not match the store's rows.</exception>
@@ -56,14 +57,16 @@ public sealed class FeatureInterpreter
 
     /// <summary>
     /// Interprets <paramref name="latents"/> on top of a finished <paramref name="scan"/>. Latents with a
-    /// successful label in <paramref name="cachedLabels"/> (from an earlier atlas of the same model and
-    /// labeler) are not sent to the labeler again.
+    /// successful label from the same labeler in <paramref name="previous"/> (an earlier atlas of the same
+    /// autoencoder) are not sent to the labeler again; the others are labelled
+    /// <see cref="InterpretationOptions.LabelingParallelism"/> at a time.
     /// </summary>
+    /// <exception cref="ArgumentException">The scan or <paramref name="previous"/> belongs to another autoencoder, or a latent is out of range.</exception>
     public async Task<FeatureInterpretation> InterpretAsync(
         FeatureScan scan,
         IReadOnlyList<int> latents,
         IFeatureLabeler labeler,
-        IReadOnlyDictionary<int, FeatureLabel>? cachedLabels = null,
+        FeatureAtlas? previous = null,
         IProgress<InterpretationProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -78,42 +81,52 @@ public sealed class FeatureInterpreter
                 throw new ArgumentOutOfRangeException(nameof(latents), latent, $"The autoencoder has latents 0..{_autoencoder.LatentSize - 1}.");
         }
 
+        var identity = FeatureAtlas.IdentityOf(_autoencoder);
+        if (previous is not null && previous.ModelIdentity != identity)
+            throw new ArgumentException($"Feature atlas '{previous.Path}' was made for another autoencoder (identity {previous.ModelIdentity[..12]}…, this one {identity[..12]}…); its labels do not apply.", nameof(previous));
+        var cached = previous?.Labels(labeler.Name) ?? new Dictionary<int, FeatureLabel>();
+
         var alive = latents.Distinct().Where(j => scan.Statistics.FireCounts[j] > 0).Order().ToArray();
-        var scorer = LabelScorer.Create(_autoencoder, _corpus, scan, alive, Options.ScoringDocuments);
+        var saliencyOn = DocumentEmbedder is not null && Options.SaliencyDocuments > 0;
+        var scorer = QueryEmbedder is null && !saliencyOn
+            ? null
+            : LabelScorer.Create(_autoencoder, _corpus, scan, alive, Options.ScoringDocuments, cancellationToken: cancellationToken);
 
         var saliency = new Dictionary<int, LatentSaliency>();
-        if (DocumentEmbedder is not null && Options.SaliencyDocuments > 0)
+        if (saliencyOn)
         {
             for (var i = 0; i < alive.Length; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                saliency[alive[i]] = Saliency(alive[i], scan, scorer);
+                saliency[alive[i]] = Saliency(alive[i], scan, scorer!);
                 progress?.Report(new InterpretationProgress("saliency", i + 1, alive.Length));
             }
         }
 
-        var labels = new Dictionary<int, FeatureLabel>();
-        for (var i = 0; i < alive.Length; i++)
+        var labels = new System.Collections.Concurrent.ConcurrentDictionary<int, FeatureLabel>();
+        var labelled = 0;
+        await Parallel.ForEachAsync(alive, new ParallelOptions { MaxDegreeOfParallelism = Options.LabelingParallelism, CancellationToken = cancellationToken }, async (latent, token) =>
         {
-            var latent = alive[i];
-            labels[latent] = cachedLabels is not null && cachedLabels.TryGetValue(latent, out var cached) && cached.Succeeded && cached.Labeler == labeler.Name
-                ? cached
-                : await labeler.LabelAsync(Examples(latent, scan, saliency.GetValueOrDefault(latent)), cancellationToken).ConfigureAwait(false);
-            progress?.Report(new InterpretationProgress("labels", i + 1, alive.Length));
-        }
+            labels[latent] = cached.TryGetValue(latent, out var label) && label.Succeeded
+                ? label
+                : await labeler.LabelAsync(Examples(latent, scan, saliency.GetValueOrDefault(latent)), token).ConfigureAwait(false);
+            progress?.Report(new InterpretationProgress("labels", Interlocked.Increment(ref labelled), alive.Length));
+        }).ConfigureAwait(false);
 
-        var labelled = labels.Values.Where(l => l.Succeeded && scorer.Examples.ContainsKey(l.Latent)).OrderBy(l => l.Latent).ToList();
-        var scores = QueryEmbedder is null || labelled.Count == 0 ? [] : scorer.EmbeddingScores(QueryEmbedder, labelled);
-        progress?.Report(new InterpretationProgress("scores", labelled.Count, labelled.Count));
+        var scorable = labels.Values.Where(l => l.Succeeded && scorer is not null && scorer.Examples.ContainsKey(l.Latent)).OrderBy(l => l.Latent).ToList();
+        var scores = QueryEmbedder is null || scorable.Count == 0 ? [] : scorer!.EmbeddingScores(QueryEmbedder, scorable);
+        progress?.Report(new InterpretationProgress("scores", scorable.Count, scorable.Count));
 
-        var neighbors = Options.Neighbors == 0 ? [] : DecoderNeighbors.Of(_autoencoder.GetWeights(), alive, Math.Min(Options.Neighbors, _autoencoder.LatentSize - 1));
+        var neighbors = Options.Neighbors == 0 || alive.Length == 0 || _autoencoder.LatentSize < 2
+            ? []
+            : DecoderNeighbors.Of(_autoencoder, alive, Math.Min(Options.Neighbors, _autoencoder.LatentSize - 1));
         return new FeatureInterpretation(
-            FeatureAtlas.IdentityOf(_autoencoder), _autoencoder.ActiveLatents, _corpus, _ids, scan,
+            identity, _autoencoder.ActiveLatents, _corpus, _ids, scan,
             scan.Cooccurrence.Families(Options.FamilyStrength),
-            BagOfWordsCounts(),
-            labels, scores.ToDictionary(s => s.Latent),
+            BagOfWords,
+            new SortedDictionary<int, FeatureLabel>(labels), scores.ToDictionary(s => s.Latent),
             saliency,
-            alive.Select((latent, i) => (latent, neighbors.Count == 0 ? [] : neighbors[i].Select(n => new LatentNeighbor(n.Latent, n.Cosine)).ToArray())).ToDictionary(p => p.latent, p => (IReadOnlyList<LatentNeighbor>)p.Item2));
+            alive.Select((latent, i) => (latent, neighbors.Count == 0 ? [] : neighbors[i])).ToDictionary(p => p.latent, p => (IReadOnlyList<LatentNeighbor>)p.Item2));
     }
 
     /// <summary>What a labeler sees of one latent.</summary>
@@ -138,8 +151,10 @@ public sealed class FeatureInterpreter
         return new LatentSaliency(latent, top.Select((a, i) => (a.Row, words[i].SalientWords())).ToDictionary(p => p.Row, p => p.Item2), patterns.Patterns, precision, recall);
     }
 
-    /// <summary>Document frequencies of the units the corpus is written in: the embedder's WordPiece tokens when there is one, else words.</summary>
-    private (string Unit, long[] Counts) BagOfWordsCounts()
+    /// <summary>Document frequencies of the units the corpus is written in: the embedder's WordPiece tokens when there is one, else words (counted on first use).</summary>
+    private (string Unit, long[] Counts) BagOfWords => _bagOfWords ??= CountBagOfWords();
+
+    private (string Unit, long[] Counts) CountBagOfWords()
     {
         if (DocumentEmbedder is null)
             return ("words", [.. Words.Entries.Select(e => e.Value)]);

@@ -51,8 +51,8 @@ public sealed class FeatureScan
             new FeatureStatistics(n, options.HistogramBins, options.HistogramMinimum, options.HistogramMaximum),
             new TopActivations(n, options.TopDocuments),
             new ActivationReservoir(n, options.SampledDocuments, options.Seed),
-            new LatentCooccurrence(n));
-        var stride = options.CooccurrenceDocuments == 0 ? long.MaxValue : (corpus.RowCount + options.CooccurrenceDocuments - 1) / options.CooccurrenceDocuments;
+            new LatentCooccurrence(n, options.CooccurrencePairs));
+        var stride = options.CooccurrenceDocuments == 0 ? 0 : (corpus.RowCount + options.CooccurrenceDocuments - 1) / options.CooccurrenceDocuments;
         foreach (var batch in autoencoder.EncodeStore(corpus, options.BatchRows, cancellationToken: cancellationToken))
         {
             var codes = batch.Codes;
@@ -62,7 +62,7 @@ public sealed class FeatureScan
                 var latents = codes.IndicesOf(i);
                 var values = codes.ValuesOf(i);
                 scan.Statistics.AddDocument(latents, values);
-                if (row % stride == 0)
+                if (stride > 0 && row % stride == 0)
                     scan.Cooccurrence.AddDocument(latents, values);
                 for (var k = 0; k < latents.Length; k++)
                 {

@@ -21,6 +21,9 @@ public sealed record FeatureScanOptions
     /// <summary>At most this many documents (an even stride over the store) count latent co-occurrences, the input of feature families.</summary>
     public int CooccurrenceDocuments { get; init; } = 100_000;
 
+    /// <summary>The most latent pairs the co-occurrence count holds (about 40 bytes each); the rarest are dropped beyond it.</summary>
+    public int CooccurrencePairs { get; init; } = 20_000_000;
+
     /// <summary>Store rows encoded per batch.</summary>
     public int BatchRows { get; init; } = 4096;
 
@@ -37,6 +40,7 @@ public sealed record FeatureScanOptions
         if (!(HistogramMinimum > 0) || !(HistogramMaximum > HistogramMinimum) || float.IsInfinity(HistogramMaximum))
             throw new ArgumentOutOfRangeException(nameof(HistogramMinimum), $"The histogram needs 0 < minimum < maximum < ∞; got {HistogramMinimum} and {HistogramMaximum}.");
         ArgumentOutOfRangeException.ThrowIfNegative(CooccurrenceDocuments);
+        ArgumentOutOfRangeException.ThrowIfLessThan(CooccurrencePairs, 2);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchRows);
     }
 }

@@ -6,7 +6,7 @@ public sealed record InterpretationOptions
     /// <summary>The streaming pass over the corpus.</summary>
     public FeatureScanOptions Scan { get; init; } = new();
 
-    /// <summary>Top documents a labeler sees (the top half of them also train the saliency patterns).</summary>
+    /// <summary>Top documents a labeler sees.</summary>
     public int LabelingDocuments { get; init; } = 20;
 
     /// <summary>Activation quantiles the labeler's extra examples come from.</summary>
@@ -15,11 +15,14 @@ public sealed record InterpretationOptions
     /// <summary>Examples per quantile.</summary>
     public int ExamplesPerQuantile { get; init; } = 2;
 
-    /// <summary>Top documents whose word saliency is computed (needs a document embedder); 0 turns saliency off.</summary>
+    /// <summary>Top documents whose word saliency is computed and whose salient words build the patterns (needs a document embedder); 0 turns saliency off.</summary>
     public int SaliencyDocuments { get; init; } = 10;
 
     /// <summary>Words of a document analysed for saliency.</summary>
     public int SaliencyWords { get; init; } = 64;
+
+    /// <summary>Latents labelled at once (a chat labeler waits on the network; the local one is quick either way).</summary>
+    public int LabelingParallelism { get; init; } = 4;
 
     /// <summary>Decoder neighbours kept per interpreted latent.</summary>
     public int Neighbors { get; init; } = 10;
@@ -42,6 +45,7 @@ public sealed record InterpretationOptions
         ArgumentOutOfRangeException.ThrowIfNegative(ExamplesPerQuantile);
         ArgumentOutOfRangeException.ThrowIfNegative(SaliencyDocuments);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(SaliencyWords);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(LabelingParallelism);
         ArgumentOutOfRangeException.ThrowIfNegative(Neighbors);
         ArgumentOutOfRangeException.ThrowIfLessThan(ScoringDocuments, 2);
         ArgumentOutOfRangeException.ThrowIfNegative(FamilyStrength);

@@ -21,7 +21,7 @@ public sealed record ScoringExamples(int Latent, long[] Activating, long[] HardN
 /// <summary>How well one label predicts where its latent fires.</summary>
 /// <param name="Latent">The latent whose examples were scored.</param>
 /// <param name="Label">The label scored.</param>
-/// <param name="EmbeddingScore">AUROC of the label's similarity (embedded as a query) between activating and all non-activating documents; 0.5 is chance.</param>
+/// <param name="EmbeddingScore">AUROC of the label's similarity (embedded as a query) between activating and all non-activating documents; 0.5 is chance; NaN in a detection-only score.</param>
 /// <param name="DetectionScore">Balanced accuracy of a language model judging whether the label fits each document, or null without one.</param>
 /// <param name="HardNegativeScore">The embedding score against the hard negatives alone: does the label tell the latent from its near neighbours.</param>
 /// <param name="RandomNegativeScore">The embedding score against the random negatives alone: does the label tell the latent from the corpus.</param>
@@ -47,25 +47,40 @@ public sealed class LabelScorer
     public IReadOnlyDictionary<int, ScoringExamples> Examples => _examples;
 
     /// <summary>
-    /// Chooses each latent's examples: up to <paramref name="perSide"/> activating documents from the
-    /// scan's sample spread across five quantiles, leaving out its top documents; as many
-    /// non-activating ones, half the nearest to the activating ones' mean embedding, half at random.
+    /// Chooses each latent's examples: up to <paramref name="perSide"/> activating documents taken evenly
+    /// through the scan's sorted sample of the latent (weakest to strongest), leaving out its top
+    /// documents; as many non-activating ones, half the nearest to the activating ones' mean embedding
+    /// (one exact search for all latents), half at random. Whether a candidate fires is read from one
+    /// batched encoding of all candidates.
     /// </summary>
-    public static LabelScorer Create(SparseAutoencoder autoencoder, EmbeddingStore corpus, FeatureScan scan, IReadOnlyList<int> latents, int perSide = 20, int seed = 7)
+    /// <exception cref="ArgumentException">The store's dimension is not the autoencoder's, or a latent is out of range.</exception>
+    public static LabelScorer Create(SparseAutoencoder autoencoder, EmbeddingStore corpus, FeatureScan scan, IReadOnlyList<int> latents, int perSide = 20, int seed = 7, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(autoencoder);
         ArgumentNullException.ThrowIfNull(corpus);
         ArgumentNullException.ThrowIfNull(scan);
         ArgumentNullException.ThrowIfNull(latents);
         ArgumentOutOfRangeException.ThrowIfLessThan(perSide, 2);
+        if (corpus.Dimension != autoencoder.Dimension)
+            throw new ArgumentException($"Embedding store '{corpus.Name}' has dimension {corpus.Dimension}, but the autoencoder reads {autoencoder.Dimension}.", nameof(corpus));
+        foreach (var latent in latents)
+        {
+            if (latent < 0 || latent >= autoencoder.LatentSize)
+                throw new ArgumentOutOfRangeException(nameof(latents), latent, $"The autoencoder has latents 0..{autoencoder.LatentSize - 1}.");
+        }
+
         var d = corpus.Dimension;
-        var activating = latents.ToDictionary(j => j, j =>
+        var activating = latents.Distinct().ToDictionary(j => j, j =>
         {
             var top = scan.Top.Of(j).Select(a => a.Row).ToHashSet();
             var held = scan.Samples.Of(j).Where(a => !top.Contains(a.Row)).ToArray();
-            return Enumerable.Range(0, Math.Min(perSide, held.Length)).Select(i => held[(int)((long)held.Length * i / Math.Min(perSide, held.Length))].Row).ToArray();
+            var take = Math.Min(perSide, held.Length);
+            return Enumerable.Range(0, take).Select(i => held[(int)((long)held.Length * i / take)].Row).ToArray();
         });
-        var scored = latents.Where(j => activating[j].Length > 0).ToArray();
+        var scored = activating.Keys.Where(j => activating[j].Length > 0).Order().ToArray();
+        if (scored.Length == 0)
+            return new LabelScorer(corpus, []);
+
         var means = new float[scored.Length * d];
         var vector = new float[d];
         for (var l = 0; l < scored.Length; l++)
@@ -77,18 +92,22 @@ public sealed class LabelScorer
             }
         }
 
-        var hardCount = perSide / 2;
-        var candidates = scored.Length == 0 ? null : ExactSearch.Search(means, corpus, new ExactSearchOptions { K = (int)Math.Min(corpus.RowCount, hardCount * 8L) });
+        cancellationToken.ThrowIfCancellationRequested();
+        var hardCount = (perSide + 1) / 2;
+        var nearest = ExactSearch.Search(means, corpus, new ExactSearchOptions { K = (int)Math.Min(corpus.RowCount, hardCount * 8L) }, cancellationToken: cancellationToken);
         var random = new Random(seed);
+        var randomRows = scored.ToDictionary(j => j, j => Enumerable.Range(0, 4 * activating[j].Length + 16).Select(_ => random.NextInt64(corpus.RowCount)).Distinct().ToArray());
+        var candidates = Enumerable.Range(0, scored.Length).SelectMany(l => nearest.RowsOf(l).ToArray()).Concat(randomRows.Values.SelectMany(r => r)).Distinct().Order().ToArray();
+        var fires = Firing(autoencoder, corpus, candidates);
+
         var examples = new Dictionary<int, ScoringExamples>();
         for (var l = 0; l < scored.Length; l++)
         {
             var latent = scored[l];
             var wanted = activating[latent].Length;
-            var hard = NonFiring(autoencoder, corpus, latent, candidates!.RowsOf(l).ToArray()).Take(Math.Min(hardCount, wanted / 2 + wanted % 2)).ToList();
-            var randomRows = Enumerable.Range(0, 4 * wanted + 16).Select(_ => random.NextInt64(corpus.RowCount)).Distinct().Where(r => !hard.Contains(r)).ToArray();
-            var others = NonFiring(autoencoder, corpus, latent, randomRows).Take(wanted - hard.Count);
-            examples[latent] = new ScoringExamples(latent, activating[latent], [.. hard], [.. others]);
+            var hard = nearest.RowsOf(l).ToArray().Where(r => !fires[r].Contains(latent)).Take(Math.Min(hardCount, (wanted + 1) / 2)).ToArray();
+            var others = randomRows[latent].Where(r => !fires[r].Contains(latent) && !hard.Contains(r)).Take(wanted - hard.Length).ToArray();
+            examples[latent] = new ScoringExamples(latent, activating[latent], hard, others);
         }
 
         return new LabelScorer(corpus, examples);
@@ -100,6 +119,8 @@ public sealed class LabelScorer
     {
         ArgumentNullException.ThrowIfNull(queryEmbedder);
         ArgumentNullException.ThrowIfNull(labels);
+        if (labels.FirstOrDefault(l => !l.Succeeded) is { } failed)
+            throw new ArgumentException($"Latent {failed.Latent} has no label to score ({failed.Error ?? "empty text"}); score successful labels only.", nameof(labels));
         var d = _corpus.Dimension;
         if (queryEmbedder.Dimension != d)
             throw new ArgumentException($"The query embedder makes {queryEmbedder.Dimension}-dimensional vectors; the corpus store holds {d}.", nameof(queryEmbedder));
@@ -146,7 +167,7 @@ public sealed class LabelScorer
                     right += await Fits(row).ConfigureAwait(false) == fires ? 1 : 0;
                 }
 
-                return count == 0 ? 0 : (double)right / count;
+                return count == 0 ? double.NaN : (double)right / count;
             }
 
             async Task<bool?> Fits(long row)
@@ -172,11 +193,14 @@ public sealed class LabelScorer
         return scores;
     }
 
-    /// <summary>The area under the ROC curve of scores separating positives from negatives (ties count half): the Mann–Whitney U over the product of the counts.</summary>
+    /// <summary>The area under the ROC curve of scores separating positives from negatives (ties count half): the Mann–Whitney U over the product of the counts; NaN when a side is empty.</summary>
+    /// <exception cref="ArgumentException">A score is NaN.</exception>
     public static double Auroc(IReadOnlyList<double> positives, IReadOnlyList<double> negatives)
     {
         ArgumentNullException.ThrowIfNull(positives);
         ArgumentNullException.ThrowIfNull(negatives);
+        if (positives.Any(double.IsNaN) || negatives.Any(double.IsNaN))
+            throw new ArgumentException("A score is NaN; AUROC needs comparable scores.", nameof(positives));
         if (positives.Count == 0 || negatives.Count == 0)
             return double.NaN;
         var sorted = negatives.Order().ToArray();
@@ -211,22 +235,30 @@ public sealed class LabelScorer
         ? examples
         : throw new ArgumentException($"Latent {latent} has no scoring examples: it was not among the latents the scorer was created for, or it fires in none of the sampled documents outside its top ones.");
 
-    private static IEnumerable<long> NonFiring(SparseAutoencoder autoencoder, EmbeddingStore corpus, int latent, long[] rows)
+    /// <summary>The latents that fire (value &gt; 0) in each of the given rows, from one batched encoding.</summary>
+    private static Dictionary<long, HashSet<int>> Firing(SparseAutoencoder autoencoder, EmbeddingStore corpus, long[] rows)
     {
-        if (rows.Length == 0)
-            return [];
         var d = corpus.Dimension;
-        var vectors = new float[rows.Length * d];
+        var vectors = new float[(long)rows.Length * d];
         for (var i = 0; i < rows.Length; i++)
             corpus.ReadRows(rows[i], vectors.AsSpan(i * d, d));
         var codes = autoencoder.Encode(vectors);
-        return rows.Where((_, i) =>
+        var result = new Dictionary<long, HashSet<int>>(rows.Length);
+        for (var i = 0; i < rows.Length; i++)
         {
             var indices = codes.IndicesOf(i);
             var values = codes.ValuesOf(i);
-            var at = indices.IndexOf(latent);
-            return at < 0 || values[at] == 0;
-        }).ToArray();
+            var firing = new HashSet<int>();
+            for (var k = 0; k < indices.Length; k++)
+            {
+                if (values[k] > 0)
+                    firing.Add(indices[k]);
+            }
+
+            result[rows[i]] = firing;
+        }
+
+        return result;
     }
 
     private static int LowerBound(double[] sorted, double value)

@@ -6,19 +6,32 @@ namespace SaeMl.Interpretation;
 /// co-occurrence graph, cut where co-occurrence is weak, each remaining subtree a family rooted at its
 /// most frequent latent.
 /// </summary>
-/// <remarks>The strength of a pair is its cosine co-occurrence c_ij / √(c_i c_j): 1 when two latents always fire together, 0 when never.</remarks>
+/// <remarks>
+/// The strength of a pair is its cosine co-occurrence c_ij / √(c_i c_j): 1 when two latents always fire
+/// together, 0 when never. Memory is bounded: when more than <see cref="MaximumPairs"/> pairs are held,
+/// the rarest are dropped (those seen together at most once, then twice, …, until half the budget is
+/// free), so counts of pairs rarer than <see cref="DroppedBelow"/> are lower bounds, as in lossy counting.
+/// </remarks>
 public sealed class LatentCooccurrence
 {
     private readonly Dictionary<long, int> _pairs = [];
     private readonly long[] _counts;
 
-    /// <summary>Empty counts for <paramref name="latentSize"/> latents.</summary>
-    public LatentCooccurrence(int latentSize)
+    /// <summary>Empty counts for <paramref name="latentSize"/> latents, holding at most <paramref name="maximumPairs"/> pairs.</summary>
+    public LatentCooccurrence(int latentSize, int maximumPairs = 20_000_000)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(latentSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maximumPairs, 2);
         LatentSize = latentSize;
+        MaximumPairs = maximumPairs;
         _counts = new long[latentSize];
     }
+
+    /// <summary>The most pairs held at once.</summary>
+    public int MaximumPairs { get; }
+
+    /// <summary>Pairs seen together fewer times than this may have been dropped and counted again from zero (1 when nothing was dropped).</summary>
+    public int DroppedBelow { get; private set; } = 1;
 
     /// <summary>n.</summary>
     public int LatentSize { get; }
@@ -46,6 +59,23 @@ public sealed class LatentCooccurrence
                     count++;
                 }
             }
+        }
+
+        if (_pairs.Count > MaximumPairs)
+            DropRarestPairs();
+    }
+
+    private void DropRarestPairs()
+    {
+        while (_pairs.Count > MaximumPairs / 2)
+        {
+            foreach (var (key, count) in _pairs)
+            {
+                if (count < DroppedBelow + 1)
+                    _pairs.Remove(key);
+            }
+
+            DroppedBelow++;
         }
     }
 

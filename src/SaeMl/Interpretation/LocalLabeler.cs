@@ -13,6 +13,7 @@ namespace SaeMl.Interpretation;
 public sealed class LocalLabeler : IFeatureLabeler
 {
     private readonly WordCounts _background;
+    private readonly double _backgroundTotal;
 
     /// <summary>A labeler contrasting top documents with <paramref name="background"/>, the corpus's word counts.</summary>
     /// <param name="background">Document frequencies over the corpus.</param>
@@ -26,6 +27,7 @@ public sealed class LocalLabeler : IFeatureLabeler
         if (background.Documents == 0)
             throw new ArgumentException("The background word counts hold no documents.", nameof(background));
         _background = background;
+        _backgroundTotal = background.Entries.Sum(e => e.Value);
         Words = words;
         MinimumDocuments = minimumDocuments;
     }
@@ -57,10 +59,9 @@ public sealed class LocalLabeler : IFeatureLabeler
     {
         var foreground = WordCounts.Of(documents);
         var foregroundTotal = (double)foreground.Entries.Sum(e => e.Value);
-        var backgroundTotal = (double)_background.Entries.Sum(e => e.Value);
         return foreground.Entries
             .Where(e => e.Value >= MinimumDocuments)
-            .Select(e => (Word: e.Key, Z: ZScore(e.Value, foregroundTotal, Math.Max(_background.DocumentsWith(e.Key), e.Value), backgroundTotal)))
+            .Select(e => (Word: e.Key, Z: ZScore(e.Value, foregroundTotal, Math.Max(_background.DocumentsWith(e.Key), e.Value), _backgroundTotal)))
             .OrderByDescending(w => w.Z).ThenBy(w => w.Word, StringComparer.Ordinal);
     }
 

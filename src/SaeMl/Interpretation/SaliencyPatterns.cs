@@ -40,7 +40,7 @@ public sealed class SaliencyPatterns
 
     /// <summary>Builds the trie from the saliency of a latent's documents.</summary>
     /// <param name="documents">The saliency of each document.</param>
-    /// <param name="share">A word is salient when its drop is at least this share of its document's largest.</param>
+    /// <param name="share">A word is salient when it clears this share of its document's strongest word (<see cref="WordSaliency.SalientPositions"/>).</param>
     /// <param name="maxLength">The longest pattern.</param>
     /// <param name="minimumDocuments">A pattern is kept when it occurs in at least this many documents.</param>
     public static SaliencyPatterns Build(IEnumerable<WordSaliency> documents, double share = 0.5, int maxLength = 3, int minimumDocuments = 2)

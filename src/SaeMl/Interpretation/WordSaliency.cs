@@ -35,7 +35,7 @@ public sealed record WordSaliency(IReadOnlyList<string> Words, float Activation,
         return largest <= 0 ? [] : [.. Enumerable.Range(0, excess.Length).Where(i => excess[i] > 0 && excess[i] >= share * largest).OrderByDescending(i => excess[i]).ThenBy(i => i)];
     }
 
-    /// <summary>The salient words, largest drop first, without repeats.</summary>
+    /// <summary>The salient words (see <see cref="SalientPositions"/>), strongest first, without repeats.</summary>
     public IReadOnlyList<string> SalientWords(double share = 0.5) => [.. SalientPositions(share).Select(i => Words[i]).Distinct(StringComparer.Ordinal)];
 
     /// <summary>

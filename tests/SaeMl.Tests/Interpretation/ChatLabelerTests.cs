@@ -17,22 +17,26 @@ public sealed class ChatLabelerTests
         var prompt = client.Prompts[0];
         prompt.Should().Contain("heavy «rain» fell on the coast").And.Contain("a «storm» came").And.Contain("(activation 0.25)").And.Contain("weakest first");
         client.Options[0]!.ModelId.Should().Be("tiny-model");
-        ChatLabeler.ParseLabel("\n  \"**taxes, budgets**\"  ").Should().Be("taxes, budgets");
+        ChatLabeler.ParseLabel("**Label:** \"taxes, budgets\".").Should().Be("taxes, budgets");
+        ChatLabeler.ParseLabel("I'm sorry, I can't help with that.").Should().BeNull("a refusal is not a label");
+        ChatLabeler.ParseLabel("Label:   ").Should().BeNull();
     }
 
     [Fact]
     public async Task A_failing_or_slow_endpoint_costs_only_its_latent_with_a_clear_error()
     {
         var client = new FakeChatClient(prompt => prompt.Contains("latent-2") ? throw new HttpRequestException("503 Service Unavailable")
-            : prompt.Contains("latent-3") ? null : "Label: fine");
+            : prompt.Contains("latent-3") ? null : prompt.Contains("latent-5") ? "I cannot label this." : "Label: fine");
         var labeler = new ChatLabeler(client, timeout: TimeSpan.FromMilliseconds(300));
         var labels = new List<FeatureLabel>();
-        foreach (var latent in new[] { 1, 2, 3, 4 })
+        foreach (var latent in new[] { 1, 2, 3, 4, 5 })
             labels.Add(await labeler.LabelAsync(Examples(latent)));
-        labels.Select(l => l.Succeeded).Should().Equal(true, false, false, true);
+        labels.Select(l => l.Succeeded).Should().Equal(true, false, false, true, false);
         labels[1].Error.Should().Contain("503 Service Unavailable");
         labels[2].Error.Should().Contain("no answer within 0.3 s");
         labels[3].Text.Should().Be("fine");
+        labels[4].Error.Should().Contain("without a 'Label:' line").And.Contain("I cannot label this.");
+        FluentActions.Invoking(() => new ChatLabeler(client, timeout: TimeSpan.Zero)).Should().Throw<ArgumentOutOfRangeException>();
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
         await FluentActions.Awaiting(() => labeler.LabelAsync(Examples(5), cancelled.Token)).Should().ThrowAsync<OperationCanceledException>("the caller's own cancellation is not a per-latent error");

@@ -36,6 +36,8 @@ public sealed class FeatureMathTests
         families.Groups().Select(g => g.Members).Should().BeEquivalentTo(new[] { new[] { 0, 1, 2 }, new[] { 3, 4 } }, o => o.WithStrictOrdering());
         families.RootOf(1).Should().Be(0, "the most frequent latent roots its family");
         families.ParentOf(0).Should().Be(-1);
+        (families.ParentOf(1), families.ParentOf(2), families.ParentOf(4)).Should().Be((0, 1, 3), "the tree keeps the strongest edges 1–2 and 0–1, so 2 hangs from 1");
+        families.StrengthToParent(4).Should().BeApproximately(10 / Math.Sqrt(11.0 * 10), 1e-12);
         families.RootOf(5).Should().Be(5, "a latent that never fires is a family of one");
         cooccurrence.Families(minimumStrength: 0.0, minimumTogether: 1).Groups().Should().ContainSingle("the weak link joins everything at no threshold");
     }
@@ -46,6 +48,7 @@ public sealed class FeatureMathTests
         LabelScorer.Auroc([0.9, 0.8, 0.5], [0.5, 0.1]).Should().BeApproximately((2 + 2 + 1.5) / 6.0, 1e-12);
         LabelScorer.Auroc([0.1], [0.9]).Should().Be(0);
         LabelScorer.Auroc([], [0.9]).Should().Be(double.NaN);
+        FluentActions.Invoking(() => LabelScorer.Auroc([double.NaN], [0.9])).Should().Throw<ArgumentException>().WithMessage("*NaN*");
         var (lower, median, upper, count) = LabelScorer.Distribution([4, 1, 3, 2, double.NaN]);
         (lower, median, upper, count).Should().Be((1.75, 2.5, 3.25, 4));
     }
@@ -53,11 +56,10 @@ public sealed class FeatureMathTests
     [Fact]
     public void The_log_odds_z_score_matches_the_formula_by_hand()
     {
-        // foreground: word in 8 of 10 top documents (10 word-documents counted); background 50 of 10,000.
-        const double alpha = LocalLabeler.PriorStrength * 50 / 10_000;
-        var delta = Math.Log((8 + alpha) / (10 + 100 - 8 - alpha)) - Math.Log((50 + alpha) / (10_000 + 100 - 50 - alpha));
-        var expected = delta / Math.Sqrt(1 / (8 + alpha) + 1 / (50 + alpha));
-        LocalLabeler.ZScore(8, 10, 50, 10_000).Should().BeApproximately(expected, 1e-12);
+        // A word in 8 of 10 foreground word-documents and 50 of 10,000 background ones, prior 100 pseudo-counts
+        // (α_w = 0.5): δ = ln(8.5/101.5) − ln(50.5/10,049.5) = 2.8133…, σ² = 1/8.5 + 1/50.5, z = 7.5883…
+        // (worked by hand with a calculator, not with the code under test).
+        LocalLabeler.ZScore(8, 10, 50, 10_000).Should().BeApproximately(7.588345112, 1e-8);
         LocalLabeler.ZScore(1, 10, 5000, 10_000).Should().BeLessThan(0, "a word rarer in the top documents than in the corpus is not distinctive");
     }
 

@@ -73,6 +73,37 @@ public sealed class FeatureScanTests : IDisposable
     }
 
     [Fact]
+    public void The_reservoir_samples_uniformly_and_quantile_examples_span_the_activation_range()
+    {
+        var hits = new int[100];
+        for (var seed = 0; seed < 2_000; seed++)
+        {
+            var reservoir = new ActivationReservoir(latentSize: 1, capacity: 10, seed);
+            for (var row = 0; row < 100; row++)
+                reservoir.Add(0, row, row);
+            foreach (var a in reservoir.Of(0))
+                hits[a.Row]++;
+        }
+
+        hits.Should().OnlyContain(h => h > 120 && h < 280, "each of 100 rows is kept in about 10 % of 2,000 draws (200)");
+        var full = new ActivationReservoir(latentSize: 1, capacity: 100, seed: 1);
+        for (var row = 0; row < 100; row++)
+            full.Add(0, row, row / 100f);
+        var quantiles = full.AcrossQuantiles(0, quantiles: 4, perQuantile: 2);
+        quantiles.Select(q => q.Select(a => a.Row)).Should().BeEquivalentTo(new[] { new[] { 0L, 12 }, [25, 37], [50, 62], [75, 87] }, o => o.WithStrictOrdering());
+    }
+
+    [Fact]
+    public void Cooccurrence_follows_its_stride_and_can_be_turned_off()
+    {
+        var (store, autoencoder, _) = RandomCorpus();
+        using var _s = store;
+        using var _a = autoencoder;
+        FeatureScan.Run(autoencoder, store, new FeatureScanOptions { CooccurrenceDocuments = 0 }).Cooccurrence.Documents.Should().Be(0);
+        FeatureScan.Run(autoencoder, store, new FeatureScanOptions { CooccurrenceDocuments = 300 }).Cooccurrence.Documents.Should().Be(286, "every 7th of 2,000 rows (⌈2000 / 300⌉ = 7)");
+    }
+
+    [Fact]
     public void An_empty_store_or_another_dimension_is_refused()
     {
         var (store, autoencoder, _) = RandomCorpus();
@@ -83,6 +114,10 @@ public sealed class FeatureScanTests : IDisposable
         using var other = EmbeddingStore.Open(path);
         FluentActions.Invoking(() => FeatureScan.Run(autoencoder, other)).Should().Throw<ArgumentException>().WithMessage("*dimension*");
         FluentActions.Invoking(() => FeatureScan.Run(autoencoder, store, new FeatureScanOptions { TopDocuments = 0 })).Should().Throw<ArgumentOutOfRangeException>();
+        var empty = _folder.File("empty.npy");
+        NpyWriter.Write(empty, [], Dimension);
+        using var emptyStore = EmbeddingStore.Open(empty);
+        FluentActions.Invoking(() => FeatureScan.Run(autoencoder, emptyStore)).Should().Throw<ArgumentException>().WithMessage("*holds no documents*");
     }
 
     private static bool Fires(SparseCodes codes, int row, int latent)

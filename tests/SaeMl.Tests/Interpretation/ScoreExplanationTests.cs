@@ -48,13 +48,15 @@ public sealed class ScoreExplanationTests
     [Fact]
     public void Decoder_neighbours_are_the_most_similar_directions_and_bad_latents_are_refused()
     {
-        // Latent 2's decoder row is latent 0's rotated slightly, latent 1 is orthogonal to 0.
-        var decoder = new float[] { 1, 0, 0, 0, 1, 0, 0.99f, 0.141f, 0, -1, 0, 0 };
-        var weights = new SaeWeights(3, 4, new float[12], new float[4], decoder, new float[3]);
-        var neighbors = DecoderNeighbors.Of(weights, [0], count: 3)[0];
-        neighbors.Select(n => n.Latent).Should().Equal(2, 1, 3);
-        neighbors[0].Cosine.Should().BeApproximately(0.99 / Math.Sqrt(0.99 * 0.99 + 0.141 * 0.141), 1e-6);
-        neighbors[2].Cosine.Should().BeApproximately(-1, 1e-9);
-        FluentActions.Invoking(() => DecoderNeighbors.Of(weights, [4])).Should().Throw<ArgumentOutOfRangeException>();
+        // Latent 2's decoder row is latent 0's rotated slightly (and twice as long), latent 1 is orthogonal to 0, latent 3 opposite.
+        var decoder = new float[] { 1, 0, 0, 0, 1, 0, 1.98f, 0.282f, 0, -1, 0, 0 };
+        using var autoencoder = SparseAutoencoder.FromWeights(new SaeWeights(3, 4, new float[12], new float[4], decoder, new float[3]), activeLatents: 1, ComputeDevice.Cpu);
+        var neighbors = DecoderNeighbors.Of(autoencoder, [0, 3], count: 3);
+        neighbors[0].Select(n => n.Latent).Should().Equal(2, 1, 3);
+        neighbors[0][0].Cosine.Should().BeApproximately(0.99 / Math.Sqrt(0.99 * 0.99 + 0.141 * 0.141), 1e-6);
+        neighbors[0][2].Cosine.Should().BeApproximately(-1, 1e-6);
+        neighbors[1].Select(n => n.Latent).Should().Equal(1, 2, 0).And.NotContain(3, "a latent is not its own neighbour");
+        FluentActions.Invoking(() => DecoderNeighbors.Of(autoencoder, [4])).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => DecoderNeighbors.Of(autoencoder, [0], count: 4)).Should().Throw<ArgumentOutOfRangeException>("there are only three other latents");
     }
 }
