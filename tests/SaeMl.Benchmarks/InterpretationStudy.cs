@@ -69,6 +69,15 @@ internal static class InterpretationStudy
         var labels = result.Labels.Values.Where(l => l.Succeeded && result.Scores.ContainsKey(l.Latent)).OrderBy(l => l.Latent).ToList();
         var scorer = LabelScorer.Create(autoencoder, corpus, scan, [.. labels.Select(l => l.Latent)]);
         var shuffled = LabelScorer.Distribution(scorer.EmbeddingScores(embedder, [.. labels.Select((l, i) => l with { Latent = labels[(i + labels.Count / 2) % labels.Count].Latent })]).Select(s => s.EmbeddingScore));
+        // The ceiling of any label: the planted concept itself as the predictor (1 where a document carries it, else 0).
+        var oracle = LabelScorer.Distribution(pure.Where(p => scorer.Examples.ContainsKey(p.Latent)).Select(p =>
+        {
+            var examples = scorer.Examples[p.Latent];
+            double Carries(long row) => world.Documents[(int)row].Concepts.Contains(p.Concept!.Id) ? 1 : 0;
+            return LabelScorer.Auroc([.. examples.Activating.Select(Carries)], [.. examples.NonActivating.Select(Carries)]);
+        }));
+        var carrying = pure.Where(p => scorer.Examples.ContainsKey(p.Latent))
+            .Average(p => scorer.Examples[p.Latent].Activating.Average(row => world.Documents[(int)row].Concepts.Contains(p.Concept!.Id) ? 1.0 : 0));
         var (salient, conceptWords) = (0, 0);
         foreach (var (latent, concept) in pure)
         {
@@ -94,6 +103,7 @@ internal static class InterpretationStudy
         Console.WriteLine($"| … against the hard negatives alone | {F(hardScores.LowerQuartile)} / {F(hardScores.Median)} / {F(hardScores.UpperQuartile)} |");
         Console.WriteLine($"| … against the random negatives alone | {F(randomScores.LowerQuartile)} / {F(randomScores.Median)} / {F(randomScores.UpperQuartile)} |");
         Console.WriteLine($"| embedding score, pure latents: quartiles | {F(pureScores.LowerQuartile)} / {F(pureScores.Median)} / {F(pureScores.UpperQuartile)} (n = {pureScores.Count}) |");
+        Console.WriteLine($"| ceiling for pure latents, the planted concept as the predictor: quartiles | {F(oracle.LowerQuartile)} / {F(oracle.Median)} / {F(oracle.UpperQuartile)}; held-out activating documents that carry the concept: {carrying:P1} |");
         Console.WriteLine($"| embedding score with shuffled labels: quartiles | {F(shuffled.LowerQuartile)} / {F(shuffled.Median)} / {F(shuffled.UpperQuartile)} |");
         Console.WriteLine($"| salient words of pure latents that are their concept's words | {conceptWords} of {salient} ({conceptWords / (double)Math.Max(1, salient):P1}) |");
         Console.WriteLine($"| saliency patterns on held-out documents: median precision / recall | {F(precision.Median)} / {F(recall.Median)} |");

@@ -15,5 +15,7 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     FeedbackStudy.Create(),
     InterpretationStudy.Create(),
     RealSet.Create(),
+    FeatureScanBenchmark.Create(),
+    RealInterpretationStudy.Create(),
 };
 return await root.Parse(args).InvokeAsync();
