@@ -23,6 +23,9 @@ internal static class SaeMlCommandLine
         EncodeCommand.Create(console),
         EvaluateCommand.Create(console),
         SteerCommand.Create(console),
+        InterpretCommand.Create(console),
+        ExplainCommand.Create(console),
+        FeaturesCommand.Create(console),
     };
 
     /// <summary>Exit code of a command line that does not parse (an unknown option, a bad value, a broken rule between options).</summary>

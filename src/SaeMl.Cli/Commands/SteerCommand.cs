@@ -5,7 +5,6 @@ using Microsoft.ML;
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data;
-using SaeMl.Embedding;
 using SaeMl.Search;
 using SaeMl.Steering;
 using Spectre.Console;
@@ -24,14 +23,7 @@ internal static class SteerCommand
         var corpus = new Option<string>("--corpus") { Description = "Corpus embeddings: a .npy file or a store folder", Required = true };
         var corpusIds = new Option<string?>("--corpus-ids") { Description = "Document ids, one per line in row order; without it, the store folder's ids.txt" };
         var texts = new Option<string?>("--texts") { Description = "The corpus texts (MS MARCO .tsv, BEIR .jsonl or folder), to show titles" };
-        var query = new Option<string?>("--query") { Description = "The query as text (needs --embedder, or --onnx with --vocab)" };
-        var queryId = new Option<string?>("--query-id") { Description = "The query as an id of --queries" };
-        var queries = new Option<string?>("--queries") { Description = "Query embeddings holding --query-id (ids beside them, or --query-ids)" };
-        var queryIds = new Option<string?>("--query-ids") { Description = "Ids of the --queries rows" };
-        var embedder = new Option<string?>("--embedder") { Description = "A model zip with an EmbedText transform, to embed --query" };
-        var onnx = new Option<string?>("--onnx") { Description = "An ONNX embedding model, to embed --query" };
-        var vocabulary = new Option<string?>("--vocab") { Description = "The --onnx model's vocab.txt or tokenizer.json" };
-        var prefix = new Option<string>("--prefix") { Description = "Text put before the query with --onnx (a query instruction)", DefaultValueFactory = _ => string.Empty };
+        var query = new QueryInput(new TextModelOptions());
         var amplify = new Option<string[]>("--amplify") { Description = "FEATURE=α: add α to latent FEATURE (repeatable)", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] };
         var suppress = new Option<string[]>("--suppress") { Description = "FEATURE: switch latent FEATURE off (repeatable)", DefaultValueFactory = _ => [] };
         var k = CliOptions.PositiveInt("--k", "Documents shown before and after", 10);
@@ -41,21 +33,14 @@ internal static class SteerCommand
         var device = CliOptions.Device();
         var command = new Command("steer", "Retrieves one query before and after editing its sparse latents")
         {
-            model, corpus, corpusIds, texts, query, queryId, queries, queryIds, embedder, onnx, vocabulary, prefix, amplify, suppress, k, mode, json, device,
+            model, corpus, corpusIds, texts, amplify, suppress, k, mode, json, device,
         };
+        foreach (var option in query.All)
+            command.Options.Add(option);
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
             var plan = Plan(parse.GetValue(amplify)!, parse.GetValue(suppress)!);
-            var text = parse.GetValue(query);
-            var id = parse.GetValue(queryId);
-            if ((text is null) == (id is null))
-                throw new UsageException("Name the query once: --query TEXT or --query-id ID (with --queries).");
-            if (id is not null && parse.GetValue(queries) is null)
-                throw new UsageException("--query-id needs --queries: the store that holds the query's embedding.");
-            if (text is not null && (parse.GetValue(embedder) is null) == (parse.GetValue(onnx) is null))
-                throw new UsageException("A text query needs one embedding model: --embedder ZIP, or --onnx MODEL with --vocab.");
-            if (parse.GetValue(onnx) is not null && parse.GetValue(vocabulary) is null)
-                throw new UsageException("--onnx needs --vocab: the model's vocab.txt or tokenizer.json.");
+            query.Validate(parse);
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
 
             using var transformer = SparseAutoencoderTransformer.Load(parse.GetValue(model)!, computeDevice);
@@ -65,7 +50,7 @@ internal static class SteerCommand
             {
                 Plan = plan, Mode = parse.GetValue(mode) == "decode" ? SteeringMode.Decode : SteeringMode.ErrorPreserving,
             }).FitWithoutData();
-            var before = QueryEmbedding(parse, text, id, queries, queryIds, embedder, onnx, vocabulary, prefix, computeDevice);
+            var before = query.Vector(parse, computeDevice);
             if (before.Length != corpusStore.Dimension)
                 throw new ArgumentException($"The query embeds to {before.Length} values, but --corpus '{corpusStore.Name}' holds vectors of {corpusStore.Dimension}.");
             var after = steering.Steer(before);
@@ -80,7 +65,7 @@ internal static class SteerCommand
             {
                 var result = new
                 {
-                    query = text ?? id,
+                    query = query.Name(parse),
                     plan = plan.ToString(),
                     before = lists[0],
                     after = lists[1],
@@ -91,7 +76,7 @@ internal static class SteerCommand
                 return 0;
             }
 
-            var table = new Table().Title(Markup.Escape($"\"{text ?? id}\" steered: {plan}"))
+            var table = new Table().Title(Markup.Escape($"\"{query.Name(parse)}\" steered: {plan}"))
                 .AddColumns("rank", "before", "score", "after", "score");
             for (var rank = 0; rank < Math.Max(lists[0].Count, lists[1].Count); rank++)
             {
@@ -134,30 +119,6 @@ internal static class SteerCommand
         }
 
         return plan;
-    }
-
-    private static float[] QueryEmbedding(ParseResult parse, string? text, string? id, Option<string?> queries, Option<string?> queryIds,
-        Option<string?> embedder, Option<string?> onnx, Option<string?> vocabulary, Option<string> prefix, ComputeDevice device)
-    {
-        if (id is not null)
-        {
-            using var store = EmbeddingStore.Open(parse.GetValue(queries)!);
-            var ids = store.LoadIds(parse.GetValue(queryIds));
-            if (!ids.TryGetRow(id, out var row))
-                throw new ArgumentException($"--query-id '{id}' is not among the {ids.Count:N0} ids of --queries '{store.Name}'.");
-            var vector = new float[store.Dimension];
-            store.ReadRows(row, vector);
-            return vector;
-        }
-
-        var allowFallback = device.Kind == DeviceKind.Auto;
-        using var zip = parse.GetValue(embedder) is { } zipPath ? TextEmbeddingTransformer.Load(zipPath, device, allowFallback) : null;
-        using var created = zip is null
-            ? TextEmbedder.Create(new TextEmbedderOptions { ModelPath = parse.GetValue(onnx)!, VocabularyPath = parse.GetValue(vocabulary)!, Prefix = parse.GetValue(prefix)!, Device = device, AllowCpuFallback = allowFallback })
-            : null;
-        var model = zip?.Embedder ?? created!;
-        var embedded = model.Embed([text!]);
-        return Enumerable.Range(0, model.Dimension).Select(j => embedded[0, j]).ToArray();
     }
 
     /// <summary>Each document's title (or the start of its text) by id.</summary>

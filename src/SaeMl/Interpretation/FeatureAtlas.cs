@@ -122,6 +122,12 @@ public sealed class FeatureAtlas : IDisposable
         : Query("SELECT latent, labeler, label, error FROM labels WHERE labeler = $p0", labeler)
             .ToDictionary(r => (int)(long)r[0], r => new FeatureLabel((int)(long)r[0], (string)r[1], (string)r[2], r[3] as string));
 
+    /// <summary>Every labelled latent's successful label, one per latent (of several labelers, the first by name).</summary>
+    public IReadOnlyDictionary<int, FeatureLabel> Labels() =>
+        Query("SELECT latent, labeler, label FROM labels WHERE error IS NULL AND label <> '' ORDER BY latent, labeler")
+            .GroupBy(r => (int)(long)r[0])
+            .ToDictionary(g => g.Key, g => new FeatureLabel(g.Key, (string)g.First()[1], (string)g.First()[2]));
+
     /// <summary>One latent's card, read from the file.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The latent is outside 0..n−1.</exception>
     public FeatureCard Card(int latent)

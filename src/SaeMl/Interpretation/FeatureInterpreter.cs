@@ -53,7 +53,7 @@ public sealed class FeatureInterpreter
 
     /// <summary>Runs the streaming scan over the whole corpus.</summary>
     public FeatureScan Scan(IProgress<InterpretationProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        FeatureScan.Run(_autoencoder, _corpus, Options.Scan, progress is null ? null : new Progress(rows => progress.Report(new InterpretationProgress("scan", rows, _corpus.RowCount))), cancellationToken);
+        FeatureScan.Run(_autoencoder, _corpus, Options.Scan, progress is null ? null : new CallbackProgress<long>(rows => progress.Report(new InterpretationProgress("scan", rows, _corpus.RowCount))), cancellationToken);
 
     /// <summary>
     /// Interprets <paramref name="latents"/> on top of a finished <paramref name="scan"/>. Latents with a
@@ -167,10 +167,5 @@ public sealed class FeatureInterpreter
         }
 
         return ("wordpiece tokens", counts);
-    }
-
-    private sealed class Progress(Action<long> report) : IProgress<long>
-    {
-        public void Report(long value) => report(value);
     }
 }

@@ -25,9 +25,10 @@ internal static class CliProcess
     /// When given, no file the process writes may grow past this: writes beyond it fail as they would on a
     /// full disk (the limit's signal is ignored, so the write returns an error instead of killing the process).
     /// </param>
-    public static async Task<CliResult> RunSeparatelyAsync(string[] args, int? fileSizeLimitKiB = null)
+    /// <param name="environment">Variables set for the process, on top of the test's own.</param>
+    public static async Task<CliResult> RunSeparatelyAsync(string[] args, int? fileSizeLimitKiB = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using var child = Start(args, fileSizeLimitKiB);
+        using var child = Start(args, fileSizeLimitKiB, environment);
         var output = child.StandardOutput.ReadToEndAsync();
         var error = child.StandardError.ReadToEndAsync();
         await child.WaitForExitAsync();
@@ -35,7 +36,7 @@ internal static class CliProcess
     }
 
     /// <summary>Starts the tool with its output redirected; the caller reads, waits for or kills it.</summary>
-    public static Process Start(string[] args, int? fileSizeLimitKiB = null)
+    public static Process Start(string[] args, int? fileSizeLimitKiB = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = fileSizeLimitKiB is { } limit
             ? new ProcessStartInfo("bash", ["-c", $"trap '' XFSZ; ulimit -f {limit}; exec \"$0\" \"$@\"", DotNet, "exec", Tool, .. args])
@@ -44,6 +45,8 @@ internal static class CliProcess
         start.RedirectStandardError = true;
         if (fileSizeLimitKiB is not null)
             start.Environment["DOTNET_EnableWriteXorExecute"] = "0"; // the runtime's double-mapped code pages need a file beyond the limit
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         return Process.Start(start)!;
     }
 }

@@ -11,38 +11,13 @@ namespace SaeMl.Tests.Cli;
 
 public sealed class SteerCommandTests : IDisposable
 {
-    private static readonly DemoWorldOptions Small = new() { Documents = 300, Queries = 20, Dimension = 16, Concepts = 40, MaxRelevantPerQuery = 40 };
     private readonly TempFolder _folder = new();
 
     public void Dispose() => _folder.Dispose();
 
     private string World => _folder.File("world");
 
-    /// <summary>The world's corpus embedded into a store, and a small autoencoder over it saved as saeml train saves one.</summary>
-    private (string Store, string Model) Prepare()
-    {
-        DemoWorld.Generate(Small).Write(World);
-        using var embedder = TextEmbedder.Create(new TextEmbedderOptions
-        {
-            ModelPath = Path.Combine(World, DemoWorld.ModelFile), VocabularyPath = Path.Combine(World, DemoWorld.VocabularyFile), Device = ComputeDevice.Cpu,
-        });
-        var records = BeirReader.ReadCorpus(World).ToList();
-        embedder.EmbedToStoreFolder(records, IdIndex.Build(records, World), _folder.File("store"), "corpus");
-        using var data = SaeTrainingData.OpenStores(_folder.File("store"), _folder.File("store"), WriteSelfNeighbors());
-        using var sae = new MLContext(seed: 1).Transforms.SparseAutoencode(SaeColumnNames.Latent, SaeColumnNames.Embedding, new SparseAutoencoderOptions
-        {
-            LatentSize = 64, ActiveLatents = 4, Epochs = 2, BatchSize = 32, NeighborsPerQuery = 0, KLWeight = 0, Device = ComputeDevice.Cpu,
-        }).Fit(data);
-        sae.Save(_folder.File("sae.zip"));
-        return (_folder.File("store"), _folder.File("sae.zip"));
-    }
-
-    private string WriteSelfNeighbors()
-    {
-        var path = _folder.File("self.ids.npy");
-        SaeMl.Data.Npy.NpyWriter.WriteIntegers(path, Enumerable.Range(0, Small.Documents).Select(i => (long)i).ToArray(), 1);
-        return path;
-    }
+    private (string Store, string Model) Prepare() => SmallWorldModel.Prepare(_folder);
 
     [Fact]
     public async Task Steer_prints_the_top_k_before_and_after_and_its_json_names_what_entered_and_left()

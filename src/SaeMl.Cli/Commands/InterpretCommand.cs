@@ -1,0 +1,168 @@
+using System.ClientModel;
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.AI;
+using OpenAI;
+using SaeMl.Autoencoder;
+using SaeMl.Compute;
+using SaeMl.Data;
+using SaeMl.Interpretation;
+using Spectre.Console;
+
+namespace SaeMl.Cli.Commands;
+
+/// <summary>
+/// <c>saeml interpret</c>: a model zip, a corpus store and its texts → the feature atlas (statistics, top
+/// documents, saliency, labels, label scores, families, neighbours). A second run on the same model reuses
+/// the atlas's labels.
+/// </summary>
+internal static class InterpretCommand
+{
+    /// <summary>The environment variable that holds the LLM endpoint's key unless --llm-key-env names another.</summary>
+    public const string DefaultKeyVariable = "OPENAI_API_KEY";
+
+    public static Command Create(IAnsiConsole console)
+    {
+        var model = new Option<string>("--model") { Description = "A model zip holding a SparseAutoencode transform (as saeml train writes)", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "Corpus embeddings: a store folder (with ids.txt) or a .npy file (with --corpus-ids)", Required = true };
+        var corpusIds = new Option<string?>("--corpus-ids") { Description = "Document ids, one per line in row order; without it, the store folder's ids.txt" };
+        var texts = new Option<string>("--texts") { Description = "The corpus texts: MS MARCO .tsv, BEIR .jsonl or BEIR folder", Required = true };
+        var output = new Option<string>("--output") { Description = "The feature atlas to write (SQLite); an atlas of the same model is resumed: its labels are kept", Required = true };
+        var latents = new Option<string>("--latents") { Description = "Which latents: all, sample:N, head:N, torso:N, tail:N (random ones of a frequency group) or list:1,2,3", DefaultValueFactory = _ => "sample:500" };
+        var labeler = new Option<string>("--labeler") { Description = "local (distinctive words, no network) or llm (--llm-endpoint)", DefaultValueFactory = _ => "local" }.AcceptOnlyFromAmong("local", "llm");
+        var endpoint = new Option<string?>("--llm-endpoint") { Description = "An OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1" };
+        var llmModel = new Option<string>("--llm-model") { Description = "The model the endpoint serves", DefaultValueFactory = _ => "gpt-4o-mini" };
+        var keyVariable = new Option<string>("--llm-key-env") { Description = "The environment variable holding the endpoint's key (never logged or saved)", DefaultValueFactory = _ => DefaultKeyVariable };
+        var topDocuments = CliOptions.PositiveInt("--top-documents", "Exact top documents kept per latent", new FeatureScanOptions().TopDocuments);
+        var saliency = CliOptions.NonNegativeInt("--saliency-documents", "Top documents per latent whose word saliency is computed (needs an embedding model; 0: none)", new InterpretationOptions().SaliencyDocuments);
+        var textModel = new TextModelOptions();
+        var overwrite = CliOptions.Overwrite();
+        var device = CliOptions.Device();
+        var command = new Command("interpret", "Interprets an autoencoder's latents over a corpus and writes the feature atlas")
+        {
+            model, corpus, corpusIds, texts, output, latents, labeler, endpoint, llmModel, keyVariable, topDocuments, saliency, overwrite, device,
+        };
+        foreach (var option in textModel.All)
+            command.Options.Add(option);
+        command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
+        {
+            textModel.Validate(parse);
+            var selection = LatentSelection.Parse(parse.GetValue(latents)!);
+            var useLlm = parse.GetValue(labeler) == "llm";
+            if (useLlm && parse.GetValue(endpoint) is null)
+                throw new UsageException("--labeler llm needs --llm-endpoint: the OpenAI-compatible endpoint to ask.");
+            if (parse.GetValue(topDocuments) < new InterpretationOptions().LabelingDocuments)
+                throw new UsageException($"--top-documents must be at least {new InterpretationOptions().LabelingDocuments}: the labeler reads that many.");
+            var target = parse.GetValue(output)!;
+            var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
+
+            using var transformer = SparseAutoencoderTransformer.Load(parse.GetValue(model)!, computeDevice);
+            var autoencoder = transformer.Autoencoder;
+            var identity = FeatureAtlas.IdentityOf(autoencoder);
+            var files = new CommandFiles().Reads(parse.GetValue(model), "--model").Reads(parse.GetValue(corpus), "--corpus")
+                .Reads(parse.GetValue(corpusIds), "--corpus-ids").Reads(parse.GetValue(texts), "--texts");
+            foreach (var (path, flag) in textModel.Inputs(parse))
+                files.Reads(path, flag);
+            using var locks = files.Writes(target, "--output", resumable: path => IsAtlasOf(path, identity)).Check(parse.GetValue(overwrite));
+
+            using var store = EmbeddingStore.Open(parse.GetValue(corpus)!);
+            var ids = store.LoadIds(parse.GetValue(corpusIds));
+            var documentTexts = console.Status().Start("Reading texts…", _ => TextsByRow(parse.GetValue(texts)!, ids, store));
+            var embedders = textModel.Given(parse) ? textModel.Create(parse, computeDevice) : default;
+            using var owner = embedders.Owner;
+            var interpreter = new FeatureInterpreter(autoencoder, store, documentTexts, [.. Enumerable.Range(0, documentTexts.Length).Select(row => ids[row])], new InterpretationOptions
+            {
+                Scan = new FeatureScanOptions { TopDocuments = parse.GetValue(topDocuments) },
+                SaliencyDocuments = parse.GetValue(saliency),
+            })
+            {
+                DocumentEmbedder = embedders.Documents,
+                QueryEmbedder = embedders.Queries,
+            };
+
+            using var previous = File.Exists(target) && IsAtlasOf(target, identity) ? FeatureAtlas.Open(target) : null;
+            using var chat = useLlm ? ChatClient(parse.GetValue(endpoint)!, parse.GetValue(llmModel)!, parse.GetValue(keyVariable)!) : null;
+            IFeatureLabeler chosenLabeler = chat is null ? new LocalLabeler(interpreter.Words) : new ChatLabeler(chat, parse.GetValue(llmModel));
+            var scan = ProgressBars.Run(console, "Scanning the corpus", (Action<double, double> report) =>
+                interpreter.Scan(new CallbackProgress<InterpretationProgress>(p => report(p.Done, p.Total)), cancellationToken));
+            var chosen = selection.Choose(scan.Statistics);
+            var reused = previous?.Labels(chosenLabeler.Name).Count(l => l.Value.Succeeded && chosen.Contains(l.Key)) ?? 0;
+            console.MarkupLine($"{scan.Statistics.DeadLatents().Count:N0} of {autoencoder.LatentSize:N0} latents never fire; interpreting {chosen.Count:N0} with the {Markup.Escape(chosenLabeler.Name)} labeler"
+                + (reused > 0 ? $", reusing {reused:N0} labels of '{Markup.Escape(target)}'." : "."));
+            var result = ProgressBars.Run(console, "Interpreting", (ProgressBar bar) =>
+                interpreter.InterpretAsync(scan, chosen, chosenLabeler, previous, new CallbackProgress<InterpretationProgress>(p =>
+                {
+                    bar.Status(p.Stage);
+                    bar.Report(p.Done, p.Total);
+                }), cancellationToken).GetAwaiter().GetResult());
+            previous?.Dispose();
+            result.Save(target);
+
+            Summarize(console, result, chosen);
+            console.MarkupLine($"Wrote [link]{Markup.Escape(target)}[/]: open it with saeml features, or any SQLite tool.");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Whether <paramref name="path"/> is a feature atlas of the autoencoder with <paramref name="identity"/>.</summary>
+    private static bool IsAtlasOf(string path, string identity)
+    {
+        try
+        {
+            using var atlas = FeatureAtlas.Open(path);
+            return atlas.ModelIdentity == identity;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Each store row's text, found by the row's id among the texts.</summary>
+    private static string[] TextsByRow(string path, IdIndex ids, EmbeddingStore store)
+    {
+        if (ids.Count != store.RowCount)
+            throw new ArgumentException($"--corpus '{store.Name}' holds {store.RowCount:N0} rows but {ids.Count:N0} ids.");
+        var texts = new string?[ids.Count];
+        foreach (var record in TextInputs.Read(path, "corpus"))
+        {
+            if (ids.TryGetRow(record.Id, out var row))
+                texts[row] = record.EmbeddingText;
+        }
+
+        if (Array.FindIndex(texts, t => t is null) is var missing and >= 0)
+            throw new ArgumentException($"--texts '{path}' has no text for document '{ids[missing]}' (row {missing} of --corpus '{store.Name}').");
+        return texts!;
+    }
+
+    /// <summary>An OpenAI-compatible chat client; the key comes from the environment and goes nowhere else.</summary>
+    private static IChatClient ChatClient(string endpoint, string model, string keyVariable)
+    {
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            throw new UsageException($"--llm-endpoint '{endpoint}' is not an http(s) address.");
+        var key = Environment.GetEnvironmentVariable(keyVariable) is { Length: > 0 } value ? value : "none";
+        return new OpenAI.Chat.ChatClient(model, new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = uri }).AsIChatClient();
+    }
+
+    private static void Summarize(IAnsiConsole console, FeatureInterpretation result, IReadOnlyList<int> chosen)
+    {
+        var labelled = result.Labels.Values.Count(l => l.Succeeded);
+        var failed = result.Labels.Values.Where(l => !l.Succeeded).ToList();
+        console.MarkupLine($"{labelled:N0} of {chosen.Count:N0} latents labelled" + (failed.Count > 0 ? $"; {failed.Count:N0} without a label, e.g. latent {failed[0].Latent}: {Markup.Escape(failed[0].Error ?? "")}" : "."));
+        if (result.Scores.Count > 0)
+        {
+            var (lower, median, upper, count) = LabelScorer.Distribution(result.Scores.Values.Select(s => s.EmbeddingScore));
+            console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"Label embedding scores (AUROC, 0.5 is chance) over {count:N0} latents: quartiles {lower:F3} / {median:F3} / {upper:F3}."));
+        }
+
+        var table = new Table().AddColumns("latent", "documents", "label", "score");
+        foreach (var label in result.Labels.Values.Where(l => l.Succeeded).OrderByDescending(l => result.Scores.TryGetValue(l.Latent, out var s) ? s.EmbeddingScore : 0).Take(5))
+        {
+            table.AddRow(label.Latent.ToString(CultureInfo.InvariantCulture), result.Scan.Statistics.Frequency(label.Latent).ToString("P2", CultureInfo.InvariantCulture),
+                Markup.Escape(label.Text), result.Scores.TryGetValue(label.Latent, out var score) ? score.EmbeddingScore.ToString("F3", CultureInfo.InvariantCulture) : "–");
+        }
+
+        console.Write(table);
+    }
+}

@@ -1,0 +1,168 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using SaeMl.Demo;
+using SaeMl.Interpretation;
+
+namespace SaeMl.Tests.Cli;
+
+/// <summary>saeml interpret, explain and features on a small demo world, in separate processes; the LLM path against a fake OpenAI-compatible server on 127.0.0.1.</summary>
+public sealed class InterpretCommandTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private string World => _folder.File("world");
+
+    private string[] Onnx => ["--onnx", Path.Combine(World, DemoWorld.ModelFile), "--vocab", Path.Combine(World, DemoWorld.VocabularyFile)];
+
+    [Fact]
+    public async Task Interpret_writes_an_atlas_that_features_and_explain_read_and_a_second_run_reuses_its_labels()
+    {
+        var (store, model) = SmallWorldModel.Prepare(_folder, epochs: 4);
+        var atlas = _folder.File("atlas.sqlite");
+        string[] interpret = ["interpret", "--model", model, "--corpus", store, "--texts", World, "--output", atlas, "--latents", "all", .. Onnx, "--device", "cpu"];
+
+        var first = await CliProcess.RunSeparatelyAsync(interpret);
+        first.ExitCode.Should().Be(0, first.Error);
+        first.Output.Should().Contain("latents labelled").And.Contain("Label embedding scores").And.Contain("Wrote");
+        using (var opened = FeatureAtlas.Open(atlas))
+        {
+            var labels = opened.Labels("local");
+            labels.Should().NotBeEmpty();
+            var (latent, label) = labels.First(l => l.Value.Succeeded);
+            var card = opened.Card(latent);
+            card.TopDocuments.Should().NotBeEmpty();
+            var features = await CliProcess.RunSeparatelyAsync(["features", "--atlas", atlas, "--find", label.Text.Split(", ")[0], "--top", "3"]);
+            features.ExitCode.Should().Be(0, features.Error);
+            features.Output.Should().Contain($"latent {latent}").And.Contain(card.TopDocuments[0].DocumentId);
+        }
+
+        var second = await CliProcess.RunSeparatelyAsync(interpret);
+        second.ExitCode.Should().Be(0, second.Error);
+        second.Output.Should().MatchRegex(@"reusing\s+[0-9]+\s+labels");
+
+        var explain = await CliProcess.RunSeparatelyAsync(["explain", "--model", model, "--corpus", store, "--atlas", atlas, "--texts", World, "--query", "rain and storms", "--k", "3", .. Onnx, "--device", "cpu"]);
+        explain.ExitCode.Should().Be(0, explain.Error);
+        explain.Output.Should().Contain("#1 ").And.Contain("#3 ").And.Contain("dense score").And.Contain("reconstructed").And.Contain("latent score");
+        var notRetrieved = await CliProcess.RunSeparatelyAsync(["explain", "--model", model, "--corpus", store, "--query", "rain and storms", "--doc", "D000007", .. Onnx, "--device", "cpu"]);
+        notRetrieved.ExitCode.Should().Be(0, notRetrieved.Error);
+        notRetrieved.Output.Should().Contain("D000007").And.Contain("The query's strongest latents that the document lacks");
+    }
+
+    [Fact]
+    public async Task An_atlas_of_another_model_or_a_foreign_file_is_not_replaced_without_overwrite()
+    {
+        var (store, model) = SmallWorldModel.Prepare(_folder);
+        var target = _folder.File("notes.sqlite");
+        File.WriteAllText(target, "my notes");
+        var refused = await CliProcess.RunSeparatelyAsync(["interpret", "--model", model, "--corpus", store, "--texts", World, "--output", target, "--latents", "sample:3", "--device", "cpu"]);
+        refused.ExitCode.Should().Be(1);
+        refused.Error.Should().Contain("--output").And.Contain("--overwrite");
+        File.ReadAllText(target).Should().Be("my notes");
+    }
+
+    [Fact]
+    public async Task The_llm_labeler_asks_an_openai_compatible_endpoint_keeps_failures_per_latent_and_never_writes_the_key()
+    {
+        var (store, model) = SmallWorldModel.Prepare(_folder);
+        const string Key = "sk-test-key-that-must-not-leak";
+        using var server = new FakeOpenAiServer(request => request % 3 == 2 ? null : "Label: rain, storms, weather");
+        var atlas = _folder.File("atlas.sqlite");
+        string[] args = ["interpret", "--model", model, "--corpus", store, "--texts", World, "--output", atlas, "--latents", "sample:9",
+            "--labeler", "llm", "--llm-endpoint", server.Endpoint, "--llm-model", "fake-model", "--llm-key-env", "SAEML_TEST_KEY", "--device", "cpu"];
+        var environment = new Dictionary<string, string> { ["SAEML_TEST_KEY"] = Key };
+
+        var first = await CliProcess.RunSeparatelyAsync(args, environment: environment);
+
+        first.ExitCode.Should().Be(0, first.Error);
+        server.Requests.Should().HaveCount(9);
+        server.Requests.Should().OnlyContain(r => r.Authorization == "Bearer " + Key && r.Body.Contains("fake-model") && r.Body.Contains("Top-activating documents"));
+        (first.Output + first.Error).Should().NotContain(Key);
+        Encoding.UTF8.GetString(File.ReadAllBytes(atlas)).Should().NotContain(Key);
+        using (var opened = FeatureAtlas.Open(atlas))
+        {
+            var labels = opened.Labels("chat:fake-model");
+            labels.Values.Count(l => l.Succeeded).Should().Be(6);
+            labels.Values.Where(l => l.Succeeded).Should().OnlyContain(l => l.Text == "rain, storms, weather");
+            labels.Values.Where(l => !l.Succeeded).Should().OnlyContain(l => l.Error!.Contains("400"));
+        }
+
+        var second = await CliProcess.RunSeparatelyAsync(args, environment: environment);
+        second.ExitCode.Should().Be(0, second.Error);
+        server.Requests.Should().HaveCount(12, "the second run asks only for the three latents that failed");
+    }
+
+    /// <summary>Answers POST …/chat/completions like an OpenAI-compatible server: <paramref name="answer"/>(request number) as the content, or HTTP 400 for null.</summary>
+    private sealed class FakeOpenAiServer : IDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private readonly Func<int, string?> _answer;
+        private readonly Task _serving;
+
+        public FakeOpenAiServer(Func<int, string?> answer)
+        {
+            _answer = answer;
+            var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            Endpoint = $"http://127.0.0.1:{port}/v1";
+            _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+            _listener.Start();
+            _serving = Task.Run(Serve);
+        }
+
+        public string Endpoint { get; }
+
+        public List<(string Authorization, string Body)> Requests { get; } = [];
+
+        public void Dispose()
+        {
+            _listener.Close();
+            try
+            {
+                _serving.Wait(TimeSpan.FromSeconds(5));
+            }
+            catch (AggregateException)
+            {
+            }
+        }
+
+        private async Task Serve()
+        {
+            while (_listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                using var reader = new StreamReader(context.Request.InputStream);
+                var body = await reader.ReadToEndAsync();
+                int number;
+                lock (Requests)
+                {
+                    Requests.Add((context.Request.Headers["Authorization"] ?? "", body));
+                    number = Requests.Count - 1;
+                }
+
+                var content = _answer(number);
+                var json = content is null
+                    ? """{"error":{"message":"bad request","type":"invalid_request_error"}}"""
+                    : $$$"""{"id":"chatcmpl-{{{number}}}","object":"chat.completion","created":1700000000,"model":"fake-model","choices":[{"index":0,"message":{"role":"assistant","content":"{{{content}}}"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}""";
+                context.Response.StatusCode = content is null ? 400 : 200;
+                context.Response.ContentType = "application/json";
+                var bytes = Encoding.UTF8.GetBytes(json);
+                await context.Response.OutputStream.WriteAsync(bytes);
+                context.Response.Close();
+            }
+        }
+    }
+}
