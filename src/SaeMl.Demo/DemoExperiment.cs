@@ -1,6 +1,7 @@
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data;
+using SaeMl.Interpretation;
 using SaeMl.Data.Npy;
 using SaeMl.Embedding;
 using SaeMl.Evaluation;
@@ -236,6 +237,38 @@ public sealed class DemoExperiment : IDisposable
     {
         var inputs = _evaluation ??= EvaluationInputs.Open(this);
         return SparseCodes.Concatenate(autoencoder.EncodeStore(inputs.Corpus, cancellationToken: cancellationToken).Select(batch => batch.Codes).ToList());
+    }
+
+    /// <summary>
+    /// Interprets <paramref name="latentCount"/> alive latents of <paramref name="autoencoder"/> (drawn with seed 1),
+    /// and those of <paramref name="include"/>, over the corpus with the local labeler, word saliency and label
+    /// scores from the world's own model.
+    /// </summary>
+    public FeatureInterpretation Interpret(SparseAutoencoder autoencoder, TextEmbedder embedder, int latentCount, IEnumerable<int>? include = null,
+        IProgress<InterpretationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(autoencoder);
+        var inputs = _evaluation ??= EvaluationInputs.Open(this);
+        var records = Records(DemoTexts.Corpus);
+        var interpreter = new FeatureInterpreter(autoencoder, inputs.Corpus, [.. records.Select(r => r.EmbeddingText)], [.. records.Select(r => r.Id)])
+        {
+            DocumentEmbedder = embedder,
+            QueryEmbedder = embedder,
+        };
+        var scan = interpreter.Scan(progress, cancellationToken);
+        var random = new Random(1);
+        var chosen = Enumerable.Range(0, autoencoder.LatentSize).Where(j => scan.Statistics.FireCounts[j] > 0)
+            .OrderBy(_ => random.Next()).Take(latentCount).Concat(include ?? []).Distinct().Order().ToArray();
+        return interpreter.InterpretAsync(scan, chosen, new LocalLabeler(interpreter.Words), progress: progress, cancellationToken: cancellationToken).GetAwaiter().GetResult();
+    }
+
+    /// <summary>The planted concept that at least <paramref name="share"/> of a latent's top 50 documents carry (the latent is then "pure"), or null.</summary>
+    public DemoConcept? PlantedConcept(FeatureScan scan, int latent, double share = 0.8)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        var top = scan.Top.Of(latent).Take(50).Select(a => World.Documents[(int)a.Row]).ToList();
+        var best = top.SelectMany(d => d.Concepts).GroupBy(c => c).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).FirstOrDefault();
+        return top.Count >= 10 && best is not null && best.Count() >= share * top.Count ? World.Concepts[best.Key] : null;
     }
 
     /// <summary>Table 1's title: the world, the corpus and the training budget.</summary>

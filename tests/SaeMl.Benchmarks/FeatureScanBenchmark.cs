@@ -37,10 +37,10 @@ internal static class FeatureScanBenchmark
         Console.WriteLine();
         Console.WriteLine($"Command: `dotnet run -c Release --project tests/SaeMl.Benchmarks -- {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}`");
         Console.WriteLine();
-        Console.WriteLine("| documents | Encode docs/s | scan docs/s | scan / Encode | scan peak anonymous memory | vs the smallest corpus |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| documents | co-occurrence | Encode docs/s | scan docs/s | scan / Encode | scan peak anonymous memory | vs the smallest corpus |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         using var autoencoder = SparseAutoencoder.Initialize(dimension, latentSize, active, new float[dimension], seed: 1, ComputeDevice.Cpu);
-        long? firstPeak = null;
+        var firstPeak = new Dictionary<bool, long>();
         foreach (var size in sizes)
         {
             using var data = new GaussianCorpus(size, 1, dimension);
@@ -49,17 +49,21 @@ internal static class FeatureScanBenchmark
             var clock = Stopwatch.StartNew();
             var encoded = autoencoder.EncodeStore(store).Sum(batch => (long)batch.Codes.Rows);
             var encodeRate = encoded / clock.Elapsed.TotalSeconds;
-            Collect();
-            var monitor = MemoryMonitor.Start();
-            clock.Restart();
-            var scan = FeatureScan.Run(autoencoder, store);
-            var scanRate = size / clock.Elapsed.TotalSeconds;
-            monitor.Dispose();
-            GC.KeepAlive(scan);
-            var peak = monitor.PeakAnonymousBytes;
-            firstPeak ??= peak;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {size:N0} | {encodeRate:N0} | {scanRate:N0} | {scanRate / encodeRate:F2} | {peak / 1048576.0:N0} MiB | {peak / (double)firstPeak.Value:F3} |"));
+            foreach (var cooccurrence in new[] { false, true })
+            {
+                Collect();
+                var options = cooccurrence ? new FeatureScanOptions() : new FeatureScanOptions { CooccurrenceDocuments = 0 };
+                var monitor = MemoryMonitor.Start();
+                clock.Restart();
+                var scan = FeatureScan.Run(autoencoder, store, options);
+                var scanRate = size / clock.Elapsed.TotalSeconds;
+                monitor.Dispose();
+                GC.KeepAlive(scan);
+                var peak = monitor.PeakAnonymousBytes;
+                firstPeak.TryAdd(cooccurrence, peak);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {size:N0} | {(cooccurrence ? $"up to {options.CooccurrenceDocuments:N0} documents, {options.CooccurrencePairs:N0} pairs" : "off")} | {encodeRate:N0} | {scanRate:N0} | {scanRate / encodeRate:F2} | {peak / 1048576.0:N0} MiB | {peak / (double)firstPeak[cooccurrence]:F3} |"));
+            }
         }
 
         return 0;

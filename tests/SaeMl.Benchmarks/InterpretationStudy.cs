@@ -33,32 +33,16 @@ internal static class InterpretationStudy
         using var embedder = experiment.CreateEmbedder();
         var autoencoder = transformer.Autoencoder;
         using var corpus = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Corpus));
-        var records = experiment.Records(DemoTexts.Corpus);
         var world = experiment.World;
-        var interpreter = new FeatureInterpreter(autoencoder, corpus, [.. records.Select(r => r.EmbeddingText)], [.. records.Select(r => r.Id)])
-        {
-            DocumentEmbedder = embedder,
-            QueryEmbedder = embedder,
-        };
-
         var clock = Stopwatch.StartNew();
-        var scan = interpreter.Scan();
-        var scanSeconds = clock.Elapsed.TotalSeconds;
+        var result = experiment.Interpret(autoencoder, embedder, latentCount);
+        var seconds = clock.Elapsed.TotalSeconds;
+        var scan = result.Scan;
         var alive = Enumerable.Range(0, autoencoder.LatentSize).Where(j => scan.Statistics.FireCounts[j] > 0).ToArray();
-        var sample = new Random(1);
-        var chosen = alive.OrderBy(_ => sample.Next()).Take(latentCount).Order().ToArray();
-        clock.Restart();
-        var result = interpreter.InterpretAsync(scan, chosen, new LocalLabeler(interpreter.Words)).GetAwaiter().GetResult();
-        var interpretSeconds = clock.Elapsed.TotalSeconds;
+        var chosen = result.Labels.Keys.Order().ToArray();
         if (atlasPath is not null)
             result.Save(atlasPath);
-
-        DemoConcept? Pure(int latent)
-        {
-            var top = scan.Top.Of(latent).Take(50).Select(a => world.Documents[(int)a.Row]).ToList();
-            var best = top.SelectMany(d => d.Concepts).GroupBy(c => c).OrderByDescending(g => g.Count()).FirstOrDefault();
-            return top.Count >= 10 && best is not null && best.Count() >= 0.8 * top.Count ? world.Concepts[best.Key] : null;
-        }
+        DemoConcept? Pure(int latent) => experiment.PlantedConcept(scan, latent);
 
         var pure = chosen.Select(j => (Latent: j, Concept: Pure(j))).Where(p => p.Concept is not null).ToList();
         var rightLabels = pure.Count(p => result.Labels[p.Latent].Succeeded && result.Labels[p.Latent].Text.Split(", ").Take(3).All(p.Concept!.Words.Contains));
@@ -93,7 +77,7 @@ internal static class InterpretationStudy
 
         Console.WriteLine($"### Interpretation on the demo world: {model.Label}, {chosen.Length} of {alive.Length} alive latents (of {autoencoder.LatentSize})");
         Console.WriteLine();
-        Console.WriteLine($"Machine: {MachineDescription.Describe()}. Model: {Path.GetFileName(model.Path)}. Scan of {corpus.RowCount:N0} documents: {scanSeconds:F1} s; saliency, labels, scores and neighbours of {chosen.Length} latents: {interpretSeconds:F1} s.");
+        Console.WriteLine($"Machine: {MachineDescription.Describe()}. Model: {Path.GetFileName(model.Path)}. Scan of {corpus.RowCount:N0} documents, then saliency, labels, scores and neighbours of {chosen.Length} latents: {seconds:F1} s.");
         Console.WriteLine();
         Console.WriteLine("| measure | value |");
         Console.WriteLine("|---|---|");

@@ -8,6 +8,7 @@ using SaeMl.Data;
 using SaeMl.Demo;
 using SaeMl.Embedding;
 using SaeMl.Evaluation;
+using SaeMl.Interpretation;
 using SaeMl.Search;
 using SaeMl.Steering;
 using Spectre.Console;
@@ -135,6 +136,7 @@ internal static class DemoCommand
 
             EvaluationJob.Report(console, new RetrievalReport(evaluations), experiment.Table1Title(), experiment.Table1Folder);
             Steering(console, experiment, embedder, computeDevice, cancellationToken);
+            Interpretation(console, experiment, embedder, computeDevice, cancellationToken);
             return 0;
         }));
         return command;
@@ -190,6 +192,67 @@ internal static class DemoCommand
                 + $"the other concept's {steered.OtherBefore} → {steered.OtherAfter}.");
         }
     }
+
+    /// <summary>The interpretation of the K = 32 model: the atlas written beside Table 1, five labelled latents and one explained query.</summary>
+    private static void Interpretation(IAnsiConsole console, DemoExperiment experiment, TextEmbedder embedder, ComputeDevice device, CancellationToken cancellationToken)
+    {
+        var model = experiment.Table1Models()[0];
+        using var transformer = SparseAutoencoderTransformer.Load(model.Path, device);
+        var autoencoder = transformer.Autoencoder;
+        var query = experiment.World.Queries[0];
+        using var corpus = EmbeddingStore.Open(experiment.StorePath(DemoTexts.Corpus));
+        var queryVector = new float[embedder.Dimension];
+        embedder.Embed([query.Text], queryVector);
+        var top = ExactSearch.Search(queryVector, corpus, new ExactSearchOptions { K = 1, Device = device }, cancellationToken: cancellationToken).RowsOf(0)[0];
+        var pair = new float[2 * corpus.Dimension];
+        queryVector.CopyTo(pair, 0);
+        corpus.ReadRows(top, pair.AsSpan(corpus.Dimension));
+        var codes = autoencoder.Encode(pair);
+        var terms = ScoreExplanation.LatentScore(codes, 0, codes, 1);
+
+        var result = ProgressBars.Run(console, "Interpreting latents", (ProgressBar bar) => experiment.Interpret(autoencoder, embedder, DemoLatents, terms.Select(t => t.Latent),
+            new CallbackProgress<InterpretationProgress>(p =>
+            {
+                bar.Status(p.Stage);
+                bar.Report(p.Done, p.Total);
+            }), cancellationToken));
+        var atlas = Path.Combine(experiment.Table1Folder, "atlas.sqlite");
+        result.Save(atlas);
+
+        var pure = result.Labels.Values.Where(l => l.Succeeded).Select(l => (Label: l, Concept: experiment.PlantedConcept(result.Scan, l.Latent)))
+            .Where(p => p.Concept is not null).OrderByDescending(p => result.Scores.TryGetValue(p.Label.Latent, out var s) ? s.EmbeddingScore : 0).Take(5).ToList();
+        var table = new Table().Title(Markup.Escape($"Five labelled latents ({model.Label}), with the planted concept most of their top documents carry"))
+            .AddColumns("latent", "documents", "label (local)", "planted concept", "label score");
+        foreach (var (label, concept) in pure)
+        {
+            table.AddRow(label.Latent.ToString(CultureInfo.InvariantCulture), result.Scan.Statistics.Frequency(label.Latent).ToString("P2", CultureInfo.InvariantCulture),
+                Markup.Escape(label.Text), Markup.Escape($"{concept!.Name}: {string.Join(", ", concept.Words.Take(4))}…"),
+                result.Scores.TryGetValue(label.Latent, out var score) ? score.EmbeddingScore.ToString("F3", CultureInfo.InvariantCulture) : "–");
+        }
+
+        console.Write(table);
+        var latentScore = terms.Sum(t => t.Contribution);
+        string Concepts(IEnumerable<int> ids) => string.Join(", ", ids.Select(c => experiment.World.Concepts[c].Name));
+        var document = experiment.World.Documents[(int)top];
+        var explained = new Table().Title(Markup.Escape($"Why \"{query.Text}\" ({Concepts(query.Concepts)}) retrieves {document.Id} ({Concepts(document.Concepts)}) first: "
+            + $"its latent score {latentScore:F4}, term by term"))
+            .AddColumns("latent", "label", "query × document", "share");
+        foreach (var term in terms.Take(5))
+        {
+            explained.AddRow(term.Latent.ToString(CultureInfo.InvariantCulture),
+                Markup.Escape(result.Labels.TryGetValue(term.Latent, out var label) && label.Succeeded ? label.Text : ""),
+                string.Create(CultureInfo.InvariantCulture, $"{term.QueryValue:F3} × {term.DocumentValue:F3} = {term.Contribution:F4}"),
+                (term.Contribution / latentScore).ToString("P1", CultureInfo.InvariantCulture));
+        }
+
+        console.Write(explained);
+        console.MarkupLine("Labels name what each latent's top documents share; at the demo's training budget many latents are not yet tied to one concept "
+            + "(docs/results.md, Interpretation, compares 4 and 40 epochs).");
+        console.MarkupLine($"Wrote the feature atlas of {result.Labels.Count} latents to [link]{Markup.Escape(atlas)}[/] (saeml features --atlas … --find WORDS).");
+    }
+
+    /// <summary>Latents the demo interprets (a seeded sample), besides those of its explained query.</summary>
+    private const int DemoLatents = 200;
 
     private static Table ResultTable(DemoWorld world, SearchResults results, int query, Dictionary<string, int> grades)
     {

@@ -173,5 +173,8 @@ public sealed class CommandLineTests : IDisposable
         table.Should().Contain(line => line.StartsWith("| embeddings | original |", StringComparison.Ordinal));
         first.Should().Contain("Steering one latent (K = 32,").And.Contain("the paper's Figure 4 for the demo world").And.Contain("amplified toward weather");
         new FileInfo(Path.Combine(folder, "table1", "figure4.png")).Length.Should().BeGreaterThan(1000, "the figure is drawn beside Table 1");
+        first.Should().Contain("Five labelled latents").And.Contain("term by term").And.Contain("Wrote the feature atlas");
+        using var atlas = SaeMl.Interpretation.FeatureAtlas.Open(Path.Combine(folder, "table1", "atlas.sqlite"));
+        atlas.Labels("local").Should().HaveCountGreaterThan(100, "the demo interprets a sample of 200 latents and its explained query's");
     }
 }
