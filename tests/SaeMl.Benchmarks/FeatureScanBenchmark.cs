@@ -9,14 +9,14 @@ using SaeMl.Interpretation;
 namespace SaeMl.Benchmarks;
 
 /// <summary>
-/// The interpretation scan (statistics, top documents, samples, co-occurrence) against a plain
-/// <see cref="SparseAutoencoder.EncodeStore"/> pass over the same store, at several corpus sizes in one
-/// run: documents per second of each, and the scan's peak anonymous memory, which should not grow with
-/// the corpus.
+/// The interpretation scan (statistics, top documents, samples, with and without co-occurrence) against a
+/// plain <see cref="SparseAutoencoder.EncodeStore"/> pass over the same store, at several corpus sizes:
+/// documents per second of each, and the scan's peak anonymous memory. Each size is measured in a fresh
+/// process, so that no size inherits another's heap.
 /// </summary>
 internal static class FeatureScanBenchmark
 {
-    public static Command Create()
+    public static IEnumerable<Command> Create()
     {
         var rows = new Option<string>("--rows") { Description = "Comma-separated corpus sizes", DefaultValueFactory = _ => "50000,200000" };
         var dimension = new Option<int>("--dimension") { Description = "Embedding dimension", DefaultValueFactory = _ => 768 };
@@ -26,7 +26,13 @@ internal static class FeatureScanBenchmark
         command.SetAction(parse => Run(
             [.. parse.GetValue(rows)!.Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture))],
             parse.GetValue(dimension), parse.GetValue(latents), parse.GetValue(active)));
-        return command;
+
+        var corpus = new Option<string>("--corpus") { Required = true };
+        var cooccurrence = new Option<bool>("--cooccurrence");
+        var measure = new Command("feature-scan-measure", "One measurement of feature-scan, in its own process (run by feature-scan)") { corpus, latents, active, cooccurrence };
+        measure.Hidden = true;
+        measure.SetAction(parse => Measure(parse.GetValue(corpus)!, parse.GetValue(latents), parse.GetValue(active), parse.GetValue(cooccurrence)));
+        return [command, measure];
     }
 
     private static int Run(int[] sizes, int dimension, int latentSize, int active)
@@ -39,40 +45,50 @@ internal static class FeatureScanBenchmark
         Console.WriteLine();
         Console.WriteLine("| documents | co-occurrence | Encode docs/s | scan docs/s | scan / Encode | scan peak anonymous memory | vs the smallest corpus |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
-        using var autoencoder = SparseAutoencoder.Initialize(dimension, latentSize, active, new float[dimension], seed: 1, ComputeDevice.Cpu);
-        var firstPeak = new Dictionary<bool, long>();
+        var firstPeak = new Dictionary<bool, double>();
         foreach (var size in sizes)
         {
             using var data = new GaussianCorpus(size, 1, dimension);
-            using var store = EmbeddingStore.Open(data.CorpusPath);
-            Collect();
-            var clock = Stopwatch.StartNew();
-            var encoded = autoencoder.EncodeStore(store).Sum(batch => (long)batch.Codes.Rows);
-            var encodeRate = encoded / clock.Elapsed.TotalSeconds;
             foreach (var cooccurrence in new[] { false, true })
             {
-                Collect();
-                var options = cooccurrence ? new FeatureScanOptions() : new FeatureScanOptions { CooccurrenceDocuments = 0 };
-                var monitor = MemoryMonitor.Start();
-                clock.Restart();
-                var scan = FeatureScan.Run(autoencoder, store, options);
-                var scanRate = size / clock.Elapsed.TotalSeconds;
-                monitor.Dispose();
-                GC.KeepAlive(scan);
-                var peak = monitor.PeakAnonymousBytes;
+                var host = Environment.ProcessPath!;
+                var start = new ProcessStartInfo(host, [.. Path.GetFileNameWithoutExtension(host) == "dotnet" ? [typeof(FeatureScanBenchmark).Assembly.Location] : Array.Empty<string>(),
+                    "feature-scan-measure", "--corpus", data.CorpusPath, "--latents", latentSize.ToString(CultureInfo.InvariantCulture), "--active", active.ToString(CultureInfo.InvariantCulture),
+                    .. cooccurrence ? ["--cooccurrence"] : Array.Empty<string>()])
+                { RedirectStandardOutput = true };
+                using var child = Process.Start(start)!;
+                var output = child.StandardOutput.ReadToEnd();
+                child.WaitForExit();
+                if (child.ExitCode != 0)
+                    throw new InvalidOperationException($"The measurement of {size:N0} documents failed ({child.ExitCode}): {output}");
+                var line = output.Trim().Split('\n')[^1].Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+                var (encodeRate, scanRate, peak) = (line[0], line[1], line[2]);
                 firstPeak.TryAdd(cooccurrence, peak);
+                var options = new FeatureScanOptions();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {size:N0} | {(cooccurrence ? $"up to {options.CooccurrenceDocuments:N0} documents, {options.CooccurrencePairs:N0} pairs" : "off")} | {encodeRate:N0} | {scanRate:N0} | {scanRate / encodeRate:F2} | {peak / 1048576.0:N0} MiB | {peak / (double)firstPeak[cooccurrence]:F3} |"));
+                    $"| {size:N0} | {(cooccurrence ? $"up to {options.CooccurrenceDocuments:N0} documents" : "off")} | {encodeRate:N0} | {scanRate:N0} | {scanRate / encodeRate:F2} | {peak / 1048576.0:N0} MiB | {peak / firstPeak[cooccurrence]:F3} |"));
             }
         }
 
         return 0;
     }
 
-    private static void Collect()
+    /// <summary>Encodes the store once, then scans it under the memory monitor; prints "encode-rate scan-rate peak-bytes".</summary>
+    private static int Measure(string corpusPath, int latentSize, int active, bool cooccurrence)
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
+        using var store = EmbeddingStore.Open(corpusPath);
+        using var autoencoder = SparseAutoencoder.Initialize(store.Dimension, latentSize, active, new float[store.Dimension], seed: 1, ComputeDevice.Cpu);
+        var clock = Stopwatch.StartNew();
+        var encoded = autoencoder.EncodeStore(store).Sum(batch => (long)batch.Codes.Rows);
+        var encodeRate = encoded / clock.Elapsed.TotalSeconds;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        var monitor = MemoryMonitor.Start();
+        clock.Restart();
+        var scan = FeatureScan.Run(autoencoder, store, cooccurrence ? new FeatureScanOptions() : new FeatureScanOptions { CooccurrenceDocuments = 0 });
+        var scanRate = store.RowCount / clock.Elapsed.TotalSeconds;
+        monitor.Dispose();
+        GC.KeepAlive(scan);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{encodeRate:F1} {scanRate:F1} {monitor.PeakAnonymousBytes}"));
+        return 0;
     }
 }

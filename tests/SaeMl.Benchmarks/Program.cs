@@ -15,7 +15,8 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     FeedbackStudy.Create(),
     InterpretationStudy.Create(),
     RealSet.Create(),
-    FeatureScanBenchmark.Create(),
     RealInterpretationStudy.Create(),
 };
+foreach (var command in FeatureScanBenchmark.Create())
+    root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();
