@@ -1,4 +1,5 @@
 using System.Globalization;
+using SaeMl.Interpretation;
 using SaeMl.Steering;
 
 namespace SaeMl.Demo;
@@ -32,6 +33,38 @@ public static class DemoPlots
         plot.YLabel("retrieval with reconstructions");
         plot.Title(title);
         plot.ShowLegend(ScottPlot.Alignment.MiddleLeft);
+        var png = plot.GetImageBytes(800, 500, ScottPlot.ImageFormat.Png);
+        Data.AtomicFile.Write(path, stream => stream.Write(png));
+    }
+
+    /// <summary>
+    /// Rank against document frequency on log–log axes, with each series' Zipf fit as a dashed line (the
+    /// paper's Figure 3: latents against the bag of words of the same corpus), written as a PNG.
+    /// </summary>
+    public static void WriteRankFrequencyFigure(IReadOnlyList<(string Name, IReadOnlyList<long> Counts)> series, string path, string title)
+    {
+        var plot = new ScottPlot.Plot();
+        ScottPlot.Color[] colors = [ScottPlot.Colors.Blue, ScottPlot.Colors.OrangeRed, ScottPlot.Colors.Green];
+        for (var i = 0; i < series.Count; i++)
+        {
+            var ranked = ZipfFit.RankFrequency(series[i].Counts);
+            var fit = ZipfFit.Of(ranked);
+            double[] xs = [.. Enumerable.Range(1, ranked.Length).Select(r => Math.Log10(r))];
+            var points = plot.Add.ScatterPoints(xs, [.. ranked.Select(c => Math.Log10(c))], colors[i % colors.Length]);
+            points.MarkerSize = 3;
+            points.LegendText = string.Create(CultureInfo.InvariantCulture, $"{series[i].Name}: Zipf exponent {fit.Exponent:F2}, R² {fit.RSquared:F2}");
+            var line = plot.Add.Line(0, fit.Intercept, xs[^1], fit.Intercept - fit.Exponent * xs[^1]);
+            line.Color = colors[i % colors.Length];
+            line.LinePattern = ScottPlot.LinePattern.Dashed;
+        }
+
+        var logLabels = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = x => Math.Pow(10, x).ToString("G3", CultureInfo.InvariantCulture) };
+        plot.Axes.Bottom.TickGenerator = logLabels;
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = x => Math.Pow(10, x).ToString("G3", CultureInfo.InvariantCulture) };
+        plot.XLabel("rank (log scale)");
+        plot.YLabel("documents it occurs in (log scale)");
+        plot.Title(title);
+        plot.ShowLegend(ScottPlot.Alignment.LowerLeft);
         var png = plot.GetImageBytes(800, 500, ScottPlot.ImageFormat.Png);
         Data.AtomicFile.Write(path, stream => stream.Write(png));
     }

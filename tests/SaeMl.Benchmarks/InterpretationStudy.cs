@@ -19,13 +19,14 @@ internal static class InterpretationStudy
         var folder = new Option<string>("--folder") { Description = "The demo's folder; an earlier saeml demo run's is reused", DefaultValueFactory = _ => new DemoExperimentOptions().Folder };
         var latents = new Option<int>("--latents") { Description = "Alive latents interpreted (a random sample; all when larger)", DefaultValueFactory = _ => 300 };
         var atlas = new Option<string?>("--atlas") { Description = "Where to write the feature atlas (none when left out)" };
+        var figure = new Option<string?>("--figure") { Description = "Where to write the rank-frequency figure (the paper's Figure 3) as a PNG" };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs of the K = 32 autoencoder (trained and cached in the folder unless there)", DefaultValueFactory = _ => new DemoExperimentOptions().Epochs };
-        var command = new Command("interpret", "Interpretation of the demo world's K = 32 autoencoder against the planted concepts") { folder, latents, atlas, epochs };
-        command.SetAction(parse => Run(parse.GetValue(folder)!, parse.GetValue(latents), parse.GetValue(atlas), parse.GetValue(epochs)));
+        var command = new Command("interpret", "Interpretation of the demo world's K = 32 autoencoder against the planted concepts") { folder, latents, atlas, epochs, figure };
+        command.SetAction(parse => Run(parse.GetValue(folder)!, parse.GetValue(latents), parse.GetValue(atlas), parse.GetValue(epochs), parse.GetValue(figure)));
         return command;
     }
 
-    private static int Run(string folder, int latentCount, string? atlasPath, int epochs)
+    private static int Run(string folder, int latentCount, string? atlasPath, int epochs, string? figurePath)
     {
         using var experiment = new DemoExperiment(new DemoExperimentOptions { Folder = folder, Device = ComputeDevice.Cpu, Epochs = epochs });
         var model = experiment.Table1Models()[0];
@@ -43,6 +44,12 @@ internal static class InterpretationStudy
         if (atlasPath is not null)
             result.Save(atlasPath);
         DemoConcept? Pure(int latent) => experiment.PlantedConcept(scan, latent);
+        if (figurePath is not null)
+        {
+            DemoPlots.WriteRankFrequencyFigure(
+                [("latents", scan.Statistics.FireCounts.ToArray()), (result.BagOfWordsUnit, result.BagOfWordsCounts)],
+                figurePath, $"Document frequency by rank: the demo world, {model.Label}, {epochs} epochs");
+        }
 
         var pure = chosen.Select(j => (Latent: j, Concept: Pure(j))).Where(p => p.Concept is not null).ToList();
         var rightLabels = pure.Count(p => result.Labels[p.Latent].Succeeded && result.Labels[p.Latent].Text.Split(", ").Take(3).All(p.Concept!.Words.Contains));
