@@ -10,7 +10,7 @@ namespace SaeMl.Interpretation;
 /// <summary>The documents a latent's label is checked against: held-out activating ones (across quantiles, none of the top documents a labeler saw) and as many non-activating ones, half hard negatives and half random.</summary>
 /// <param name="Latent">The latent.</param>
 /// <param name="Activating">Corpus rows where the latent fires.</param>
-/// <param name="HardNegatives">Rows where it does not fire, nearest to the mean embedding of <paramref name="Activating"/>.</param>
+/// <param name="HardNegatives">Rows where it does not fire, each the nearest such row to one of <paramref name="Activating"/>.</param>
 /// <param name="RandomNegatives">Rows where it does not fire, drawn at random.</param>
 public sealed record ScoringExamples(int Latent, long[] Activating, long[] HardNegatives, long[] RandomNegatives)
 {
@@ -49,9 +49,9 @@ public sealed class LabelScorer
     /// <summary>
     /// Chooses each latent's examples: up to <paramref name="perSide"/> activating documents taken evenly
     /// through the scan's sorted sample of the latent (weakest to strongest), leaving out its top
-    /// documents; as many non-activating ones, half the nearest to the activating ones' mean embedding
-    /// (one exact search for all latents), half at random. Whether a candidate fires is read from one
-    /// batched encoding of all candidates.
+    /// documents; as many non-activating ones, half hard negatives (for every other activating document,
+    /// its nearest document where the latent does not fire; one exact search for all latents), half at
+    /// random. Whether a candidate fires is read from one batched encoding of all candidates.
     /// </summary>
     /// <exception cref="ArgumentException">The store's dimension is not the autoencoder's, or a latent is out of range.</exception>
     public static LabelScorer Create(SparseAutoencoder autoencoder, EmbeddingStore corpus, FeatureScan scan, IReadOnlyList<int> latents, int perSide = 20, int seed = 7, CancellationToken cancellationToken = default)
@@ -81,33 +81,36 @@ public sealed class LabelScorer
         if (scored.Length == 0)
             return new LabelScorer(corpus, []);
 
-        var means = new float[scored.Length * d];
-        var vector = new float[d];
-        for (var l = 0; l < scored.Length; l++)
-        {
-            foreach (var row in activating[scored[l]])
-            {
-                corpus.ReadRows(row, vector);
-                TensorPrimitives.Add(means.AsSpan(l * d, d), vector, means.AsSpan(l * d, d));
-            }
-        }
-
+        // Hard negatives are matched: each activating document's nearest documents where the latent does not
+        // fire, so that they sit where the activating ones sit (near the corpus centre or far from it); a
+        // negative near the activating documents' mean would instead be a hub, close to every label.
+        var anchors = scored.SelectMany(j => activating[j].Select(row => (Latent: j, Row: row))).ToArray();
+        var vectors = new float[(long)anchors.Length * d];
+        for (var a = 0; a < anchors.Length; a++)
+            corpus.ReadRows(anchors[a].Row, vectors.AsSpan(a * d, d));
         cancellationToken.ThrowIfCancellationRequested();
-        var hardCount = (perSide + 1) / 2;
-        var nearest = ExactSearch.Search(means, corpus, new ExactSearchOptions { K = (int)Math.Min(corpus.RowCount, hardCount * 8L) }, cancellationToken: cancellationToken);
+        const int NearestPerAnchor = 8;
+        var nearest = ExactSearch.Search(vectors, corpus, new ExactSearchOptions { K = (int)Math.Min(corpus.RowCount, NearestPerAnchor) }, cancellationToken: cancellationToken);
         var random = new Random(seed);
         var randomRows = scored.ToDictionary(j => j, j => Enumerable.Range(0, 4 * activating[j].Length + 16).Select(_ => random.NextInt64(corpus.RowCount)).Distinct().ToArray());
-        var candidates = Enumerable.Range(0, scored.Length).SelectMany(l => nearest.RowsOf(l).ToArray()).Concat(randomRows.Values.SelectMany(r => r)).Distinct().Order().ToArray();
+        var candidates = nearest.Rows.ToArray().Concat(randomRows.Values.SelectMany(r => r)).Distinct().Order().ToArray();
         var fires = Firing(autoencoder, corpus, candidates);
 
         var examples = new Dictionary<int, ScoringExamples>();
-        for (var l = 0; l < scored.Length; l++)
+        var anchorAt = 0;
+        foreach (var latent in scored)
         {
-            var latent = scored[l];
             var wanted = activating[latent].Length;
-            var hard = nearest.RowsOf(l).ToArray().Where(r => !fires[r].Contains(latent)).Take(Math.Min(hardCount, (wanted + 1) / 2)).ToArray();
-            var others = randomRows[latent].Where(r => !fires[r].Contains(latent) && !hard.Contains(r)).Take(wanted - hard.Length).ToArray();
-            examples[latent] = new ScoringExamples(latent, activating[latent], hard, others);
+            var hard = new List<long>();
+            for (var a = 0; a < wanted; a++, anchorAt++)
+            {
+                if (hard.Count < (wanted + 1) / 2 && a % 2 == 0
+                    && nearest.RowsOf(anchorAt).ToArray().FirstOrDefault(r => !fires[r].Contains(latent) && !hard.Contains(r), -1) is var match and >= 0)
+                    hard.Add(match);
+            }
+
+            var others = randomRows[latent].Where(r => !fires[r].Contains(latent) && !hard.Contains(r)).Take(wanted - hard.Count).ToArray();
+            examples[latent] = new ScoringExamples(latent, activating[latent], [.. hard], others);
         }
 
         return new LabelScorer(corpus, examples);
