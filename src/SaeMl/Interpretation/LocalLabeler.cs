@@ -8,7 +8,10 @@ namespace SaeMl.Interpretation;
 /// <remarks>
 /// Counts are document frequencies: in how many top documents and how many corpus documents a word
 /// occurs. The prior puts <see cref="PriorStrength"/> pseudo-documents on the corpus's word
-/// distribution, so a rare word seen in two top documents does not outrank a word seen in forty.
+/// distribution, so a rare word seen in two top documents does not outrank a word seen in forty. A top
+/// document that repeats an earlier one almost word for word (<see cref="NearDuplicate"/> of their word
+/// sets shared) counts once: real corpora hold families of near-identical documents (a package and its
+/// -dev and -doc siblings), whose boilerplate would otherwise pass for the latent's theme.
 /// </remarks>
 public sealed class LocalLabeler : IFeatureLabeler
 {
@@ -54,15 +57,36 @@ public sealed class LocalLabeler : IFeatureLabeler
             : new FeatureLabel(examples.Latent, Name, string.Join(", ", words)));
     }
 
-    /// <summary>Every word of the documents that occurs in enough of them, most distinctive first, with its z-score.</summary>
+    /// <summary>The share of two documents' distinct words (Jaccard) from which the later counts as a repeat of the earlier.</summary>
+    public const double NearDuplicate = 0.8;
+
+    /// <summary>Every word of the documents (near-duplicates counted once) that occurs in enough of them, most distinctive first, with its z-score.</summary>
     public IEnumerable<(string Word, double Z)> DistinctiveWords(IEnumerable<string> documents)
     {
-        var foreground = WordCounts.Of(documents);
+        var kept = new List<HashSet<string>>();
+        var distinct = new List<string>();
+        foreach (var document in documents)
+        {
+            var words = WordCounts.Words(document).ToHashSet(StringComparer.Ordinal);
+            if (kept.Any(other => Jaccard(words, other) >= NearDuplicate))
+                continue;
+            kept.Add(words);
+            distinct.Add(document);
+        }
+
+        var foreground = WordCounts.Of(distinct);
         var foregroundTotal = (double)foreground.Entries.Sum(e => e.Value);
         return foreground.Entries
             .Where(e => e.Value >= MinimumDocuments)
             .Select(e => (Word: e.Key, Z: ZScore(e.Value, foregroundTotal, Math.Max(_background.DocumentsWith(e.Key), e.Value), _backgroundTotal)))
             .OrderByDescending(w => w.Z).ThenBy(w => w.Word, StringComparer.Ordinal);
+    }
+
+    private static double Jaccard(HashSet<string> first, HashSet<string> second)
+    {
+        var shared = first.Count(second.Contains);
+        var union = first.Count + second.Count - shared;
+        return union == 0 ? 1 : (double)shared / union;
     }
 
     /// <summary>The log-odds ratio of a word between the foreground (y_i of n_i) and the background (y_j of n_j), over its standard deviation.</summary>

@@ -67,13 +67,19 @@ public sealed class FeatureMathTests
     public async Task The_local_labeler_names_what_the_top_documents_share_and_the_corpus_does_not()
     {
         var corpus = Enumerable.Range(0, 200).Select(i => $"the report of day {i} mentions weather and traffic").ToList();
-        corpus.AddRange(Enumerable.Range(0, 20).Select(i => $"the vaccine trial {i} measured immune response and vaccine safety"));
+        corpus.AddRange(Enumerable.Range(0, 20).Select(i => $"the vaccine trial at site{i}a measured immune response in cohort{i}b group{i}c"));
         var labeler = new LocalLabeler(WordCounts.Of(corpus), words: 3);
         var top = corpus.Skip(200).Select(t => new LabelingExample(t, 1f, [])).ToList();
         var label = await labeler.LabelAsync(new LabelingExamples(7, top, []));
         label.Succeeded.Should().BeTrue();
-        label.Text.Split(", ").Should().BeSubsetOf(["vaccine", "trial", "measured", "immune", "response", "safety"]).And.HaveCount(3);
+        label.Text.Split(", ").Should().BeSubsetOf(["vaccine", "trial", "measured", "immune", "response", "at", "in"], "the words all top documents share and the corpus lacks").And.HaveCount(3);
         (await labeler.LabelAsync(new LabelingExamples(8, [new LabelingExample("lonely words", 1f, [])], []))).Error.Should().Contain("2 or more");
+
+        // Near-duplicates count once: five copies of one text (plus one word each) and two other texts.
+        var family = Enumerable.Range(0, 5).Select(i => $"libreoffice office suite featured near drop replacement for other productivity tools variant{i}")
+            .Concat(["vaccine immune response trial", "immune vaccine safety study"]).Select(t => new LabelingExample(t, 1f, [])).ToList();
+        var deduplicated = await labeler.LabelAsync(new LabelingExamples(9, family, []));
+        deduplicated.Text.Split(", ").Should().BeSubsetOf(["vaccine", "immune"], "the family's words occur in one counted document, below the two a label word needs");
         WordCounts.Words("Hello, WORLD! x y2 Ünïcode's").Should().Equal("hello", "world", "ünïcode");
     }
 }
