@@ -16,6 +16,11 @@ internal static class TextInputs
         return file.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? MsMarcoReader.ReadPassages(file) : BeirReader.ReadCorpus(file);
     }
 
+    /// <summary>What a command shows for each document of <paramref name="path"/> (all, or those <paramref name="wanted"/>), by id: its title, or the start of its text.</summary>
+    public static Dictionary<string, string> Titles(string path, IReadOnlySet<string>? wanted = null) =>
+        Read(path, "corpus").Where(r => wanted is null || wanted.Contains(r.Id))
+            .ToDictionary(r => r.Id, r => r.Title is { Length: > 0 } title ? title : r.Text.Length > 60 ? r.Text[..60] + "…" : r.Text, StringComparer.Ordinal);
+
     /// <summary>The file <see cref="Read"/> reads: the path itself, or the part's file inside a BEIR folder.</summary>
     public static string FileRead(string path, string part)
     {

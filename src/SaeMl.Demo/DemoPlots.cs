@@ -33,8 +33,7 @@ public static class DemoPlots
         plot.YLabel("retrieval with reconstructions");
         plot.Title(title);
         plot.ShowLegend(ScottPlot.Alignment.MiddleLeft);
-        var png = plot.GetImageBytes(800, 500, ScottPlot.ImageFormat.Png);
-        Data.AtomicFile.Write(path, stream => stream.Write(png));
+        WritePng(plot, path);
     }
 
     /// <summary>
@@ -65,6 +64,12 @@ public static class DemoPlots
         plot.YLabel("documents it occurs in (log scale)");
         plot.Title(title);
         plot.ShowLegend(ScottPlot.Alignment.LowerLeft);
+        WritePng(plot, path);
+    }
+
+    /// <summary>Writes the plot as an 800 × 500 PNG, under a temporary name and then renamed.</summary>
+    private static void WritePng(ScottPlot.Plot plot, string path)
+    {
         var png = plot.GetImageBytes(800, 500, ScottPlot.ImageFormat.Png);
         Data.AtomicFile.Write(path, stream => stream.Write(png));
     }

@@ -69,7 +69,7 @@ internal static class ExplainCommand
                 store.ReadRows(rows[i], vectors.AsSpan((i + 1) * store.Dimension, store.Dimension));
             var codes = autoencoder.Encode(vectors);
             var weights = autoencoder.GetWeights();
-            var snippets = parse.GetValue(texts) is { } textPath ? Snippets(textPath, rows.Select(r => ids[r]).ToHashSet()) : [];
+            var snippets = parse.GetValue(texts) is { } textPath ? TextInputs.Titles(textPath, rows.Select(r => ids[r]).ToHashSet()) : [];
 
             console.MarkupLine($"Query: [bold]{Markup.Escape(query.Name(parse))}[/]; its latents: {Markup.Escape(string.Join(", ", TopLatents(codes, 0, names).Take(parse.GetValue(terms))))}");
             for (var i = 0; i < rows.Length; i++)
@@ -130,8 +130,4 @@ internal static class ExplainCommand
 
         return better + 1;
     }
-
-    private static Dictionary<string, string> Snippets(string path, HashSet<string> wanted) =>
-        TextInputs.Read(path, "corpus").Where(r => wanted.Contains(r.Id))
-            .ToDictionary(r => r.Id, r => r.EmbeddingText.Length > 70 ? r.EmbeddingText[..70] + "…" : r.EmbeddingText, StringComparer.Ordinal);
 }

@@ -56,7 +56,7 @@ internal static class SteerCommand
             var after = steering.Steer(before);
             var results = ExactSearch.Search((float[])[.. before, .. after], corpusStore, new ExactSearchOptions { K = parse.GetValue(k), Device = computeDevice },
                 cancellationToken: cancellationToken);
-            var titles = parse.GetValue(texts) is { } textPath ? Titles(textPath) : null;
+            var titles = parse.GetValue(texts) is { } textPath ? TextInputs.Titles(textPath) : null;
             var lists = new[] { 0, 1 }.Select(q => results.RowsOf(q).ToArray().Zip(results.ScoresOf(q).ToArray(),
                 (row, score) => new Hit(documentIds[row], score, titles?.GetValueOrDefault(documentIds[row]))).ToList()).ToArray();
             var (beforeIds, afterIds) = (lists[0].Select(h => h.Id).ToHashSet(), lists[1].Select(h => h.Id).ToHashSet());
@@ -120,8 +120,4 @@ internal static class SteerCommand
 
         return plan;
     }
-
-    /// <summary>Each document's title (or the start of its text) by id.</summary>
-    private static Dictionary<string, string> Titles(string path) =>
-        TextInputs.Read(path, "corpus").ToDictionary(r => r.Id, r => r.Title is { Length: > 0 } title ? title : r.Text.Length > 60 ? r.Text[..60] + "…" : r.Text, StringComparer.Ordinal);
 }

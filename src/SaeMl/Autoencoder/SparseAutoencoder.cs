@@ -169,10 +169,7 @@ public sealed class SparseAutoencoder : IDisposable
     {
         var rows = CheckInputs(inputs);
         foreach (var latent in latents)
-        {
-            if (latent < 0 || latent >= LatentSize)
-                throw new ArgumentException($"Latent {latent} is outside 0..{LatentSize - 1}.", nameof(latents));
-        }
+            CheckLatent(latent, nameof(latents));
 
         var result = new float[(long)rows * latents.Length];
         if (result.Length == 0)
@@ -323,6 +320,21 @@ public sealed class SparseAutoencoder : IDisposable
     /// </summary>
     internal Tensor Activate(Tensor centered, Tensor indices, Tensor preActivations) =>
         SparseRows.SelectedFunction.apply(centered, EncoderWeight, EncoderBias, indices, preActivations).relu();
+
+    /// <summary>Throws when a caller's latent index is not one of this autoencoder's; <paramref name="parameterName"/> names the caller's parameter.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The latent is outside 0..n−1.</exception>
+    internal void CheckLatent(int latent, string parameterName)
+    {
+        if (latent < 0 || latent >= LatentSize)
+            throw new ArgumentOutOfRangeException(parameterName, latent, $"Latent {latent} is outside the autoencoder's latents 0..{LatentSize - 1}.");
+    }
+
+    /// <inheritdoc cref="CheckLatent"/>
+    internal void CheckLatents(IEnumerable<int> latents, string parameterName)
+    {
+        foreach (var latent in latents)
+            CheckLatent(latent, parameterName);
+    }
 
     private int HostBlockRows() => (int)Math.Clamp(PreActivationBudget / LatentSize, 1, 4096);
 

@@ -23,11 +23,7 @@ public static class DecoderNeighbors
         var n = autoencoder.LatentSize;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, n - 1);
-        foreach (var latent in latents)
-        {
-            if (latent < 0 || latent >= n)
-                throw new ArgumentOutOfRangeException(nameof(latents), latent, $"The autoencoder has latents 0..{n - 1}.");
-        }
+        autoencoder.CheckLatents(latents, nameof(latents));
 
         var result = new LatentNeighbor[latents.Count][];
         using var scope = NewDisposeScope();

@@ -75,11 +75,7 @@ public sealed class FeatureInterpreter
         ArgumentNullException.ThrowIfNull(labeler);
         if (scan.Statistics.LatentSize != _autoencoder.LatentSize)
             throw new ArgumentException($"The scan counts {scan.Statistics.LatentSize} latents; the autoencoder has {_autoencoder.LatentSize}.", nameof(scan));
-        foreach (var latent in latents)
-        {
-            if (latent < 0 || latent >= _autoencoder.LatentSize)
-                throw new ArgumentOutOfRangeException(nameof(latents), latent, $"The autoencoder has latents 0..{_autoencoder.LatentSize - 1}.");
-        }
+        _autoencoder.CheckLatents(latents, nameof(latents));
 
         var identity = FeatureAtlas.IdentityOf(_autoencoder);
         if (previous is not null && previous.ModelIdentity != identity)

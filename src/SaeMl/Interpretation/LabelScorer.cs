@@ -63,11 +63,7 @@ public sealed class LabelScorer
         ArgumentOutOfRangeException.ThrowIfLessThan(perSide, 2);
         if (corpus.Dimension != autoencoder.Dimension)
             throw new ArgumentException($"Embedding store '{corpus.Name}' has dimension {corpus.Dimension}, but the autoencoder reads {autoencoder.Dimension}.", nameof(corpus));
-        foreach (var latent in latents)
-        {
-            if (latent < 0 || latent >= autoencoder.LatentSize)
-                throw new ArgumentOutOfRangeException(nameof(latents), latent, $"The autoencoder has latents 0..{autoencoder.LatentSize - 1}.");
-        }
+        autoencoder.CheckLatents(latents, nameof(latents));
 
         var d = corpus.Dimension;
         var activating = latents.Distinct().ToDictionary(j => j, j =>

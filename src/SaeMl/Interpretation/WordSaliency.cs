@@ -57,8 +57,7 @@ public sealed record WordSaliency(IReadOnlyList<string> Words, float Activation,
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxWords);
         if (embedder.Dimension != autoencoder.Dimension)
             throw new ArgumentException($"The embedder makes {embedder.Dimension}-dimensional vectors; the autoencoder reads {autoencoder.Dimension}.", nameof(embedder));
-        if (latent < 0 || latent >= autoencoder.LatentSize)
-            throw new ArgumentOutOfRangeException(nameof(latent), latent, $"The autoencoder has latents 0..{autoencoder.LatentSize - 1}.");
+        autoencoder.CheckLatent(latent, nameof(latent));
 
         var words = documents.Select(d => d.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Take(maxWords).ToArray()).ToArray();
         var variants = new List<string> { string.Empty };

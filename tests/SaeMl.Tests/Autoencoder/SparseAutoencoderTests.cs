@@ -7,6 +7,13 @@ namespace SaeMl.Tests.Autoencoder;
 
 public sealed class SparseAutoencoderTests
 {
+    /// <summary>d = 3, n = 4; with K = 2, x − b_dec = (2, 1, -1) has pre-activations 2, 1.5, -4, 2.</summary>
+    private static readonly SaeWeights HandPicked = new(3, 4,
+        EncoderWeight: [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1],
+        EncoderBias: [0, 0.5f, -3, 0],
+        DecoderWeight: [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.6f, 0.8f, 0],
+        DecoderBias: [0.1f, 0, 0]);
+
     private static float[] RandomVectors(int rows, int dimension, int seed)
     {
         var random = new Random(seed);
@@ -16,19 +23,14 @@ public sealed class SparseAutoencoderTests
     [Fact]
     public void Latent_activations_are_the_relu_pre_activations_whether_or_not_topk_keeps_them()
     {
-        var weights = new SaeWeights(3, 4,
-            EncoderWeight: [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1],
-            EncoderBias: [0, 0.5f, -3, 0],
-            DecoderWeight: [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.6f, 0.8f, 0],
-            DecoderBias: [0.1f, 0, 0]);
-        using var model = SparseAutoencoder.FromWeights(weights, activeLatents: 2, ComputeDevice.Cpu);
+        using var model = SparseAutoencoder.FromWeights(HandPicked, activeLatents: 2, ComputeDevice.Cpu);
 
         // x − b_dec = (2, 1, -1): pre-activations 2, 1.5, -4, 2; TopK keeps latents 0 and 3, latent 1 comes third.
-        var activations = model.LatentActivations([2.1f, 1, -1, 0.1f, 0, 0], [1, 0, 2]);
-        activations.Zip([1.5f, 2f, 0f, 0.5f, 0f, 0f]).Should().OnlyContain(p => Math.Abs(p.First - p.Second) < 1e-6f, "row 2 is x = b_dec: only latent 1's bias remains");
+        model.LatentActivations([2.1f, 1, -1, 0.1f, 0, 0], [1, 0, 2])
+            .Should().Equal([1.5f, 2f, 0f, 0.5f, 0f, 0f], (a, e) => Math.Abs(a - e) < 1e-6f, "row 2 is x = b_dec: only latent 1's bias remains");
         var codes = model.Encode([2.1f, 1, -1]);
-        model.LatentActivations([2.1f, 1, -1], [.. codes.IndicesOf(0).ToArray()]).Zip(codes.ValuesOf(0).ToArray())
-            .Should().OnlyContain(p => Math.Abs(p.First - p.Second) < 1e-6f, "kept latents read as Encode reads them");
+        model.LatentActivations([2.1f, 1, -1], [.. codes.IndicesOf(0).ToArray()])
+            .Should().Equal(codes.ValuesOf(0).ToArray(), (a, e) => Math.Abs(a - e) < 1e-6f, "kept latents read as Encode reads them");
         FluentActions.Invoking(() => model.LatentActivations([0, 0, 0], [4])).Should().Throw<ArgumentException>().WithMessage("*Latent 4*");
         FluentActions.Invoking(() => model.LatentActivations([float.NaN, 0, 0], [0])).Should().Throw<ArgumentException>().WithMessage("*NaN*");
     }
@@ -36,13 +38,7 @@ public sealed class SparseAutoencoderTests
     [Fact]
     public void Encoding_keeps_the_k_largest_pre_activations_after_relu_and_decoding_sums_their_rows()
     {
-        // d = 3, n = 4, K = 2; hand-picked weights.
-        var weights = new SaeWeights(3, 4,
-            EncoderWeight: [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1],
-            EncoderBias: [0, 0.5f, -3, 0],
-            DecoderWeight: [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.6f, 0.8f, 0],
-            DecoderBias: [0.1f, 0, 0]);
-        using var model = SparseAutoencoder.FromWeights(weights, activeLatents: 2, ComputeDevice.Cpu);
+        using var model = SparseAutoencoder.FromWeights(HandPicked, activeLatents: 2, ComputeDevice.Cpu);
 
         // x − b_dec = (2, 1, -1): pre-activations 2, 1.5, -4, 2 → latents 0 and 3 (2 and 2).
         var codes = model.Encode([2.1f, 1, -1]);
