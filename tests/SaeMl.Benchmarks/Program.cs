@@ -16,6 +16,7 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     InterpretationStudy.Create(),
     RealSet.Create(),
     RealInterpretationStudy.Create(),
+    RealPerspectiveStudy.Create(),
 };
 foreach (var command in FeatureScanBenchmark.Create())
     root.Subcommands.Add(command);

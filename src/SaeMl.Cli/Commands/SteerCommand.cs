@@ -5,6 +5,7 @@ using Microsoft.ML;
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data;
+using SaeMl.Interpretation;
 using SaeMl.Search;
 using SaeMl.Steering;
 using Spectre.Console;
@@ -24,8 +25,9 @@ internal static class SteerCommand
         var corpusIds = new Option<string?>("--corpus-ids") { Description = "Document ids, one per line in row order; without it, the store folder's ids.txt" };
         var texts = new Option<string?>("--texts") { Description = "The corpus texts (MS MARCO .tsv, BEIR .jsonl or folder), to show titles" };
         var query = new QueryInput(new TextModelOptions());
-        var amplify = new Option<string[]>("--amplify") { Description = "FEATURE=α: add α to latent FEATURE (repeatable)", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] };
-        var suppress = new Option<string[]>("--suppress") { Description = "FEATURE: switch latent FEATURE off (repeatable)", DefaultValueFactory = _ => [] };
+        var amplify = new Option<string[]>("--amplify") { Description = "FEATURE=α: add α to FEATURE, a latent number or (with --atlas) label words (repeatable)", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] };
+        var suppress = new Option<string[]>("--suppress") { Description = "FEATURE: switch FEATURE off, a latent number or (with --atlas) label words (repeatable)", DefaultValueFactory = _ => [] };
+        var atlas = new Option<string?>("--atlas") { Description = "The model's feature atlas (saeml interpret), to name features by label words: the labelled latent matching most of them" };
         var k = CliOptions.PositiveInt("--k", "Documents shown before and after", 10);
         var mode = new Option<string>("--mode") { Description = "error-preserving (only the edits move the query) or decode (the paper's: the decoded latents)", DefaultValueFactory = _ => "error-preserving" }
             .AcceptOnlyFromAmong("error-preserving", "decode");
@@ -33,17 +35,23 @@ internal static class SteerCommand
         var device = CliOptions.Device();
         var command = new Command("steer", "Retrieves one query before and after editing its sparse latents")
         {
-            model, corpus, corpusIds, texts, amplify, suppress, k, mode, json, device,
+            model, corpus, corpusIds, texts, amplify, suppress, atlas, k, mode, json, device,
         };
         foreach (var option in query.All)
             command.Options.Add(option);
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
-            var plan = Plan(parse.GetValue(amplify)!, parse.GetValue(suppress)!);
+            var edits = Edits(parse.GetValue(amplify)!, parse.GetValue(suppress)!);
             query.Validate(parse);
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
 
             using var transformer = SparseAutoencoderTransformer.Load(parse.GetValue(model)!, computeDevice);
+            using var features = parse.GetValue(atlas) is { } atlasPath ? FeatureAtlas.Open(atlasPath) : null;
+            if (features is not null && features.ModelIdentity != FeatureAtlas.IdentityOf(transformer.Autoencoder))
+                throw new ArgumentException($"--atlas '{features.Path}' describes another model than --model '{parse.GetValue(model)}'; run saeml interpret on this model.");
+            var plan = Plan(edits, features);
+            var labels = features?.Labels();
+            string? LabelOf(int latent) => labels?.TryGetValue(latent, out var label) == true ? label.Text : null;
             using var corpusStore = EmbeddingStore.Open(parse.GetValue(corpus)!);
             var documentIds = corpusStore.LoadIds(parse.GetValue(corpusIds));
             using var steering = new MLContext().Transforms.SteerLatents(transformer.Autoencoder, new LatentSteeringOptions
@@ -67,6 +75,7 @@ internal static class SteerCommand
                 {
                     query = query.Name(parse),
                     plan = plan.ToString(),
+                    features = plan.Latents.Select(latent => new { latent, label = LabelOf(latent) }),
                     before = lists[0],
                     after = lists[1],
                     entered = lists[1].Where(h => !beforeIds.Contains(h.Id)).Select(h => h.Id),
@@ -89,6 +98,12 @@ internal static class SteerCommand
             }
 
             console.Write(table);
+            if (labels is not null)
+            {
+                foreach (var latent in plan.Latents)
+                    console.MarkupLine(Markup.Escape($"latent {latent}: {LabelOf(latent) ?? "(no label)"}"));
+            }
+
             console.MarkupLine($"{afterIds.Count(i => !beforeIds.Contains(i))} documents entered the top {parse.GetValue(k)}, {beforeIds.Count(i => !afterIds.Contains(i))} left.");
             return 0;
         }));
@@ -98,26 +113,52 @@ internal static class SteerCommand
     /// <summary>One retrieved document.</summary>
     private sealed record Hit(string Id, float Score, string? Title);
 
-    /// <summary>The edits the flags name.</summary>
-    private static SteeringPlan Plan(string[] amplify, string[] suppress)
+    /// <summary>One edit as the flags give it: the feature as written (a latent number or label words) and the amount added, or null to switch it off.</summary>
+    private sealed record Edit(string Flag, string Feature, float? Alpha);
+
+    /// <summary>The edits the flags name, checked for form before anything is loaded.</summary>
+    private static List<Edit> Edits(string[] amplify, string[] suppress)
     {
-        var plan = SteeringPlan.Empty;
+        var edits = new List<Edit>();
         foreach (var edit in amplify)
         {
-            var parts = edit.Split('=');
-            if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var latent)
-                || !float.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var alpha) || !float.IsFinite(alpha))
-                throw new UsageException($"--amplify '{edit}': expected FEATURE=α, FEATURE a latent number and α a number (--amplify 1234=0.5).");
-            plan = plan.Then(LatentEdit.Add(latent, alpha));
+            var split = edit.LastIndexOf('=');
+            if (split <= 0 || !float.TryParse(edit.AsSpan(split + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var alpha) || !float.IsFinite(alpha)
+                || string.IsNullOrWhiteSpace(edit[..split]))
+                throw new FormatException($"--amplify '{edit}': expected FEATURE=α, FEATURE a latent number or label words and α a finite number (--amplify 1234=0.5).");
+            edits.Add(new Edit("--amplify", edit[..split].Trim(), alpha));
         }
 
         foreach (var edit in suppress)
         {
-            if (!int.TryParse(edit, NumberStyles.None, CultureInfo.InvariantCulture, out var latent))
-                throw new UsageException($"--suppress '{edit}': expected FEATURE, a latent number (--suppress 1234).");
-            plan = plan.Then(LatentEdit.Ablate(latent));
+            if (string.IsNullOrWhiteSpace(edit))
+                throw new FormatException("--suppress '': expected FEATURE, a latent number or label words (--suppress 1234).");
+            edits.Add(new Edit("--suppress", edit.Trim(), null));
+        }
+
+        return edits;
+    }
+
+    /// <summary>The steering plan of <paramref name="edits"/>, features named by label found in <paramref name="features"/>.</summary>
+    private static SteeringPlan Plan(List<Edit> edits, FeatureAtlas? features)
+    {
+        var plan = SteeringPlan.Empty;
+        foreach (var edit in edits)
+        {
+            var latent = Latent(edit, features);
+            plan = plan.Then(edit.Alpha is { } alpha ? LatentEdit.Add(latent, alpha) : LatentEdit.Ablate(latent));
         }
 
         return plan;
+    }
+
+    private static int Latent(Edit edit, FeatureAtlas? features)
+    {
+        if (int.TryParse(edit.Feature, NumberStyles.None, CultureInfo.InvariantCulture, out var latent))
+            return latent;
+        if (features is null)
+            throw new FormatException($"{edit.Flag} '{edit.Feature}': a feature named by words needs --atlas (the model's feature atlas); otherwise give a latent number.");
+        return features.FindByLabel(edit.Feature) is [var best, ..] ? best.Latent
+            : throw new ArgumentException($"{edit.Flag} '{edit.Feature}': no label in --atlas '{features.Path}' holds any of these words.");
     }
 }

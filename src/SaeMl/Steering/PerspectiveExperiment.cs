@@ -27,7 +27,10 @@ public sealed record PerspectiveQuery(string Id, float[] Embedding, Perspective 
 /// <param name="OtherAfter">The same after.</param>
 /// <param name="RecallBefore">The share of either perspective's documents found in the top <c>recallDepth</c> before steering.</param>
 /// <param name="RecallAfter">The same after.</param>
-public sealed record PerspectiveCase(string QueryId, bool TowardFirst, int Before, int After, int OtherBefore, int OtherAfter, double RecallBefore, double RecallAfter);
+/// <param name="TopBefore">The corpus rows of the top k before steering, best first.</param>
+/// <param name="TopAfter">The same after.</param>
+public sealed record PerspectiveCase(string QueryId, bool TowardFirst, int Before, int After, int OtherBefore, int OtherAfter, double RecallBefore, double RecallAfter,
+    IReadOnlyList<long> TopBefore, IReadOnlyList<long> TopAfter);
 
 /// <summary>
 /// The paper's binary-perspective study (its Tables 4, 5 and 9): amplify one perspective's latent in a query's latents,
@@ -89,15 +92,17 @@ public static class PerspectiveExperiment
                 cases.Add(new PerspectiveCase(query.Id, first,
                     Count(before, i, k, amplified.Documents), Count(after, i, k, amplified.Documents),
                     Count(before, i, k, other.Documents), Count(after, i, k, other.Documents),
-                    Recall(before, i, recallDepth, query), Recall(after, i, recallDepth, query)));
+                    Recall(before, i, recallDepth, query), Recall(after, i, recallDepth, query),
+                    Top(before, i, k), Top(after, i, k)));
             }
         }
 
         return cases;
     }
 
-    private static int Count(SearchResults results, int query, int k, IReadOnlySet<long> documents) =>
-        results.RowsOf(query)[..Math.Min(k, results.K)].ToArray().Count(documents.Contains);
+    private static long[] Top(SearchResults results, int query, int k) => results.RowsOf(query)[..Math.Min(k, results.K)].ToArray();
+
+    private static int Count(SearchResults results, int query, int k, IReadOnlySet<long> documents) => Top(results, query, k).Count(documents.Contains);
 
     private static double Recall(SearchResults results, int query, int depth, PerspectiveQuery perspectives)
     {

@@ -32,3 +32,9 @@ for k in 32 128; do
     --model "$W/sae-n4096-k$k-e8.zip" --output "$W/evaluation-k$k" --device cpu
   $B interpret-real --set "$W/debian" --corpus "$W/stores/corpus" --model "$W/sae-n4096-k$k-e8.zip" --latents 200 --atlas "$W/atlas-k$k.sqlite"
 done
+
+# Every latent of the K = 32 model labelled, then the binary-perspective queries steered with perspectives found by label.
+$S interpret --model "$W/sae-n4096-k32-e8.zip" --corpus "$W/stores/corpus" --texts "$W/debian" --output "$W/atlas-k32-all.sqlite" \
+  --latents all --saliency-documents 0 --device cpu
+$B perspectives-real --set "$W/debian" --corpus "$W/stores/corpus" --model "$W/sae-n4096-k32-e8.zip" --atlas "$W/atlas-k32-all.sqlite" \
+  --queries "$REPO/tests/SaeMl.Benchmarks/real-data/perspective-queries.tsv"

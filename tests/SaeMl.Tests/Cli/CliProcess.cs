@@ -12,6 +12,15 @@ internal static class CliProcess
 
     private static string Tool => Path.Combine(AppContext.BaseDirectory, "SaeMl.Cli.dll");
 
+    private static string Examples => Path.Combine(AppContext.BaseDirectory, "SaeMl.Examples.dll");
+
+    /// <summary>Runs the examples program (examples/SaeMl.Examples), an app built on the library as a user's would be, to the end.</summary>
+    public static async Task<CliResult> RunExampleAsync(params string[] args)
+    {
+        using var child = Start(Examples, args, fileSizeLimitKiB: null, environment: null);
+        return await Finish(child);
+    }
+
     /// <summary>Runs to the end; standard output and error together.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
     {
@@ -29,6 +38,11 @@ internal static class CliProcess
     public static async Task<CliResult> RunSeparatelyAsync(string[] args, int? fileSizeLimitKiB = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         using var child = Start(args, fileSizeLimitKiB, environment);
+        return await Finish(child);
+    }
+
+    private static async Task<CliResult> Finish(Process child)
+    {
         var output = child.StandardOutput.ReadToEndAsync();
         var error = child.StandardError.ReadToEndAsync();
         await child.WaitForExitAsync();
@@ -36,11 +50,14 @@ internal static class CliProcess
     }
 
     /// <summary>Starts the tool with its output redirected; the caller reads, waits for or kills it.</summary>
-    public static Process Start(string[] args, int? fileSizeLimitKiB = null, IReadOnlyDictionary<string, string>? environment = null)
+    public static Process Start(string[] args, int? fileSizeLimitKiB = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        Start(Tool, args, fileSizeLimitKiB, environment);
+
+    private static Process Start(string program, string[] args, int? fileSizeLimitKiB, IReadOnlyDictionary<string, string>? environment)
     {
         var start = fileSizeLimitKiB is { } limit
-            ? new ProcessStartInfo("bash", ["-c", $"trap '' XFSZ; ulimit -f {limit}; exec \"$0\" \"$@\"", DotNet, "exec", Tool, .. args])
-            : new ProcessStartInfo(DotNet, ["exec", Tool, .. args]);
+            ? new ProcessStartInfo("bash", ["-c", $"trap '' XFSZ; ulimit -f {limit}; exec \"$0\" \"$@\"", DotNet, "exec", program, .. args])
+            : new ProcessStartInfo(DotNet, ["exec", program, .. args]);
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         if (fileSizeLimitKiB is not null)

@@ -6,6 +6,7 @@ using SaeMl.Compute;
 using SaeMl.Data;
 using SaeMl.Demo;
 using SaeMl.Embedding;
+using SaeMl.Interpretation;
 
 namespace SaeMl.Tests.Cli;
 
@@ -47,18 +48,58 @@ public sealed class SteerCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--amplify", "x=1", 2, "--amplify 'x=1': expected FEATURE=α")]
-    [InlineData("--amplify", "5", 2, "--amplify '5': expected FEATURE=α")]
-    [InlineData("--suppress", "one", 2, "--suppress 'one': expected FEATURE, a latent number")]
-    [InlineData("--amplify", "64=1", 1, "The Add edit names latent 64, but the autoencoder has latents 0 to 63.")]
-    public async Task A_bad_edit_is_one_line_and_nothing_is_retrieved(string flag, string value, int exitCode, string expected)
+    [InlineData("--amplify", "5", "--amplify '5': expected FEATURE=α")]
+    [InlineData("--amplify", "5=x", "--amplify '5=x': expected FEATURE=α")]
+    [InlineData("--amplify", "5=NaN", "--amplify '5=NaN': expected FEATURE=α")]
+    [InlineData("--amplify", "=1", "--amplify '=1': expected FEATURE=α")]
+    [InlineData("--amplify", "rain=1", "--amplify 'rain': a feature named by words needs --atlas")]
+    [InlineData("--suppress", "one", "--suppress 'one': a feature named by words needs --atlas")]
+    [InlineData("--amplify", "64=1", "The Add edit names latent 64, but the autoencoder has latents 0 to 63.")]
+    public async Task A_bad_edit_is_one_line_exit_code_1_and_nothing_is_retrieved(string flag, string value, string expected)
     {
         var (store, model) = Prepare();
 
         var (code, output) = await CliProcess.RunAsync("steer", "--model", model, "--corpus", store, "--query", "rain",
             "--onnx", Path.Combine(World, DemoWorld.ModelFile), "--vocab", Path.Combine(World, DemoWorld.VocabularyFile), flag, value, "--device", "cpu");
 
-        code.Should().Be(exitCode);
+        code.Should().Be(1);
         output.Trim().Should().StartWith("error: ").And.Contain(expected).And.NotContain("\n");
+    }
+
+    [Fact]
+    public async Task A_feature_named_by_label_words_is_the_atlas_latent_whose_label_matches_them()
+    {
+        var (store, model) = Prepare();
+        var atlasPath = _folder.File("atlas.sqlite");
+        (await CliProcess.RunAsync("interpret", "--model", model, "--corpus", store, "--texts", World, "--output", atlasPath, "--latents", "all",
+            "--saliency-documents", "0", "--device", "cpu")).ExitCode.Should().Be(0);
+        int expected;
+        string word;
+        using (var atlas = FeatureAtlas.Open(atlasPath))
+        {
+            var labels = atlas.Labels();
+            word = labels.Values.Where(l => l.Succeeded).Select(l => l.Text.Split(", ")[0]).First();
+            expected = atlas.FindByLabel(word)[0].Latent;
+            labels[expected].Text.Split(", ").Should().Contain(word);
+        }
+
+        string[] common = ["steer", "--model", model, "--corpus", store, "--query", "rain", "--onnx", Path.Combine(World, DemoWorld.ModelFile),
+            "--vocab", Path.Combine(World, DemoWorld.VocabularyFile), "--k", "5", "--json", "--device", "cpu"];
+        var byLabel = await CliProcess.RunSeparatelyAsync([.. common, "--atlas", atlasPath, "--amplify", $"{word}=2"]);
+        var byNumber = await CliProcess.RunSeparatelyAsync([.. common, "--amplify", $"{expected}=2"]);
+
+        byLabel.ExitCode.Should().Be(0, byLabel.Error);
+        byNumber.ExitCode.Should().Be(0, byNumber.Error);
+        using var labelled = JsonDocument.Parse(byLabel.Output);
+        using var numbered = JsonDocument.Parse(byNumber.Output);
+        var feature = labelled.RootElement.GetProperty("features")[0];
+        feature.GetProperty("latent").GetInt32().Should().Be(expected);
+        feature.GetProperty("label").GetString().Should().Contain(word);
+        numbered.RootElement.GetProperty("features")[0].GetProperty("label").ValueKind.Should().Be(JsonValueKind.Null, "without an atlas there is no label");
+        labelled.RootElement.GetProperty("after").ToString().Should().Be(numbered.RootElement.GetProperty("after").ToString());
+
+        var unknown = await CliProcess.RunAsync([.. common, "--atlas", atlasPath, "--amplify", "zzzqqq=2"]);
+        unknown.ExitCode.Should().Be(1);
+        unknown.Output.Trim().Should().Be($"error: --amplify 'zzzqqq': no label in --atlas '{atlasPath}' holds any of these words.");
     }
 }

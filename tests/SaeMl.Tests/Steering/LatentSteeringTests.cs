@@ -5,6 +5,7 @@ using SaeMl.Compute;
 using SaeMl.Demo;
 using SaeMl.Embedding;
 using SaeMl.Steering;
+using SaeMl.Tests.Cli;
 
 namespace SaeMl.Tests.Steering;
 
@@ -212,6 +213,30 @@ public sealed class LatentSteeringTests : IDisposable
         var load = () => new MLContext().Model.Load(zip, out _);
         load.Should().Throw<Exception>().Which.GetBaseException().Message.Should().Be(
             "The saved SteerLatents transformer's 'decoder_weight.bin' stream is corrupt: its bytes do not match their SHA-256 hash.");
+    }
+
+    [Fact]
+    public async Task A_saved_text_embed_steer_pipeline_gives_identical_vectors_in_a_fresh_process_and_a_damaged_zip_is_refused()
+    {
+        // The examples app trains, saves and prints on its first run, and only loads and prints on the next: two processes.
+        var folder = _folder.File("example");
+        var saved = await CliProcess.RunExampleAsync("steer-text", folder);
+        var loaded = await CliProcess.RunExampleAsync("steer-text", folder);
+
+        saved.ExitCode.Should().Be(0, saved.Error);
+        loaded.ExitCode.Should().Be(0, loaded.Error);
+        var zip = Path.Combine(folder, "steered-embedder.zip");
+        saved.Output.Should().StartWith($"saved {zip}");
+        loaded.Output.Should().StartWith($"loaded {zip}");
+        static string[] Vectors(string output) => [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)];
+        Vectors(saved.Output).Should().HaveCount(3).And.OnlyContain(line => line.Contains("sha256"));
+        Vectors(loaded.Output).Should().Equal(Vectors(saved.Output), "the loaded pipeline embeds and steers bit for bit as the saved one did");
+
+        var bytes = File.ReadAllBytes(zip);
+        File.WriteAllBytes(zip, bytes[..(bytes.Length / 2)]);
+        var truncated = await CliProcess.RunExampleAsync("steer-text", folder);
+        truncated.ExitCode.Should().NotBe(0);
+        truncated.Error.Should().Contain("Failed to open a zip archive");
     }
 
     public sealed class TextRow

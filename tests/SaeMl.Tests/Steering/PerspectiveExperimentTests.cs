@@ -60,6 +60,8 @@ public sealed class PerspectiveExperimentTests : IDisposable
             c.Before.Should().Be(Top(plain, 5).Count(amplified.Documents.Contains));
             c.After.Should().Be(Top(steered, 5).Count(amplified.Documents.Contains));
             c.OtherAfter.Should().Be(Top(steered, 5).Count(other.Documents.Contains));
+            c.TopBefore.Should().Equal(Top(plain, 5));
+            c.TopAfter.Should().Equal(Top(steered, 5));
         }
 
         Directory.GetDirectories(_folder.Path).Should().BeEmpty("the reconstructed corpus is deleted");
