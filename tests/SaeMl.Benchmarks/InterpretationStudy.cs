@@ -72,7 +72,7 @@ internal static class InterpretationStudy
         var (salient, conceptWords) = (0, 0);
         foreach (var (latent, concept) in pure)
         {
-            var words = result.Saliency[latent].SalientWords.Values.SelectMany(w => w).ToList();
+            var words = result.Saliency[latent].SalientWords.Values.SelectMany(w => w).Select(w => w.Word).ToList();
             salient += words.Count;
             conceptWords += words.Count(concept!.Words.Contains);
         }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using SaeMl.Autoencoder;
+using SaeMl.Cli.Reports;
 using SaeMl.Compute;
 using SaeMl.Data.Npy;
 using SaeMl.Data;
@@ -249,6 +250,19 @@ internal static class DemoCommand
         console.MarkupLine("Labels name what each latent's top documents share; at the demo's training budget many latents are not yet tied to one concept "
             + "(docs/results.md, Interpretation, compares 4 and 40 epochs).");
         console.MarkupLine($"Wrote the feature atlas of {result.Labels.Count} latents to [link]{Markup.Escape(atlas)}[/] (saeml features --atlas … --find WORDS).");
+
+        // The HTML report: every interpreted latent, with Table 1 and Figure 4 from the same folder and a steering preview of the explained query.
+        var records = experiment.Records(DemoTexts.Corpus);
+        var preview = SteeringPreview.Compute(query.Text, queryVector, autoencoder, corpus, corpus.LoadIds(),
+            result.Labels.Keys.ToDictionary(j => j, result.Scan.Statistics.MaxActivation), 5, device, cancellationToken);
+        var report = Path.Combine(experiment.Table1Folder, "report");
+        using var written = FeatureAtlas.Open(atlas);
+        ProgressBars.Run(console, "Writing the report", (Action<double, double> progress) =>
+        {
+            FeatureReport.Write(report, written, [.. records.Select(r => r.Id)], [.. records.Select(r => r.EmbeddingText)], preview, experiment.Table1Folder, progress);
+            return 0;
+        });
+        console.MarkupLine($"Wrote the feature report: open [link]{Markup.Escape(Path.Combine(report, FeatureReport.IndexFile))}[/] in a browser.");
     }
 
     /// <summary>Latents the demo interprets (a seeded sample), besides those of its explained query.</summary>

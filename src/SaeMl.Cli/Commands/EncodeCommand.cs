@@ -71,7 +71,7 @@ internal static class EncodeCommand
                 values?.Commit();
                 indices?.Commit();
                 if (staging is not null)
-                    Replace(reconstructionFolder!, staging);
+                    StagedFolder.Replace(reconstructionFolder!, staging);
             }
             catch
             {
@@ -85,33 +85,5 @@ internal static class EncodeCommand
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>
-    /// Puts the finished <paramref name="staging"/> store at <paramref name="target"/>: a store already there (which
-    /// --overwrite allowed) is first moved aside, and put back if the move in fails, so one of the two is always whole.
-    /// </summary>
-    private static void Replace(string target, string staging)
-    {
-        string? aside = null;
-        if (Directory.Exists(target))
-        {
-            aside = AtomicFile.TemporaryPathOf(target);
-            Directory.Move(target, aside);
-        }
-
-        try
-        {
-            Directory.Move(staging, target);
-        }
-        catch
-        {
-            if (aside is not null)
-                Directory.Move(aside, target);
-            throw;
-        }
-
-        if (aside is not null)
-            Directory.Delete(aside, recursive: true);
     }
 }

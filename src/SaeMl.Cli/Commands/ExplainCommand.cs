@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Numerics.Tensors;
 using SaeMl.Autoencoder;
+using SaeMl.Cli.Reports;
 using SaeMl.Compute;
 using SaeMl.Data;
 using SaeMl.Interpretation;
@@ -26,11 +27,13 @@ internal static class ExplainCommand
         var document = new Option<string?>("--doc") { Description = "Explain this one document (retrieved or not) instead of the top k" };
         var k = CliOptions.PositiveInt("--k", "Documents explained", 5);
         var terms = CliOptions.PositiveInt("--terms", "Latents shown per document", 5);
+        var html = new Option<string?>("--html") { Description = "Also write the explanation as a self-contained HTML page to this file" };
+        var overwrite = CliOptions.Overwrite();
         var query = new QueryInput(new TextModelOptions());
         var device = CliOptions.Device();
         var command = new Command("explain", "Shows which latents make a query's scores for its top documents, or for one document")
         {
-            model, corpus, corpusIds, texts, atlas, document, k, terms, device,
+            model, corpus, corpusIds, texts, atlas, document, k, terms, html, overwrite, device,
         };
         foreach (var option in query.All)
             command.Options.Add(option);
@@ -38,6 +41,9 @@ internal static class ExplainCommand
         {
             query.Validate(parse);
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
+            var files = new CommandFiles().Reads(parse.GetValue(model), "--model").Reads(parse.GetValue(corpus), "--corpus")
+                .Reads(parse.GetValue(corpusIds), "--corpus-ids").Reads(parse.GetValue(texts), "--texts").Reads(parse.GetValue(atlas), "--atlas");
+            using var locks = files.Writes(parse.GetValue(html), "--html").Check(parse.GetValue(overwrite));
 
             using var transformer = SparseAutoencoderTransformer.Load(parse.GetValue(model)!, computeDevice);
             var autoencoder = transformer.Autoencoder;
@@ -71,34 +77,45 @@ internal static class ExplainCommand
             var weights = autoencoder.GetWeights();
             var snippets = parse.GetValue(texts) is { } textPath ? TextInputs.Titles(textPath, rows.Select(r => ids[r]).ToHashSet()) : [];
 
-            console.MarkupLine($"Query: [bold]{Markup.Escape(query.Name(parse))}[/]; its latents: {Markup.Escape(string.Join(", ", TopLatents(codes, 0, names).Take(parse.GetValue(terms))))}");
+            var shown = parse.GetValue(terms);
+            var explained = new List<ExplainedDocument>(rows.Length);
             for (var i = 0; i < rows.Length; i++)
             {
                 var d = store.Dimension;
                 var dense = TensorPrimitives.Dot(queryVector, vectors.AsSpan((i + 1) * d, d));
-                var latentTerms = ScoreExplanation.LatentScore(codes, 0, codes, i + 1);
-                var latentScore = latentTerms.Sum(t => t.Contribution);
-                var reconstructed = ScoreExplanation.Reconstructed(weights, codes, 0, codes, i + 1);
-                var rank = parse.GetValue(document) is null ? (i + 1).ToString(CultureInfo.InvariantCulture) : RankOf(store, queryVector, dense).ToString("N0", CultureInfo.InvariantCulture);
-                var documentName = ids[rows[i]] + (snippets.TryGetValue(ids[rows[i]], out var snippet) ? $"  {snippet}" : "");
-                var table = new Table().Title(Markup.Escape($"#{rank} {documentName}"))
+                var documentLatents = codes.IndicesOf(i + 1).ToArray().ToHashSet();
+                explained.Add(new ExplainedDocument(
+                    parse.GetValue(document) is null ? (i + 1).ToString(CultureInfo.InvariantCulture) : RankOf(store, queryVector, dense).ToString("N0", CultureInfo.InvariantCulture),
+                    ids[rows[i]], snippets.GetValueOrDefault(ids[rows[i]]), dense,
+                    ScoreExplanation.Reconstructed(weights, codes, 0, codes, i + 1), ScoreExplanation.LatentScore(codes, 0, codes, i + 1),
+                    parse.GetValue(document) is null ? null : [.. TopLatents(codes, 0).Where(l => !documentLatents.Contains(l)).Take(shown)]));
+            }
+
+            var queryLatents = TopLatents(codes, 0).ToList();
+            console.MarkupLine($"Query: [bold]{Markup.Escape(query.Name(parse))}[/]; its latents: {Markup.Escape(string.Join(", ", queryLatents.Take(shown).Select(l => Named(l, names))))}");
+            foreach (var item in explained)
+            {
+                var table = new Table().Title(Markup.Escape($"#{item.Rank} {item.Id}" + (item.Snippet is { } snippet ? $"  {snippet}" : "")))
                     .AddColumns("latent", "label", "query", "document", "term", "share of the latent score");
-                foreach (var term in latentTerms.Take(parse.GetValue(terms)))
+                foreach (var term in item.Terms.Take(shown))
                 {
                     table.AddRow(term.Latent.ToString(CultureInfo.InvariantCulture), Markup.Escape(names.GetValueOrDefault(term.Latent, "")),
-                        F(term.QueryValue), F(term.DocumentValue), F(term.Contribution), latentScore == 0 ? "–" : (term.Contribution / latentScore).ToString("P1", CultureInfo.InvariantCulture));
+                        F(term.QueryValue), F(term.DocumentValue), F(term.Contribution), item.LatentScore == 0 ? "–" : (term.Contribution / item.LatentScore).ToString("P1", CultureInfo.InvariantCulture));
                 }
 
                 console.Write(table);
+                var reconstructed = item.Reconstructed;
                 console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                    $"dense score {dense:F4}; reconstructed {reconstructed.Total:F4} ({reconstructed.ShareOf(dense):P1} of it: latent pairs {reconstructed.Pairs.Sum(p => p.Contribution):F4}, decoder bias {reconstructed.QueryBias + reconstructed.DocumentBias + reconstructed.BiasBias:F4}); "
-                    + $"latent score {latentScore:F4} from {latentTerms.Count} shared latents (the terms shown sum to {latentTerms.Take(parse.GetValue(terms)).Sum(t => t.Contribution):F4})."));
-                if (parse.GetValue(document) is not null)
-                {
-                    var documentLatents = codes.IndicesOf(i + 1).ToArray().ToHashSet();
-                    var missing = TopLatents(codes, 0, names).Where(l => !documentLatents.Contains(int.Parse(l.Split(' ')[0], CultureInfo.InvariantCulture))).Take(parse.GetValue(terms)).ToList();
-                    console.MarkupLine($"The query's strongest latents that the document lacks: {Markup.Escape(missing.Count == 0 ? "none" : string.Join(", ", missing))}.");
-                }
+                    $"dense score {item.Dense:F4}; reconstructed {reconstructed.Total:F4} ({reconstructed.ShareOf(item.Dense):P1} of it: latent pairs {reconstructed.Pairs.Sum(p => p.Contribution):F4}, decoder bias {reconstructed.QueryBias + reconstructed.DocumentBias + reconstructed.BiasBias:F4}); "
+                    + $"latent score {item.LatentScore:F4} from {item.Terms.Count} shared latents (the terms shown sum to {item.Terms.Take(shown).Sum(t => t.Contribution):F4})."));
+                if (item.MissingLatents is { } missing)
+                    console.MarkupLine($"The query's strongest latents that the document lacks: {Markup.Escape(missing.Count == 0 ? "none" : string.Join(", ", missing.Select(l => Named(l, names))))}.");
+            }
+
+            if (parse.GetValue(html) is { } page)
+            {
+                ExplainPage.Write(page, query.Name(parse), queryLatents.Take(shown).ToList(), explained, names, shown);
+                console.MarkupLine($"Wrote [link]{Markup.Escape(page)}[/].");
             }
 
             return 0;
@@ -108,14 +125,17 @@ internal static class ExplainCommand
 
     private static string F(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
 
-    /// <summary>A row's firing latents, strongest first, as "latent (label)".</summary>
-    private static IEnumerable<string> TopLatents(SparseCodes codes, int row, IReadOnlyDictionary<int, string> names)
+    /// <summary>A row's firing latents, strongest first.</summary>
+    private static IEnumerable<int> TopLatents(SparseCodes codes, int row)
     {
         var indices = codes.IndicesOf(row).ToArray();
         var values = codes.ValuesOf(row).ToArray();
-        return Enumerable.Range(0, indices.Length).Where(k => values[k] > 0).OrderByDescending(k => values[k])
-            .Select(k => names.TryGetValue(indices[k], out var name) ? $"{indices[k]} ({name})" : indices[k].ToString(CultureInfo.InvariantCulture));
+        return Enumerable.Range(0, indices.Length).Where(k => values[k] > 0).OrderByDescending(k => values[k]).Select(k => indices[k]);
     }
+
+    /// <summary>"latent (label)", or the latent alone without a label.</summary>
+    private static string Named(int latent, IReadOnlyDictionary<int, string> names) =>
+        names.TryGetValue(latent, out var name) ? $"{latent} ({name})" : latent.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>1 + the number of documents whose dense score beats <paramref name="score"/>.</summary>
     private static long RankOf(EmbeddingStore store, float[] query, float score)

@@ -66,7 +66,7 @@ internal static class FeaturesCommand
         foreach (var example in card.TopDocuments.Take(documents))
         {
             grid.AddRow(Line(example.Activation.ToString("F3", CultureInfo.InvariantCulture)),
-                Line(example.DocumentId + (example.SalientWords.Count > 0 ? $"  salient: {string.Join(", ", example.SalientWords)}" : "")));
+                Line(example.DocumentId + (example.SalientWords.Count > 0 ? $"  salient: {string.Join(", ", example.SalientWords.Select(w => w.Word))}" : "")));
         }
 
         console.Write(new Panel(grid).Header(Line($"latent {card.Latent}")));

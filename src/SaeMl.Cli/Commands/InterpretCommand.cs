@@ -6,6 +6,7 @@ using OpenAI;
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data;
+using SaeMl.Cli.Reports;
 using SaeMl.Interpretation;
 using Spectre.Console;
 
@@ -35,12 +36,15 @@ internal static class InterpretCommand
         var keyVariable = new Option<string>("--llm-key-env") { Description = "The environment variable holding the endpoint's key (never logged or saved)", DefaultValueFactory = _ => DefaultKeyVariable };
         var topDocuments = CliOptions.PositiveInt("--top-documents", "Exact top documents kept per latent", new FeatureScanOptions().TopDocuments);
         var saliency = CliOptions.NonNegativeInt("--saliency-documents", "Top documents per latent whose word saliency is computed (needs an embedding model; 0: none)", new InterpretationOptions().SaliencyDocuments);
+        var report = new Option<string?>("--report") { Description = "Also write the HTML feature report into this folder (opens offline in any browser)" };
+        var previewQuery = new Option<string?>("--preview-query") { Description = "A sample query for the report's steering previews: its top documents before and after amplifying each latent (needs an embedding model)" };
+        var results = new Option<string?>("--results") { Description = "A folder of retrieval results for the report (table.md as saeml evaluate writes it, figure4.png)" };
         var textModel = new TextModelOptions();
         var overwrite = CliOptions.Overwrite();
         var device = CliOptions.Device();
         var command = new Command("interpret", "Interprets an autoencoder's latents over a corpus and writes the feature atlas")
         {
-            model, corpus, corpusIds, texts, output, latents, labeler, endpoint, llmModel, keyVariable, topDocuments, saliency, overwrite, device,
+            model, corpus, corpusIds, texts, output, latents, labeler, endpoint, llmModel, keyVariable, topDocuments, saliency, report, previewQuery, results, overwrite, device,
         };
         foreach (var option in textModel.All)
             command.Options.Add(option);
@@ -53,17 +57,23 @@ internal static class InterpretCommand
                 throw new UsageException("--labeler llm needs --llm-endpoint: the OpenAI-compatible endpoint to ask.");
             if (parse.GetValue(topDocuments) < new InterpretationOptions().LabelingDocuments)
                 throw new UsageException($"--top-documents must be at least {new InterpretationOptions().LabelingDocuments}: the labeler reads that many.");
+            if (parse.GetValue(previewQuery) is not null && !textModel.Given(parse))
+                throw new UsageException("--preview-query needs an embedding model (--embedder, or --onnx with --vocab) to embed it.");
+            if ((parse.GetValue(previewQuery) is not null || parse.GetValue(results) is not null) && parse.GetValue(report) is null)
+                throw new UsageException("--preview-query and --results shape the report: give --report FOLDER too.");
             var target = parse.GetValue(output)!;
+            var reportFolder = parse.GetValue(report);
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
 
             using var transformer = SparseAutoencoderTransformer.Load(parse.GetValue(model)!, computeDevice);
             var autoencoder = transformer.Autoencoder;
             var identity = FeatureAtlas.IdentityOf(autoencoder);
             var files = new CommandFiles().Reads(parse.GetValue(model), "--model").Reads(parse.GetValue(corpus), "--corpus")
-                .Reads(parse.GetValue(corpusIds), "--corpus-ids").Reads(parse.GetValue(texts), "--texts");
+                .Reads(parse.GetValue(corpusIds), "--corpus-ids").Reads(parse.GetValue(texts), "--texts").Reads(parse.GetValue(results), "--results");
             foreach (var (path, flag) in textModel.Inputs(parse))
                 files.Reads(path, flag);
-            using var locks = files.Writes(target, "--output", resumable: path => IsAtlasOf(path, identity)).Check(parse.GetValue(overwrite));
+            using var locks = files.Writes(target, "--output", resumable: path => IsAtlasOf(path, identity))
+                .Writes(reportFolder, "--report", foreign: FeatureReport.ForeignEntry).Check(parse.GetValue(overwrite));
 
             using var store = EmbeddingStore.Open(parse.GetValue(corpus)!);
             var ids = store.LoadIds(parse.GetValue(corpusIds));
@@ -100,6 +110,20 @@ internal static class InterpretCommand
 
             Summarize(console, result, chosen);
             console.MarkupLine($"Wrote [link]{Markup.Escape(target)}[/]: open it with saeml features, or any SQLite tool.");
+            if (reportFolder is not null)
+            {
+                var preview = parse.GetValue(previewQuery) is { } sample
+                    ? SteeringPreview.Compute(sample, embedders.Queries!.Embed([sample]).Cast<float>().ToArray(), autoencoder, store, ids,
+                        chosen.Where(j => scan.Statistics.FireCounts[j] > 0).ToDictionary(j => j, scan.Statistics.MaxActivation), 5, computeDevice, cancellationToken)
+                    : null;
+                using var atlas = FeatureAtlas.Open(target);
+                ProgressBars.Run(console, "Writing the report", (Action<double, double> progress) =>
+                {
+                    FeatureReport.Write(reportFolder, atlas, [.. Enumerable.Range(0, documentTexts.Length).Select(row => ids[row])], documentTexts, preview, parse.GetValue(results), progress);
+                    return 0;
+                });
+                console.MarkupLine($"Wrote the report: open [link]{Markup.Escape(Path.Combine(reportFolder, FeatureReport.IndexFile))}[/] in a browser.");
+            }
             return 0;
         }));
         return command;

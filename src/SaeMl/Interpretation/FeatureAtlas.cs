@@ -15,7 +15,7 @@ namespace SaeMl.Interpretation;
 public sealed class FeatureAtlas : IDisposable
 {
     /// <summary>The file layout version this library writes and reads.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     private readonly SqliteConnection _connection;
     private readonly Dictionary<string, string> _meta;
@@ -116,6 +116,18 @@ public sealed class FeatureAtlas : IDisposable
         return fits;
     }
 
+    /// <summary>The latents that were interpreted (labelled, or given to a labeler that failed), in order.</summary>
+    public IReadOnlyList<int> InterpretedLatents() => [.. Query("SELECT DISTINCT latent FROM labels ORDER BY latent").Select(r => (int)(long)r[0])];
+
+    /// <summary>How many documents each latent fires in, indexed by latent (every latent, dead ones at 0).</summary>
+    public IReadOnlyList<long> FireCounts()
+    {
+        var counts = new long[LatentSize];
+        foreach (var row in Query("SELECT latent, fire_count FROM latents"))
+            counts[(int)(long)row[0]] = (long)row[1];
+        return counts;
+    }
+
     /// <summary>The labels recorded by one labeler, by latent: the cache a second run reuses.</summary>
     public IReadOnlyDictionary<int, FeatureLabel> Labels(string labeler) => labeler is null
         ? throw new ArgumentNullException(nameof(labeler))
@@ -137,7 +149,7 @@ public sealed class FeatureAtlas : IDisposable
         var row = Query("SELECT fire_count, frequency, mean_activation, max_activation, frequency_group, family_root, family_parent, histogram, pattern_precision, pattern_recall FROM latents WHERE latent = $p0", latent).Single();
         List<AtlasExample> Examples(string kind) =>
             [.. Query("SELECT row, document_id, activation, salient_words FROM examples WHERE latent = $p0 AND kind = $p1 ORDER BY rank", latent, kind)
-                .Select(r => new AtlasExample((long)r[0], (string)r[1], (float)(double)r[2], ((string)r[3]).Length == 0 ? [] : ((string)r[3]).Split('\t')))];
+                .Select(r => new AtlasExample((long)r[0], (string)r[1], (float)(double)r[2], ParseSalientWords((string)r[3])))];
         return new FeatureCard(
             latent,
             (long)row[0],
@@ -175,6 +187,15 @@ public sealed class FeatureAtlas : IDisposable
 
     /// <summary>Closes the file.</summary>
     public void Dispose() => _connection.Dispose();
+
+    /// <summary>Salient words as stored: "word strength" pairs separated by tabs (words hold no whitespace).</summary>
+    private static string FormatSalientWords(IReadOnlyList<SalientWord> words) =>
+        string.Join('\t', words.Select(w => w.Word + " " + w.Strength.ToString("R", CultureInfo.InvariantCulture)));
+
+    private static IReadOnlyList<SalientWord> ParseSalientWords(string stored) => stored.Length == 0 ? [] :
+        [.. stored.Split('\t').Select(pair => pair.LastIndexOf(' ') is var space and > 0
+            ? new SalientWord(pair[..space], float.Parse(pair.AsSpan(space + 1), CultureInfo.InvariantCulture))
+            : throw new FormatException($"A stored salient word '{pair}' lacks its strength."))];
 
     /// <summary>Writes <paramref name="interpretation"/> to a temporary file beside <paramref name="path"/> and renames it into place when complete.</summary>
     internal static void Write(string path, FeatureInterpretation interpretation)
@@ -255,7 +276,7 @@ public sealed class FeatureAtlas : IDisposable
             foreach (var (kind, examples) in new[] { ("top", card.TopDocuments), ("quantile", card.QuantileExamples) })
             {
                 for (var rank = 0; rank < examples.Count; rank++)
-                    Run(insertExample, latent, kind, rank, examples[rank].Row, examples[rank].DocumentId, (double)examples[rank].Activation, string.Join('\t', examples[rank].SalientWords));
+                    Run(insertExample, latent, kind, rank, examples[rank].Row, examples[rank].DocumentId, (double)examples[rank].Activation, FormatSalientWords(examples[rank].SalientWords));
             }
 
             for (var rank = 0; rank < card.Neighbors.Count; rank++)

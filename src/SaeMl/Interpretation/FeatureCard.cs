@@ -1,7 +1,7 @@
 namespace SaeMl.Interpretation;
 
-/// <summary>One document shown for a latent: its store row, corpus id, the latent's activation and, where saliency was computed, its salient words.</summary>
-public sealed record AtlasExample(long Row, string DocumentId, float Activation, IReadOnlyList<string> SalientWords);
+/// <summary>One document shown for a latent: its store row, corpus id, the latent's activation and, where saliency was computed, its salient words, strongest first.</summary>
+public sealed record AtlasExample(long Row, string DocumentId, float Activation, IReadOnlyList<SalientWord> SalientWords);
 
 /// <summary>A decoder neighbour: another latent and the cosine of the two decoder directions.</summary>
 public readonly record struct LatentNeighbor(int Latent, double Cosine);

@@ -130,7 +130,7 @@ public sealed class FeatureInterpreter
     {
         ArgumentNullException.ThrowIfNull(scan);
         LabelingExample Example(LatentActivation a) => new(_texts[(int)a.Row], a.Value,
-            saliency is not null && saliency.SalientWords.TryGetValue(a.Row, out var words) ? words : []);
+            saliency is not null && saliency.SalientWords.TryGetValue(a.Row, out var words) ? [.. words.Select(w => w.Word)] : []);
         var top = scan.Top.Of(latent).Take(Options.LabelingDocuments).Select(Example).ToList();
         var quantiles = Options.ExamplesPerQuantile == 0 ? [] : scan.Samples.AcrossQuantiles(latent, Options.Quantiles, Options.ExamplesPerQuantile).SelectMany(q => q).Select(Example).ToList();
         return new LabelingExamples(latent, top, quantiles);
@@ -144,7 +144,7 @@ public sealed class FeatureInterpreter
         var (precision, recall) = scorer.Examples.TryGetValue(latent, out var heldOut)
             ? patterns.Evaluate(heldOut.Activating.Select(r => (_texts[(int)r], true)).Concat(heldOut.NonActivating.Select(r => (_texts[(int)r], false))))
             : (double.NaN, double.NaN);
-        return new LatentSaliency(latent, top.Select((a, i) => (a.Row, words[i].SalientWords())).ToDictionary(p => p.Row, p => p.Item2), patterns.Patterns, precision, recall);
+        return new LatentSaliency(latent, top.Select((a, i) => (a.Row, words[i].Salient())).ToDictionary(p => p.Row, p => p.Item2), patterns.Patterns, precision, recall);
     }
 
     /// <summary>Document frequencies of the units the corpus is written in: the embedder's WordPiece tokens when there is one, else words (counted on first use).</summary>

@@ -36,7 +36,17 @@ public sealed record WordSaliency(IReadOnlyList<string> Words, float Activation,
     }
 
     /// <summary>The salient words (see <see cref="SalientPositions"/>), strongest first, without repeats.</summary>
-    public IReadOnlyList<string> SalientWords(double share = 0.5) => [.. SalientPositions(share).Select(i => Words[i]).Distinct(StringComparer.Ordinal)];
+    public IReadOnlyList<string> SalientWords(double share = 0.5) => [.. Salient(share).Select(w => w.Word)];
+
+    /// <summary>The salient words with their strengths (see <see cref="SalientWord.Strength"/>), strongest first, without repeats.</summary>
+    public IReadOnlyList<SalientWord> Salient(double share = 0.5)
+    {
+        var positions = SalientPositions(share);
+        if (positions.Length == 0)
+            return [];
+        var largest = WordActivations[positions[0]] - Baseline;
+        return [.. positions.Select(i => new SalientWord(Words[i], (WordActivations[i] - Baseline) / largest)).DistinctBy(w => w.Word, StringComparer.Ordinal)];
+    }
 
     /// <summary>
     /// The saliency of one latent in each document. Every variant of every document (the whole text,

@@ -42,7 +42,7 @@ public sealed class DemoInterpretationTests(DemoInterpretationFixture demo, ITes
         {
             if (demo.PureConcept(latent) is not { } concept || !demo.Result.Saliency.TryGetValue(latent, out var saliency))
                 continue;
-            var words = saliency.SalientWords.Values.SelectMany(w => w).ToList();
+            var words = saliency.SalientWords.Values.SelectMany(w => w).Select(w => w.Word).ToList();
             salient += words.Count;
             conceptWords += words.Count(concept.Words.Contains);
         }

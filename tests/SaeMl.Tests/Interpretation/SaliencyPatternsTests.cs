@@ -13,6 +13,8 @@ public sealed class SaliencyPatternsTests
         saliency.SalientPositions().Should().Equal([1, 3], "only the storms clear half of the largest excess (0.2)");
         saliency.SalientPositions(share: 0.3).Should().Equal(1, 3, 2);
         saliency.SalientWords(share: 0.3).Should().Equal("Storm", "storm", "hit");
+        saliency.Salient(share: 0.3).Select(w => w.Word).Should().Equal("Storm", "storm", "hit");
+        saliency.Salient(share: 0.3).Select(w => w.Strength).Should().Equal([1f, 1f, 0.375f], (a, b) => Math.Abs(a - b) < 1e-6, "0.15 of the largest excess 0.4");
         new WordSaliency(["a"], 0.1f, [0.1f], [0f], [0.05f], 0.1f).SalientPositions().Should().BeEmpty("no word fires the latent above the empty text");
     }
 
