@@ -79,6 +79,8 @@ internal static class InterpretCommand
             var ids = store.LoadIds(parse.GetValue(corpusIds));
             var documentTexts = console.Status().Start("Reading texts…", _ => TextsByRow(parse.GetValue(texts)!, ids, store));
             var embedders = textModel.Given(parse) ? textModel.Create(parse, computeDevice) : default;
+            var checkpointPath = target + CheckpointSuffix;
+            using var checkpoint = InterpretationCheckpoint.Open(checkpointPath);
             using var owner = embedders.Owner;
             var interpreter = new FeatureInterpreter(autoencoder, store, documentTexts, [.. Enumerable.Range(0, documentTexts.Length).Select(row => ids[row])], new InterpretationOptions
             {
@@ -88,7 +90,14 @@ internal static class InterpretCommand
             {
                 DocumentEmbedder = embedders.Documents,
                 QueryEmbedder = embedders.Queries,
+                Checkpoint = checkpoint,
             };
+            if (interpreter.ResumesCheckpoint())
+            {
+                var (saliencies, labels, scores) = checkpoint.Counts;
+                console.MarkupLine($"Resuming the interrupted run kept in [link]{Markup.Escape(checkpointPath)}[/]: {(checkpoint.HasScan ? "the corpus scan, " : "")}"
+                    + $"{saliencies:N0} word saliencies, {labels:N0} labels and {scores:N0} label scores are not computed again.");
+            }
 
             using var previous = File.Exists(target) && IsAtlasOf(target, identity) ? FeatureAtlas.Open(target) : null;
             using var chat = useLlm ? ChatClient(parse.GetValue(endpoint)!, parse.GetValue(llmModel)!, parse.GetValue(keyVariable)!) : null;
@@ -124,10 +133,16 @@ internal static class InterpretCommand
                 });
                 console.MarkupLine($"Wrote the report: open [link]{Markup.Escape(Path.Combine(reportFolder, FeatureReport.IndexFile))}[/] in a browser.");
             }
+
+            checkpoint.Dispose();
+            InterpretationCheckpoint.Delete(checkpointPath); // the run is complete: nothing is left to resume
             return 0;
         }));
         return command;
     }
+
+    /// <summary>What the checkpoint of a run writing atlas A is named: A.partial, beside it, deleted when the run completes.</summary>
+    private const string CheckpointSuffix = ".partial";
 
     /// <summary>Whether <paramref name="path"/> is a feature atlas of the autoencoder with <paramref name="identity"/>.</summary>
     private static bool IsAtlasOf(string path, string identity)

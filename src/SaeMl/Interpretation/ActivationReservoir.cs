@@ -78,4 +78,25 @@ public sealed class ActivationReservoir
 
         return result;
     }
+
+    /// <summary>Writes the samples (for <see cref="FeatureScan.Save"/>); a reservoir read back serves examples but takes no more documents.</summary>
+    internal void Write(BinaryWriter writer)
+    {
+        writer.Write(LatentSize);
+        writer.Write(Capacity);
+        writer.Flush();
+        Data.BinaryBlocks.Write<long>(writer.BaseStream, _seen);
+        Data.BinaryBlocks.Write<float>(writer.BaseStream, _values);
+        Data.BinaryBlocks.Write<long>(writer.BaseStream, _rows);
+    }
+
+    /// <summary>Reads samples that <see cref="Write"/> wrote.</summary>
+    internal static ActivationReservoir Read(BinaryReader reader)
+    {
+        var samples = new ActivationReservoir(reader.ReadInt32(), reader.ReadInt32(), seed: 0);
+        Data.BinaryBlocks.Read<long>(reader.BaseStream, samples._seen);
+        Data.BinaryBlocks.Read<float>(reader.BaseStream, samples._values);
+        Data.BinaryBlocks.Read<long>(reader.BaseStream, samples._rows);
+        return samples;
+    }
 }

@@ -189,10 +189,10 @@ public sealed class FeatureAtlas : IDisposable
     public void Dispose() => _connection.Dispose();
 
     /// <summary>Salient words as stored: "word strength" pairs separated by tabs (words hold no whitespace).</summary>
-    private static string FormatSalientWords(IReadOnlyList<SalientWord> words) =>
+    internal static string FormatSalientWords(IReadOnlyList<SalientWord> words) =>
         string.Join('\t', words.Select(w => w.Word + " " + w.Strength.ToString("R", CultureInfo.InvariantCulture)));
 
-    private static IReadOnlyList<SalientWord> ParseSalientWords(string stored) => stored.Length == 0 ? [] :
+    internal static IReadOnlyList<SalientWord> ParseSalientWords(string stored) => stored.Length == 0 ? [] :
         [.. stored.Split('\t').Select(pair => pair.LastIndexOf(' ') is var space and > 0
             ? new SalientWord(pair[..space], float.Parse(pair.AsSpan(space + 1), CultureInfo.InvariantCulture))
             : throw new FormatException($"A stored salient word '{pair}' lacks its strength."))];

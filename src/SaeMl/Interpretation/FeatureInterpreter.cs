@@ -48,12 +48,36 @@ public sealed class FeatureInterpreter
     /// <summary>The model's query side (its query prefix), for embedding labels when scoring them; null skips the embedding score.</summary>
     public TextEmbedder? QueryEmbedder { get; init; }
 
+    /// <summary>
+    /// Where finished work is kept while the run goes on (the scan, then each latent's saliency, label and score),
+    /// so that a run interrupted and started again with the same checkpoint does not redo it; null keeps nothing.
+    /// </summary>
+    public InterpretationCheckpoint? Checkpoint { get; init; }
+
     /// <summary>The corpus's word document frequencies, the local labeler's background (counted on first use).</summary>
     public WordCounts Words => _words ??= WordCounts.Of(_texts);
 
-    /// <summary>Runs the streaming scan over the whole corpus.</summary>
-    public FeatureScan Scan(IProgress<InterpretationProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        FeatureScan.Run(_autoencoder, _corpus, Options.Scan, progress is null ? null : new CallbackProgress<long>(rows => progress.Report(new InterpretationProgress("scan", rows, _corpus.RowCount))), cancellationToken);
+    /// <summary>Runs the streaming scan over the whole corpus, or reads the one <see cref="Checkpoint"/> kept.</summary>
+    public FeatureScan Scan(IProgress<InterpretationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (ResumesCheckpoint() && Checkpoint!.LoadScan() is { } kept)
+        {
+            progress?.Report(new InterpretationProgress("scan", _corpus.RowCount, _corpus.RowCount));
+            return kept;
+        }
+
+        var scan = FeatureScan.Run(_autoencoder, _corpus, Options.Scan, progress is null ? null : new CallbackProgress<long>(rows => progress.Report(new InterpretationProgress("scan", rows, _corpus.RowCount))), cancellationToken);
+        Checkpoint?.SaveScan(scan);
+        return scan;
+    }
+
+    /// <summary>
+    /// Ties <see cref="Checkpoint"/> to this autoencoder, corpus and these settings (emptying it of another run's work);
+    /// true when it holds work of this run to resume.
+    /// </summary>
+    public bool ResumesCheckpoint() => Checkpoint is not null && Checkpoint.Claim(string.Join('|',
+        FeatureAtlas.IdentityOf(_autoencoder), _corpus.Name, _corpus.RowCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        System.Text.Json.JsonSerializer.Serialize(Options)));
 
     /// <summary>
     /// Interprets <paramref name="latents"/> on top of a finished <paramref name="scan"/>. Latents with a
@@ -80,7 +104,12 @@ public sealed class FeatureInterpreter
         var identity = FeatureAtlas.IdentityOf(_autoencoder);
         if (previous is not null && previous.ModelIdentity != identity)
             throw new ArgumentException($"Feature atlas '{previous.Path}' was made for another autoencoder (identity {previous.ModelIdentity[..12]}…, this one {identity[..12]}…); its labels do not apply.", nameof(previous));
-        var cached = previous?.Labels(labeler.Name) ?? new Dictionary<int, FeatureLabel>();
+        var cached = new Dictionary<int, FeatureLabel>(previous?.Labels(labeler.Name) ?? new Dictionary<int, FeatureLabel>());
+        if (ResumesCheckpoint())
+        {
+            foreach (var (latent, label) in Checkpoint!.Labels(labeler.Name))
+                cached.TryAdd(latent, label);
+        }
 
         var alive = latents.Distinct().Where(j => scan.Statistics.FireCounts[j] > 0).Order().ToArray();
         var saliencyOn = DocumentEmbedder is not null && Options.SaliencyDocuments > 0;
@@ -94,7 +123,13 @@ public sealed class FeatureInterpreter
             for (var i = 0; i < alive.Length; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                saliency[alive[i]] = Saliency(alive[i], scan, scorer!);
+                if (Checkpoint?.Saliency(alive[i]) is not { } kept)
+                {
+                    kept = Saliency(alive[i], scan, scorer!);
+                    Checkpoint?.Save(kept);
+                }
+
+                saliency[alive[i]] = kept;
                 progress?.Report(new InterpretationProgress("saliency", i + 1, alive.Length));
             }
         }
@@ -103,14 +138,21 @@ public sealed class FeatureInterpreter
         var labelled = 0;
         await Parallel.ForEachAsync(alive, new ParallelOptions { MaxDegreeOfParallelism = Options.LabelingParallelism, CancellationToken = cancellationToken }, async (latent, token) =>
         {
-            labels[latent] = cached.TryGetValue(latent, out var label) && label.Succeeded
-                ? label
-                : await labeler.LabelAsync(Examples(latent, scan, saliency.GetValueOrDefault(latent)), token).ConfigureAwait(false);
+            if (!cached.TryGetValue(latent, out var label) || !label.Succeeded)
+            {
+                label = await labeler.LabelAsync(Examples(latent, scan, saliency.GetValueOrDefault(latent)), token).ConfigureAwait(false);
+                Checkpoint?.Save(label);
+            }
+
+            labels[latent] = label;
             progress?.Report(new InterpretationProgress("labels", Interlocked.Increment(ref labelled), alive.Length));
         }).ConfigureAwait(false);
 
         var scorable = labels.Values.Where(l => l.Succeeded && scorer is not null && scorer.Examples.ContainsKey(l.Latent)).OrderBy(l => l.Latent).ToList();
-        var scores = QueryEmbedder is null || scorable.Count == 0 ? [] : scorer!.EmbeddingScores(QueryEmbedder, scorable);
+        var keptScores = scorable.Select(l => Checkpoint?.Score(l.Latent, l.Text)).OfType<LabelScore>().ToDictionary(k => k.Latent);
+        var fresh = QueryEmbedder is null || scorable.Count == keptScores.Count ? [] : scorer!.EmbeddingScores(QueryEmbedder, [.. scorable.Where(l => !keptScores.ContainsKey(l.Latent))]);
+        Checkpoint?.Save(fresh);
+        var scores = QueryEmbedder is null ? [] : keptScores.Values.Concat(fresh).OrderBy(s => s.Latent).ToList();
         progress?.Report(new InterpretationProgress("scores", scorable.Count, scorable.Count));
 
         var neighbors = Options.Neighbors == 0 || alive.Length == 0 || _autoencoder.LatentSize < 2

@@ -31,6 +31,43 @@ public sealed class FeatureScan
     /// <summary>Latent pairs that fire together, over an even sample of the documents.</summary>
     public LatentCooccurrence Cooccurrence { get; }
 
+    private const string FileMagic = "SAEMLSCAN";
+    private const int FileVersion = 1;
+
+    /// <summary>
+    /// Writes the finished scan to <paramref name="stream"/>, so that a later run (an interrupted interpretation
+    /// resumed) reads it back instead of scanning the corpus again.
+    /// </summary>
+    public void Save(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        writer.Write(FileMagic);
+        writer.Write(FileVersion);
+        Statistics.Write(writer);
+        Top.Write(writer);
+        Samples.Write(writer);
+        Cooccurrence.Write(writer);
+    }
+
+    /// <summary>Reads a scan that <see cref="Save"/> wrote.</summary>
+    /// <exception cref="FormatException">The stream does not hold a saved scan of this version, or ends early.</exception>
+    public static FeatureScan Load(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            if (reader.ReadString() != FileMagic || reader.ReadInt32() is var version && version != FileVersion)
+                throw new FormatException($"The stream does not hold a saved feature scan of version {FileVersion}.");
+            return new FeatureScan(FeatureStatistics.Read(reader), TopActivations.Read(reader), ActivationReservoir.Read(reader), LatentCooccurrence.Read(reader));
+        }
+        catch (Exception e) when (e is EndOfStreamException or ArgumentOutOfRangeException or IOException)
+        {
+            throw new FormatException("The saved feature scan is truncated or damaged.", e);
+        }
+    }
+
     /// <summary>Encodes every row of <paramref name="corpus"/> once, batch by batch, and gathers everything.</summary>
     /// <param name="autoencoder">The SAE whose latents are read.</param>
     /// <param name="corpus">The documents' embeddings, in corpus order.</param>

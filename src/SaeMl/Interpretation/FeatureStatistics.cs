@@ -14,6 +14,8 @@ public sealed class FeatureStatistics
     private readonly long[] _histogram;
     private readonly double _logMinimum;
     private readonly double _binsPerLog;
+    private readonly float _histogramMinimum;
+    private readonly float _histogramMaximum;
 
     /// <summary>Empty counts for <paramref name="latentSize"/> latents.</summary>
     public FeatureStatistics(int latentSize, int histogramBins, float histogramMinimum, float histogramMaximum)
@@ -23,6 +25,7 @@ public sealed class FeatureStatistics
         if (!(histogramMinimum > 0) || !(histogramMaximum > histogramMinimum))
             throw new ArgumentOutOfRangeException(nameof(histogramMinimum), $"The histogram needs 0 < minimum < maximum; got {histogramMinimum} and {histogramMaximum}.");
         LatentSize = latentSize;
+        (_histogramMinimum, _histogramMaximum) = (histogramMinimum, histogramMaximum);
         _fireCounts = new long[latentSize];
         _sums = new double[latentSize];
         _max = new float[latentSize];
@@ -93,4 +96,30 @@ public sealed class FeatureStatistics
 
     /// <summary>The Zipf fit of the latents' document frequencies (the paper's Figure 3).</summary>
     public ZipfFit Zipf() => ZipfFit.Of(_fireCounts.ToArray());
+
+    /// <summary>Writes the counts (for <see cref="FeatureScan.Save"/>).</summary>
+    internal void Write(BinaryWriter writer)
+    {
+        writer.Write(LatentSize);
+        writer.Write(BinEdges.Count - 1);
+        writer.Write(_histogramMinimum);
+        writer.Write(_histogramMaximum);
+        writer.Write(Documents);
+        writer.Flush();
+        Data.BinaryBlocks.Write<long>(writer.BaseStream, _fireCounts);
+        Data.BinaryBlocks.Write<double>(writer.BaseStream, _sums);
+        Data.BinaryBlocks.Write<float>(writer.BaseStream, _max);
+        Data.BinaryBlocks.Write<long>(writer.BaseStream, _histogram);
+    }
+
+    /// <summary>Reads counts that <see cref="Write"/> wrote.</summary>
+    internal static FeatureStatistics Read(BinaryReader reader)
+    {
+        var statistics = new FeatureStatistics(reader.ReadInt32(), reader.ReadInt32(), reader.ReadSingle(), reader.ReadSingle()) { Documents = reader.ReadInt64() };
+        Data.BinaryBlocks.Read<long>(reader.BaseStream, statistics._fireCounts);
+        Data.BinaryBlocks.Read<double>(reader.BaseStream, statistics._sums);
+        Data.BinaryBlocks.Read<float>(reader.BaseStream, statistics._max);
+        Data.BinaryBlocks.Read<long>(reader.BaseStream, statistics._histogram);
+        return statistics;
+    }
 }

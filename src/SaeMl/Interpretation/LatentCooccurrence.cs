@@ -125,4 +125,33 @@ public sealed class LatentCooccurrence
     }
 
     private long Key(int low, int high) => (long)low * LatentSize + high;
+
+    /// <summary>Writes the counts (for <see cref="FeatureScan.Save"/>).</summary>
+    internal void Write(BinaryWriter writer)
+    {
+        writer.Write(LatentSize);
+        writer.Write(MaximumPairs);
+        writer.Write(DroppedBelow);
+        writer.Write(Documents);
+        writer.Write(_pairs.Count);
+        writer.Flush();
+        Data.BinaryBlocks.Write<long>(writer.BaseStream, _counts);
+        Data.BinaryBlocks.Write<long>(writer.BaseStream, [.. _pairs.Keys]);
+        Data.BinaryBlocks.Write<int>(writer.BaseStream, [.. _pairs.Values]);
+    }
+
+    /// <summary>Reads counts that <see cref="Write"/> wrote.</summary>
+    internal static LatentCooccurrence Read(BinaryReader reader)
+    {
+        var cooccurrence = new LatentCooccurrence(reader.ReadInt32(), reader.ReadInt32()) { DroppedBelow = reader.ReadInt32(), Documents = reader.ReadInt64() };
+        var pairs = reader.ReadInt32();
+        Data.BinaryBlocks.Read<long>(reader.BaseStream, cooccurrence._counts);
+        var (keys, counts) = (new long[pairs], new int[pairs]);
+        Data.BinaryBlocks.Read<long>(reader.BaseStream, keys);
+        Data.BinaryBlocks.Read<int>(reader.BaseStream, counts);
+        cooccurrence._pairs.EnsureCapacity(pairs);
+        for (var i = 0; i < pairs; i++)
+            cooccurrence._pairs[keys[i]] = counts[i];
+        return cooccurrence;
+    }
 }

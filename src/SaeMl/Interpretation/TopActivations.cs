@@ -86,6 +86,27 @@ public sealed class TopActivations
         return result;
     }
 
+    /// <summary>Writes the heaps (for <see cref="FeatureScan.Save"/>).</summary>
+    internal void Write(BinaryWriter writer)
+    {
+        writer.Write(LatentSize);
+        writer.Write(Capacity);
+        writer.Flush();
+        Data.BinaryBlocks.Write<int>(writer.BaseStream, _counts);
+        Data.BinaryBlocks.Write<float>(writer.BaseStream, _values);
+        Data.BinaryBlocks.Write<long>(writer.BaseStream, _rows);
+    }
+
+    /// <summary>Reads heaps that <see cref="Write"/> wrote.</summary>
+    internal static TopActivations Read(BinaryReader reader)
+    {
+        var top = new TopActivations(reader.ReadInt32(), reader.ReadInt32());
+        Data.BinaryBlocks.Read<int>(reader.BaseStream, top._counts);
+        Data.BinaryBlocks.Read<float>(reader.BaseStream, top._values);
+        Data.BinaryBlocks.Read<long>(reader.BaseStream, top._rows);
+        return top;
+    }
+
     /// <summary>Whether (value, row) ranks below (otherValue, otherRow): a lower value, or an equal value at a later row.</summary>
     private static bool Lower(float value, long row, float otherValue, long otherRow) =>
         value < otherValue || (value == otherValue && row > otherRow);

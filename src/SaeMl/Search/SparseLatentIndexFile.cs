@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using SaeMl.Data;
 
@@ -16,9 +15,6 @@ internal static class SparseLatentIndexFile
     public const int Version = 1;
 
     public const int HeaderBytes = 32;
-
-    /// <summary>Elements moved per read or write: spans of bytes address at most 2 GiB, and the arrays may be larger.</summary>
-    private const int BlockElements = 1 << 20;
 
     private static readonly byte[] Magic = "SAEMLSLI"u8.ToArray();
 
@@ -37,9 +33,9 @@ internal static class SparseLatentIndexFile
                 writer.Write(index.PostingCount);
             }
 
-            WriteBlocks(stream, index.Offsets);
-            WriteBlocks<int>(stream, index.Documents);
-            WriteBlocks<float>(stream, index.Values);
+            BinaryBlocks.Write(stream, index.Offsets);
+            BinaryBlocks.Write<int>(stream, index.Documents);
+            BinaryBlocks.Write<float>(stream, index.Values);
         });
     }
 
@@ -79,9 +75,9 @@ internal static class SparseLatentIndexFile
         var offsets = new long[latentSize + 1];
         var documents = new int[postingCount];
         var values = new float[postingCount];
-        ReadBlocks<long>(stream, offsets);
-        ReadBlocks<int>(stream, documents);
-        ReadBlocks<float>(stream, values);
+        BinaryBlocks.Read<long>(stream, offsets);
+        BinaryBlocks.Read<int>(stream, documents);
+        BinaryBlocks.Read<float>(stream, values);
         Check(path, documentCount, offsets, documents, values);
         return new SparseLatentIndex(latentSize, documentCount, offsets, documents, values);
     }
@@ -113,16 +109,4 @@ internal static class SparseLatentIndexFile
 
     private static FormatException Invalid(string path, string problem) =>
         new($"'{path}' is not a valid sparse latent index: it {problem}.");
-
-    private static void WriteBlocks<T>(Stream stream, ReadOnlySpan<T> values) where T : unmanaged
-    {
-        for (var start = 0; start < values.Length; start += BlockElements)
-            stream.Write(MemoryMarshal.AsBytes(values.Slice(start, Math.Min(BlockElements, values.Length - start))));
-    }
-
-    private static void ReadBlocks<T>(Stream stream, Span<T> values) where T : unmanaged
-    {
-        for (var start = 0; start < values.Length; start += BlockElements)
-            stream.ReadExactly(MemoryMarshal.AsBytes(values.Slice(start, Math.Min(BlockElements, values.Length - start))));
-    }
 }

@@ -71,8 +71,15 @@ internal sealed class FakeOpenAiServer : IDisposable
             context.Response.StatusCode = content is null ? 400 : 200;
             context.Response.ContentType = "application/json";
             var bytes = Encoding.UTF8.GetBytes(json);
-            await context.Response.OutputStream.WriteAsync(bytes);
-            context.Response.Close();
+            try
+            {
+                await context.Response.OutputStream.WriteAsync(bytes);
+                context.Response.Close();
+            }
+            catch (HttpListenerException)
+            {
+                // The client is gone (a test killed it while it waited): serve the next one.
+            }
         }
     }
 }

@@ -91,4 +91,65 @@ public sealed class InterpretCommandTests : IDisposable
         second.ExitCode.Should().Be(0, second.Error);
         server.Requests.Should().HaveCount(12, "the second run asks only for the three latents that failed");
     }
+
+    [Fact]
+    public async Task An_interrupted_run_resumes_without_scanning_again_or_redoing_saliency_and_labels_already_done()
+    {
+        var (store, model) = SmallWorldModel.Prepare(_folder);
+        var atlas = _folder.File("atlas.sqlite");
+        var checkpointPath = atlas + ".partial";
+        using var sixthAsked = new ManualResetEventSlim();
+        using var killed = new ManualResetEventSlim();
+        var interrupting = true;
+        using var server = new FakeOpenAiServer(request =>
+        {
+            if (interrupting && request == 5)
+            {
+                sixthAsked.Set();
+                killed.Wait(TimeSpan.FromSeconds(60)); // the run is killed while it waits for this answer
+                return null;
+            }
+
+            return $"Label: topic{request}, weather";
+        });
+        string[] args = ["interpret", "--model", model, "--corpus", store, "--texts", World, "--output", atlas, "--latents", "all", "--saliency-documents", "3",
+            "--labeler", "llm", "--llm-endpoint", server.Endpoint, "--llm-model", "fake", .. Onnx, "--device", "cpu"];
+        using (var first = CliProcess.Start(args))
+        {
+            _ = first.StandardOutput.ReadToEndAsync();
+            _ = first.StandardError.ReadToEndAsync();
+            var reached = await Task.Run(() => sixthAsked.Wait(TimeSpan.FromMinutes(2)));
+            first.Kill(entireProcessTree: true);
+            reached.Should().BeTrue($"the run reaches its sixth label (the server was asked {server.Requests.Count} times)");
+            await first.WaitForExitAsync();
+        }
+
+        interrupting = false;
+        killed.Set();
+        File.Exists(atlas).Should().BeFalse("the interrupted run wrote no atlas");
+        int kept;
+        int saliencies;
+        using (var checkpoint = InterpretationCheckpoint.Open(checkpointPath))
+        {
+            checkpoint.HasScan.Should().BeTrue();
+            (saliencies, kept, _) = checkpoint.Counts;
+            kept.Should().BeInRange(4, 5, "the labels answered before the kill are kept (the fifth may have been in flight)");
+        }
+
+        var asked = server.Requests.Count;
+        var second = await CliProcess.RunSeparatelyAsync(args);
+
+        second.ExitCode.Should().Be(0, second.Error);
+        System.Text.RegularExpressions.Regex.Replace(second.Output, @"\s+", " ").Should().Contain("Resuming the interrupted run").And.Contain("the corpus scan")
+            .And.Contain($"{saliencies} word saliencies, {kept} labels");
+        using (var opened = FeatureAtlas.Open(atlas))
+        {
+            var labels = opened.Labels("chat:fake");
+            labels.Values.Should().OnlyContain(l => l.Succeeded);
+            saliencies.Should().Be(labels.Count, "saliency had finished for every latent before labelling began");
+            (server.Requests.Count - asked).Should().Be(labels.Count - kept, "the second run asks only for the labels the first did not get");
+        }
+
+        File.Exists(checkpointPath).Should().BeFalse("a finished run leaves no checkpoint");
+    }
 }

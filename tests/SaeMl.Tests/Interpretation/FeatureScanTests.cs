@@ -104,6 +104,41 @@ public sealed class FeatureScanTests : IDisposable
     }
 
     [Fact]
+    public void A_saved_scan_loads_with_every_count_sample_and_pair_and_a_damaged_one_is_refused()
+    {
+        var (store, autoencoder, _) = RandomCorpus();
+        using var _s = store;
+        using var _a = autoencoder;
+        var scan = FeatureScan.Run(autoencoder, store, new FeatureScanOptions { TopDocuments = 7, SampledDocuments = 5, BatchRows = 300, CooccurrencePairs = 50 });
+        scan.Cooccurrence.DroppedBelow.Should().BeGreaterThan(1, "the check covers a co-occurrence count that dropped pairs");
+        using var saved = new MemoryStream();
+        scan.Save(saved);
+
+        saved.Position = 0;
+        var loaded = FeatureScan.Load(saved);
+
+        loaded.Statistics.Documents.Should().Be(scan.Statistics.Documents);
+        loaded.Statistics.BinEdges.Should().Equal(scan.Statistics.BinEdges);
+        loaded.Cooccurrence.DroppedBelow.Should().Be(scan.Cooccurrence.DroppedBelow);
+        loaded.Cooccurrence.PairCount.Should().Be(scan.Cooccurrence.PairCount);
+        for (var latent = 0; latent < LatentSize; latent++)
+        {
+            loaded.Statistics.FireCounts[latent].Should().Be(scan.Statistics.FireCounts[latent]);
+            loaded.Statistics.MeanActivation(latent).Should().Be(scan.Statistics.MeanActivation(latent));
+            loaded.Statistics.MaxActivation(latent).Should().Be(scan.Statistics.MaxActivation(latent));
+            loaded.Statistics.Histogram(latent).ToArray().Should().Equal(scan.Statistics.Histogram(latent).ToArray());
+            loaded.Top.Of(latent).Should().Equal(scan.Top.Of(latent));
+            loaded.Samples.Of(latent).Should().Equal(scan.Samples.Of(latent));
+            for (var other = 0; other < LatentSize; other++)
+                loaded.Cooccurrence.Together(latent, other).Should().Be(scan.Cooccurrence.Together(latent, other));
+        }
+
+        var truncated = new MemoryStream(saved.ToArray()[..(int)(saved.Length / 2)]);
+        FluentActions.Invoking(() => FeatureScan.Load(truncated)).Should().Throw<FormatException>().WithMessage("*truncated*");
+        FluentActions.Invoking(() => FeatureScan.Load(new MemoryStream("not a scan"u8.ToArray()))).Should().Throw<FormatException>();
+    }
+
+    [Fact]
     public void An_empty_store_or_another_dimension_is_refused()
     {
         var (store, autoencoder, _) = RandomCorpus();
