@@ -62,8 +62,9 @@ internal static class SaeRetrievalExperiment
             Console.WriteLine($"Machine: {MachineDescription.Describe()}");
             Console.WriteLine($"n = {latentSize}, K = {k}, {epochs} epochs, batch 512, lr {learningRate}, seed 1. Original embeddings: MRR@10 = {original:F4}.");
             Console.WriteLine();
-            Console.WriteLine("| λ | τ | val FVU | val KL | MRR@10 reconstructed | kept | MRR@10 latent | kept | train s |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+            Console.WriteLine("| λ | τ | val FVU | val KL | val top-10 overlap, reconstructed | latent | MRR@10 reconstructed | kept | MRR@10 latent | kept | train s |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
+            var rows = new List<(double Overlap, double LatentOverlap, double Kept, double LatentKept)>();
             foreach (var pair in settings.Split(','))
             {
                 var parts = pair.Split(':');
@@ -81,8 +82,14 @@ internal static class SaeRetrievalExperiment
                 var reconstructed = MrrAt10(result, RetrievalEvaluation.Reconstructed);
                 var latent = MrrAt10(result, RetrievalEvaluation.Latent);
                 var last = trainer.History[^1];
-                Console.WriteLine($"| {lambda} | {tau} | {last.Fvu:F4} | {last.Kld:F4} | {reconstructed:F4} | {reconstructed / original:P1} | {latent:F4} | {latent / original:P1} | {seconds:F0} |");
+                Console.WriteLine($"| {lambda} | {tau} | {last.Fvu:F4} | {last.Kld:F4} | {last.Top10Overlap:F3} | {last.LatentTop10Overlap:F3} | {reconstructed:F4} | {reconstructed / original:P1} | {latent:F4} | {latent / original:P1} | {seconds:F0} |");
+                rows.Add((last.Top10Overlap, last.LatentTop10Overlap, reconstructed / original, latent / original));
             }
+
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Spearman rank correlation across the settings, validation top-10 overlap (no judgements) against MRR@10 kept (judged): reconstructions {Spearman([.. rows.Select(r => r.Overlap)], [.. rows.Select(r => r.Kept)]):F3}, "
+                + $"latents {Spearman([.. rows.Select(r => r.LatentOverlap)], [.. rows.Select(r => r.LatentKept)]):F3}; FVU against reconstructions kept would be the usual proxy."));
 
             return 0;
         }
@@ -90,5 +97,31 @@ internal static class SaeRetrievalExperiment
         {
             folder.Delete(recursive: true);
         }
+    }
+
+    /// <summary>Spearman's ρ: the Pearson correlation of the two series' ranks (ties share their mean rank).</summary>
+    internal static double Spearman(double[] x, double[] y)
+    {
+        static double[] Ranks(double[] values)
+        {
+            var order = Enumerable.Range(0, values.Length).OrderBy(i => values[i]).ToArray();
+            var ranks = new double[values.Length];
+            for (var start = 0; start < order.Length;)
+            {
+                var end = start;
+                while (end + 1 < order.Length && values[order[end + 1]] == values[order[start]])
+                    end++;
+                for (var i = start; i <= end; i++)
+                    ranks[order[i]] = (start + end) / 2.0 + 1;
+                start = end + 1;
+            }
+
+            return ranks;
+        }
+
+        var (rx, ry) = (Ranks(x), Ranks(y));
+        var (mx, my) = (rx.Average(), ry.Average());
+        var covariance = rx.Zip(ry).Sum(p => (p.First - mx) * (p.Second - my));
+        return covariance / Math.Sqrt(rx.Sum(v => (v - mx) * (v - mx)) * ry.Sum(v => (v - my) * (v - my)));
     }
 }

@@ -22,7 +22,7 @@ internal sealed record SaeCheckpoint(
     IReadOnlyList<SaeValidationMetrics> History)
 {
     private const string Magic = "SAEMLCKP";
-    private const int Version = 1;
+    private const int Version = 2;
 
     public static SaeCheckpoint Capture(string fingerprint, int nextEpoch, int nextStep, SaeOptimizer optimizer, SparseAutoencoder model, Tensor vectorsSinceFired, IReadOnlyList<SaeValidationMetrics> history) =>
         new(fingerprint, nextEpoch, nextStep, optimizer.Step,
@@ -77,6 +77,8 @@ internal sealed record SaeCheckpoint(
             writer.Write(metrics.L0);
             writer.Write(metrics.DeadFraction);
             writer.Write(metrics.Kld);
+            writer.Write(metrics.Top10Overlap);
+            writer.Write(metrics.LatentTop10Overlap);
         }
     });
 
@@ -105,7 +107,7 @@ internal sealed record SaeCheckpoint(
 
             var counters = MemoryMarshal.Cast<byte, long>(ReadExactly(reader, checked(reader.ReadInt32() * sizeof(long)))).ToArray();
             var history = Enumerable.Range(0, reader.ReadInt32())
-                .Select(_ => new SaeValidationMetrics(reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()))
+                .Select(_ => new SaeValidationMetrics(reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()))
                 .ToList();
             return new SaeCheckpoint(saved, nextEpoch, nextStep, optimizerStep, groups[0], groups[1], groups[2], counters, history);
         }

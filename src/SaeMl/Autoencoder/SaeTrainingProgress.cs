@@ -6,7 +6,14 @@ namespace SaeMl.Autoencoder;
 /// <param name="L0">Mean number of non-zero latents per vector (at most K).</param>
 /// <param name="DeadFraction">Share of latents that have not fired for the dead threshold's worth of training vectors.</param>
 /// <param name="Kld">Mean KL(p ‖ p̂) of the queries' score distributions over their documents (lower is better).</param>
-public sealed record SaeValidationMetrics(double Fvu, double Mse, double L0, double DeadFraction, double Kld);
+/// <param name="Top10Overlap">
+/// Ranking faithfulness without judgements: for each validation query, the share of its 10 best documents by the
+/// original embeddings that are also among its 10 best by the reconstructions, both ranked over the same candidate
+/// pool (the neighbour documents of every query in its validation batch, its own and the others'); 1 is a perfect
+/// match. NaN when training had no neighbour documents.
+/// </param>
+/// <param name="LatentTop10Overlap">The same with the sparse latents' inner products in place of the reconstructions'.</param>
+public sealed record SaeValidationMetrics(double Fvu, double Mse, double L0, double DeadFraction, double Kld, double Top10Overlap = double.NaN, double LatentTop10Overlap = double.NaN);
 
 /// <summary>Where training stands: reported after every step, and with <see cref="Validation"/> at the end of each epoch.</summary>
 /// <param name="Epoch">The epoch, from 1.</param>

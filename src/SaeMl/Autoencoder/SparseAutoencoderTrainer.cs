@@ -213,7 +213,7 @@ public sealed class SparseAutoencoderTrainer
         {
             var queries = _validationQueries.Length > 0 ? _validationQueries : _trainQueries;
             var metricSettings = _settings with { KLWeight = 1, AuxKWeight = 0 };
-            double squaredError = 0, squares = 0, kld = 0, active = 0;
+            double squaredError = 0, squares = 0, kld = 0, active = 0, overlap = 0, latentOverlap = 0;
             var sumVector = new double[_data.Dimension];
             long vectors = 0;
             using var noGrad = no_grad();
@@ -229,6 +229,13 @@ public sealed class SparseAutoencoderTrainer
                 for (var j = 0; j < sumVector.Length; j++)
                     sumVector[j] += column[j];
                 kld += loss.Kld.item<float>() * batch.Length;
+                if (batchDocuments is not null)
+                {
+                    var (reconstructed, latent) = RankingOverlaps(model, batchQueries, batchDocuments, loss);
+                    overlap += reconstructed;
+                    latentOverlap += latent;
+                }
+
                 active += loss.Values.gt(HeldScalars.Zero).sum().item<long>();
                 vectors += inputs.shape[0];
             }
@@ -241,8 +248,45 @@ public sealed class SparseAutoencoderTrainer
                 Mse: squaredError / ((double)vectors * _data.Dimension),
                 L0: active / vectors,
                 DeadFraction: deadShare,
-                Kld: _neighbors > 0 ? kld / queries.Length : 0);
+                Kld: _neighbors > 0 ? kld / queries.Length : 0,
+                Top10Overlap: _neighbors > 0 ? overlap / queries.Length : double.NaN,
+                LatentTop10Overlap: _neighbors > 0 ? latentOverlap / queries.Length : double.NaN);
         }
+
+        /// <summary>
+        /// For one validation batch, the summed top-10 overlaps (see <see cref="SaeValidationMetrics.Top10Overlap"/>) of the
+        /// original ranking with the reconstructions' and with the latents', every query ranking the batch's whole pool of
+        /// neighbour documents.
+        /// </summary>
+        private static (double Reconstructed, double Latent) RankingOverlaps(SparseAutoencoder model, Tensor queries, Tensor documents, SaeLoss loss)
+        {
+            var batch = queries.shape[0];
+            var pool = documents.shape[0];
+            var depth = (int)Math.Min(OverlapDepth, pool);
+            using var original = queries.matmul(documents.t()).topk(depth, 1).indexes;
+            var reconstruction = loss.Reconstruction;
+            using var reconstructed = reconstruction[..(int)batch].matmul(reconstruction[(int)batch..].t()).topk(depth, 1).indexes;
+
+            // Latent scores z_q · z_d from the K-sparse codes: each query's dense latent row, read at each document's K indices.
+            var (values, indices) = (loss.Values, loss.Indices);
+            using var queryLatents = zeros(batch, model.LatentSize, device: queries.device).scatter_(1, indices[..(int)batch], values[..(int)batch]);
+            var documentIndices = indices[(int)batch..];
+            var documentValues = values[(int)batch..];
+            var latentScores = new List<Tensor>();
+            for (long start = 0; start < batch; start += OverlapQueryChunk)
+            {
+                var rows = queryLatents[(int)start..(int)Math.Min(batch, start + OverlapQueryChunk)];
+                var gathered = rows.index_select(1, documentIndices.reshape(-1)).reshape(rows.shape[0], pool, -1);
+                latentScores.Add((gathered * documentValues.unsqueeze(0)).sum([2]));
+            }
+
+            using var latent = cat(latentScores, 0).topk(depth, 1).indexes;
+            double Overlap(Tensor other) => original.unsqueeze(2).eq(other.unsqueeze(1)).any(2).to(ScalarType.Float64).sum().item<double>() / depth;
+            return (Overlap(reconstructed), Overlap(latent));
+        }
+
+        private const int OverlapDepth = 10;
+        private const int OverlapQueryChunk = 32;
 
         public void SaveCheckpoint(int nextEpoch, int nextStep, SaeOptimizer optimizer, SparseAutoencoder model, Tensor vectorsSinceFired, IReadOnlyList<SaeValidationMetrics> history)
         {

@@ -76,6 +76,39 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         trainer.History.Should().HaveCount(20);
         trainer.History[^1].Fvu.Should().BeLessThan(trainer.History[0].Fvu);
         trainer.History.Should().OnlyContain(h => h.L0 <= 8);
+        trainer.History.Should().OnlyContain(h => double.IsNaN(h.Top10Overlap) && double.IsNaN(h.LatentTop10Overlap), "without neighbour documents there is nothing to rank");
+    }
+
+    [Fact]
+    public void Validation_top_10_overlaps_equal_a_brute_force_ranking_of_the_batch_pool()
+    {
+        const int d = 16, queryCount = 60, m = 4;
+        var random = new Random(7);
+        var (queries, documents) = (UnitRows(random, queryCount, d), UnitRows(random, queryCount * m, d));
+        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions
+        {
+            LatentSize = 32, ActiveLatents = 8, BatchSize = 64, NeighborsPerQuery = m, Epochs = 3, KLWeight = 0.1f, ValidationFraction = 0, Seed = 3, Device = ComputeDevice.Cpu,
+        });
+
+        using var model = trainer.Train(SaeTrainingData.FromArrays(queries, d, documents, m));
+
+        // One validation batch holds every query, so each ranks all 240 documents.
+        var (queryCodes, documentCodes) = (model.Encode(queries), model.Encode(documents));
+        var (queryRebuilt, documentRebuilt) = (model.Decode(queryCodes), model.Decode(documentCodes));
+        double Dot(float[] a, int i, float[] b, int j) => Enumerable.Range(0, d).Sum(k => (double)a[i * d + k] * b[j * d + k]);
+        double Latent(int i, int j)
+        {
+            var query = Enumerable.Range(0, 8).ToDictionary(k => queryCodes.IndicesOf(i)[k], k => (double)queryCodes.ValuesOf(i)[k]);
+            return Enumerable.Range(0, 8).Sum(k => query.GetValueOrDefault(documentCodes.IndicesOf(j)[k]) * documentCodes.ValuesOf(j)[k]);
+        }
+
+        int[] Top(Func<int, double> score) => [.. Enumerable.Range(0, queryCount * m).OrderByDescending(score).Take(10)];
+        double Overlap(Func<int, int, double> other) => Enumerable.Range(0, queryCount)
+            .Average(i => Top(j => Dot(queries, i, documents, j)).Intersect(Top(j => other(i, j))).Count() / 10.0);
+        var metrics = trainer.History[^1];
+        metrics.Top10Overlap.Should().BeApproximately(Overlap((i, j) => Dot(queryRebuilt, i, documentRebuilt, j)), 1e-9);
+        metrics.LatentTop10Overlap.Should().BeApproximately(Overlap(Latent), 1e-9);
+        metrics.Top10Overlap.Should().BeInRange(0.1, 0.99, "a small, briefly trained autoencoder keeps some of the ranking, not all");
     }
 
     private static SaeTrainingData QueriesWithNeighbors(int seed)
