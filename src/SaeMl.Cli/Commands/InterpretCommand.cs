@@ -80,7 +80,7 @@ internal static class InterpretCommand
             var documentTexts = console.Status().Start("Reading texts…", _ => TextsByRow(parse.GetValue(texts)!, ids, store));
             var embedders = textModel.Given(parse) ? textModel.Create(parse, computeDevice) : default;
             var checkpointPath = target + CheckpointSuffix;
-            using var checkpoint = InterpretationCheckpoint.Open(checkpointPath);
+            using var checkpoint = OpenCheckpoint(console, checkpointPath);
             using var owner = embedders.Owner;
             var interpreter = new FeatureInterpreter(autoencoder, store, documentTexts, [.. Enumerable.Range(0, documentTexts.Length).Select(row => ids[row])], new InterpretationOptions
             {
@@ -143,6 +143,21 @@ internal static class InterpretCommand
 
     /// <summary>What the checkpoint of a run writing atlas A is named: A.partial, beside it, deleted when the run completes.</summary>
     private const string CheckpointSuffix = ".partial";
+
+    /// <summary>The run's checkpoint; one that cannot be read is replaced, with a warning, rather than blocking every later run.</summary>
+    private static InterpretationCheckpoint OpenCheckpoint(IAnsiConsole console, string path)
+    {
+        try
+        {
+            return InterpretationCheckpoint.Open(path);
+        }
+        catch (FormatException e)
+        {
+            console.MarkupLine($"[yellow]warning:[/] {Markup.Escape(e.Message)}; starting afresh.");
+            InterpretationCheckpoint.Delete(path);
+            return InterpretationCheckpoint.Open(path);
+        }
+    }
 
     /// <summary>Whether <paramref name="path"/> is a feature atlas of the autoencoder with <paramref name="identity"/>.</summary>
     private static bool IsAtlasOf(string path, string identity)

@@ -156,6 +156,8 @@ internal static class SteerCommand
     {
         if (int.TryParse(edit.Feature, NumberStyles.None, CultureInfo.InvariantCulture, out var latent))
             return latent;
+        if (int.TryParse(edit.Feature, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
+            throw new FormatException($"{edit.Flag} '{edit.Feature}': a latent number is 0 or more.");
         if (features is null)
             throw new FormatException($"{edit.Flag} '{edit.Feature}': a feature named by words needs --atlas (the model's feature atlas); otherwise give a latent number.");
         return features.FindByLabel(edit.Feature) is [var best, ..] ? best.Latent

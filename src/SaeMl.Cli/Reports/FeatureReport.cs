@@ -149,7 +149,10 @@ internal static class FeatureReport
           const words = filter.value.trim().toLowerCase().split(/\s+/).filter(w => w.length > 0);
           let shown = 0;
           for (const row of rows) {
-            const visible = words.every(w => row.dataset.search.includes(w)) && (group.value === '' || row.dataset.group === group.value);
+            // A number matches a whole word (latent 12, family 12); other words match anywhere, as a label is typed.
+            const tokens = row.dataset.search.split(' ');
+            const visible = words.every(w => /^[0-9]+$/.test(w) ? tokens.includes(w) : row.dataset.search.includes(w))
+              && (group.value === '' || row.dataset.group === group.value);
             row.hidden = !visible;
             if (visible) shown++;
           }

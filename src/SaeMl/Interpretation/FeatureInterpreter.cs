@@ -67,7 +67,7 @@ public sealed class FeatureInterpreter
         }
 
         var scan = FeatureScan.Run(_autoencoder, _corpus, Options.Scan, progress is null ? null : new CallbackProgress<long>(rows => progress.Report(new InterpretationProgress("scan", rows, _corpus.RowCount))), cancellationToken);
-        Checkpoint?.SaveScan(scan);
+        Checkpoint?.SaveScan(scan); // a scan too large for the checkpoint is not kept; the rest of the run still is
         return scan;
     }
 
@@ -75,9 +75,27 @@ public sealed class FeatureInterpreter
     /// Ties <see cref="Checkpoint"/> to this autoencoder, corpus and these settings (emptying it of another run's work);
     /// true when it holds work of this run to resume.
     /// </summary>
-    public bool ResumesCheckpoint() => Checkpoint is not null && Checkpoint.Claim(string.Join('|',
+    public bool ResumesCheckpoint() => Checkpoint is not null && Checkpoint.Claim(_runKey ??= string.Join('|',
         FeatureAtlas.IdentityOf(_autoencoder), _corpus.Name, _corpus.RowCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        System.Text.Json.JsonSerializer.Serialize(Options)));
+        _corpus.Dimension.ToString(System.Globalization.CultureInfo.InvariantCulture), TextsIdentity(), System.Text.Json.JsonSerializer.Serialize(Options),
+        FeatureScan.FileVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), DocumentEmbedder is null ? "-" : "documents", QueryEmbedder is null ? "-" : "queries"));
+
+    private string? _runKey;
+
+    /// <summary>A SHA-256 of every document's id and text, in row order.</summary>
+    private string TextsIdentity()
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        for (var row = 0; row < _texts.Count; row++)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(_ids[row]));
+            hash.AppendData([0]);
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(_texts[row]));
+            hash.AppendData([0]);
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
 
     /// <summary>
     /// Interprets <paramref name="latents"/> on top of a finished <paramref name="scan"/>. Latents with a
@@ -108,7 +126,10 @@ public sealed class FeatureInterpreter
         if (ResumesCheckpoint())
         {
             foreach (var (latent, label) in Checkpoint!.Labels(labeler.Name))
-                cached.TryAdd(latent, label);
+            {
+                if (!cached.TryGetValue(latent, out var earlier) || !earlier.Succeeded)
+                    cached[latent] = label;
+            }
         }
 
         var alive = latents.Distinct().Where(j => scan.Statistics.FireCounts[j] > 0).Order().ToArray();

@@ -32,7 +32,7 @@ public sealed class FeatureScan
     public LatentCooccurrence Cooccurrence { get; }
 
     private const string FileMagic = "SAEMLSCAN";
-    private const int FileVersion = 1;
+    internal const int FileVersion = 1;
 
     /// <summary>
     /// Writes the finished scan to <paramref name="stream"/>, so that a later run (an interrupted interpretation

@@ -85,20 +85,35 @@ public sealed class InterpretationCheckpoint : IDisposable
     public (int Saliency, int Labels, int Scores) Counts => (
         (int)(long)Scalar("SELECT COUNT(*) FROM saliency")!, (int)(long)Scalar("SELECT COUNT(*) FROM labels")!, (int)(long)Scalar("SELECT COUNT(*) FROM scores")!);
 
+    /// <summary>The kept scan, or null when none is kept or the one kept cannot be read (the run then scans again).</summary>
     internal FeatureScan? LoadScan()
     {
         if (Scalar("SELECT data FROM scan WHERE id = 1") is not byte[] data)
             return null;
         using var stream = new MemoryStream(data, writable: false);
-        return FeatureScan.Load(stream);
+        try
+        {
+            return FeatureScan.Load(stream);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 
+    /// <summary>Keeps a finished scan; one too large for an SQLite value (about 1 GB) or for memory is not kept.</summary>
     internal void SaveScan(FeatureScan scan)
     {
-        using var stream = new MemoryStream();
-        scan.Save(stream);
-        lock (_gate)
-            Run("INSERT OR REPLACE INTO scan VALUES (1, $p0)", null, stream.ToArray());
+        try
+        {
+            using var stream = new MemoryStream();
+            scan.Save(stream);
+            lock (_gate)
+                Run("INSERT OR REPLACE INTO scan VALUES (1, $p0)", null, stream.ToArray());
+        }
+        catch (Exception e) when (e is SqliteException or IOException or OutOfMemoryException or ArgumentException)
+        {
+        }
     }
 
     internal LatentSaliency? Saliency(int latent)

@@ -55,31 +55,35 @@ internal sealed class FakeOpenAiServer : IDisposable
                 return;
             }
 
-            using var reader = new StreamReader(context.Request.InputStream);
-            var body = await reader.ReadToEndAsync();
-            int number;
-            lock (Requests)
-            {
-                Requests.Add((context.Request.Headers["Authorization"] ?? "", body));
-                number = Requests.Count - 1;
-            }
-
-            var content = _answer(number);
-            var json = content is null
-                ? """{"error":{"message":"bad request","type":"invalid_request_error"}}"""
-                : $$$"""{"id":"chatcmpl-{{{number}}}","object":"chat.completion","created":1700000000,"model":"fake-model","choices":[{"index":0,"message":{"role":"assistant","content":{{{JsonSerializer.Serialize(content)}}}},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}""";
-            context.Response.StatusCode = content is null ? 400 : 200;
-            context.Response.ContentType = "application/json";
-            var bytes = Encoding.UTF8.GetBytes(json);
             try
             {
-                await context.Response.OutputStream.WriteAsync(bytes);
-                context.Response.Close();
+                await Answer(context);
             }
-            catch (HttpListenerException)
+            catch (Exception e) when (e is HttpListenerException or IOException)
             {
-                // The client is gone (a test killed it while it waited): serve the next one.
+                // The client is gone (a test killed it while it sent or waited): serve the next one.
             }
         }
+    }
+
+    private async Task Answer(HttpListenerContext context)
+    {
+        using var reader = new StreamReader(context.Request.InputStream);
+        var body = await reader.ReadToEndAsync();
+        int number;
+        lock (Requests)
+        {
+            Requests.Add((context.Request.Headers["Authorization"] ?? "", body));
+            number = Requests.Count - 1;
+        }
+
+        var content = _answer(number);
+        var json = content is null
+            ? """{"error":{"message":"bad request","type":"invalid_request_error"}}"""
+            : $$$"""{"id":"chatcmpl-{{{number}}}","object":"chat.completion","created":1700000000,"model":"fake-model","choices":[{"index":0,"message":{"role":"assistant","content":{{{JsonSerializer.Serialize(content)}}}},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}""";
+        context.Response.StatusCode = content is null ? 400 : 200;
+        context.Response.ContentType = "application/json";
+        await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(json));
+        context.Response.Close();
     }
 }

@@ -100,10 +100,9 @@ public sealed class InterpretCommandTests : IDisposable
         var checkpointPath = atlas + ".partial";
         using var sixthAsked = new ManualResetEventSlim();
         using var killed = new ManualResetEventSlim();
-        var interrupting = true;
         using var server = new FakeOpenAiServer(request =>
         {
-            if (interrupting && request == 5)
+            if (request == 5)
             {
                 sixthAsked.Set();
                 killed.Wait(TimeSpan.FromSeconds(60)); // the run is killed while it waits for this answer
@@ -112,9 +111,10 @@ public sealed class InterpretCommandTests : IDisposable
 
             return $"Label: topic{request}, weather";
         });
-        string[] args = ["interpret", "--model", model, "--corpus", store, "--texts", World, "--output", atlas, "--latents", "all", "--saliency-documents", "3",
-            "--labeler", "llm", "--llm-endpoint", server.Endpoint, "--llm-model", "fake", .. Onnx, "--device", "cpu"];
-        using (var first = CliProcess.Start(args))
+        string[] Arguments(FakeOpenAiServer endpoint) => ["interpret", "--model", model, "--corpus", store, "--texts", World, "--output", atlas, "--latents", "all",
+            "--saliency-documents", "3", "--labeler", "llm", "--llm-endpoint", endpoint.Endpoint, "--llm-model", "fake", .. Onnx, "--device", "cpu"];
+
+        using (var first = CliProcess.Start(Arguments(server)))
         {
             _ = first.StandardOutput.ReadToEndAsync();
             _ = first.StandardError.ReadToEndAsync();
@@ -124,7 +124,6 @@ public sealed class InterpretCommandTests : IDisposable
             await first.WaitForExitAsync();
         }
 
-        interrupting = false;
         killed.Set();
         File.Exists(atlas).Should().BeFalse("the interrupted run wrote no atlas");
         int kept;
@@ -133,11 +132,11 @@ public sealed class InterpretCommandTests : IDisposable
         {
             checkpoint.HasScan.Should().BeTrue();
             (saliencies, kept, _) = checkpoint.Counts;
-            kept.Should().BeInRange(4, 5, "the labels answered before the kill are kept (the fifth may have been in flight)");
+            kept.Should().BeInRange(2, 5, "the labels answered before the kill are kept (up to three answers may have been in flight)");
         }
 
-        var asked = server.Requests.Count;
-        var second = await CliProcess.RunSeparatelyAsync(args);
+        using var resumed = new FakeOpenAiServer(request => $"Label: again{request}, weather");
+        var second = await CliProcess.RunSeparatelyAsync(Arguments(resumed));
 
         second.ExitCode.Should().Be(0, second.Error);
         System.Text.RegularExpressions.Regex.Replace(second.Output, @"\s+", " ").Should().Contain("Resuming the interrupted run").And.Contain("the corpus scan")
@@ -147,7 +146,7 @@ public sealed class InterpretCommandTests : IDisposable
             var labels = opened.Labels("chat:fake");
             labels.Values.Should().OnlyContain(l => l.Succeeded);
             saliencies.Should().Be(labels.Count, "saliency had finished for every latent before labelling began");
-            (server.Requests.Count - asked).Should().Be(labels.Count - kept, "the second run asks only for the labels the first did not get");
+            resumed.Requests.Should().HaveCount(labels.Count - kept, "the second run asks only for the labels the first did not get");
         }
 
         File.Exists(checkpointPath).Should().BeFalse("a finished run leaves no checkpoint");

@@ -54,6 +54,7 @@ public sealed class SteerCommandTests : IDisposable
     [InlineData("--amplify", "=1", "--amplify '=1': expected FEATURE=α")]
     [InlineData("--amplify", "rain=1", "--amplify 'rain': a feature named by words needs --atlas")]
     [InlineData("--suppress", "one", "--suppress 'one': a feature named by words needs --atlas")]
+    [InlineData("--amplify", "-3=1", "--amplify '-3': a latent number is 0 or more.")]
     [InlineData("--amplify", "64=1", "The Add edit names latent 64, but the autoencoder has latents 0 to 63.")]
     public async Task A_bad_edit_is_one_line_exit_code_1_and_nothing_is_retrieved(string flag, string value, string expected)
     {

@@ -86,7 +86,19 @@ public sealed class FeatureReportTests : IDisposable
         (await browser.EvaluateAsync("document.querySelectorAll('img').length"))!.GetValue<int>().Should().Be(0);
         (await browser.EvaluateAsync("Array.from(document.querySelectorAll('td.label')).map(c => c.textContent)"))!.AsArray().Select(v => (string?)v)
             .Should().Contain(MaliciousLabel);
+        (await browser.EvaluateAsync("Array.from(document.querySelectorAll('tr.latent')).map(r => r.dataset.label)"))!.AsArray().Select(v => (string?)v)
+            .Should().Contain(MaliciousLabel, "the label survives in its attribute, escaped, not cut short by its quotes");
         (await browser.EvaluateAsync("document.scripts.length"))!.GetValue<int>().Should().Be(1, "the report's own script is the only one");
+
+        // A number in the filter matches whole words: latent 1 is not every latent whose number holds a 1.
+        var number = latents[1].ToString(CultureInfo.InvariantCulture);
+        await browser.TypeAsync("#filter", number);
+        (await browser.EvaluateAsync($"Array.from(document.querySelectorAll('tr.latent:not([hidden])')).map(r => r.dataset.latent)"))!.AsArray().Select(v => (string?)v)
+            .Should().Contain(number);
+        (await browser.EvaluateAsync($"Array.from(document.querySelectorAll('tr.latent:not([hidden])')).every(r => r.dataset.search.split(' ').includes('{number}'))"))!
+            .GetValue<bool>().Should().BeTrue("every row left holds the number as a whole word");
+        (await Visible()).Should().BeLessThan(latents.Length);
+        await browser.TypeAsync("#filter", "");
         (await browser.EvaluateAsync("document.querySelectorAll('svg.zipf circle').length"))!.GetValue<int>().Should().BeGreaterThan(10, "Figure 3's points are drawn");
 
         // A latent's page: its histogram drawn bar by bar, documents with the markup shown as text, the steering preview.

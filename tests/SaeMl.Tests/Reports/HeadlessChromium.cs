@@ -21,6 +21,7 @@ internal sealed class HeadlessChromium : IAsyncDisposable
     private readonly ClientWebSocket _socket = new();
     private readonly ConcurrentDictionary<int, TaskCompletionSource<JsonNode>> _pending = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _sending = new(1, 1); // a WebSocket takes one send at a time
     private int _nextId;
     private Task _receiving = Task.CompletedTask;
     private TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -157,7 +158,16 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         var answer = new TaskCompletionSource<JsonNode>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[id] = answer;
         var message = new JsonObject { ["id"] = id, ["method"] = method, ["params"] = parameters ?? new JsonObject() };
-        await _socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString()), WebSocketMessageType.Text, endOfMessage: true, _stop.Token);
+        await _sending.WaitAsync(_stop.Token);
+        try
+        {
+            await _socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString()), WebSocketMessageType.Text, endOfMessage: true, _stop.Token);
+        }
+        finally
+        {
+            _sending.Release();
+        }
+
         return await answer.Task.WaitAsync(Timeout);
     }
 
@@ -238,7 +248,14 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         _socket.Dispose();
         _process.Dispose();
         _stop.Dispose();
-        if (Directory.Exists(_profile))
+        _sending.Dispose();
+        try
+        {
             Directory.Delete(_profile, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a browser helper may still be closing a file in its profile; the folder is under the temp path
+        }
     }
 }
