@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML;
@@ -145,8 +146,25 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
 
     private SparseAutoencoderTransformer Fit(SaeTrainingData data, SparseAutoencoderOptions options, CancellationToken cancellationToken)
     {
+        // What trains, and each epoch's validation, go to ML.NET's log (mlContext.Log) as well as to the progress callback.
+        const string Channel = "Training the sparse autoencoder";
+        var objective = options.KLWeight > 0 && options.NeighborsPerQuery > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"MSE + {options.KLWeight} × KL over each row's {options.NeighborsPerQuery} neighbor documents at temperature {options.Temperature} (the paper's)")
+            : "MSE only (the ablation; no KL term)";
+        MLNetInternals.Info(_host, Channel, string.Create(CultureInfo.InvariantCulture,
+            $"SparseAutoencode: n = {options.LatentSize}, K = {options.ActiveLatents}, {options.Epochs} epochs over {data.QueryCount} rows from {data.Source}; objective: {objective}; {options.ValidationFraction:P0} of the rows held out for validation."));
+        var progress = new CallbackProgress<SaeTrainingProgress>(p =>
+        {
+            if (p.Validation is { } v)
+            {
+                MLNetInternals.Info(_host, Channel, string.Create(CultureInfo.InvariantCulture,
+                    $"SparseAutoencode epoch {p.Epoch}/{p.Epochs}: validation FVU {v.Fvu:F4}, L0 {v.L0:F1}, dead {v.DeadFraction:P1}, KL {v.Kld:F4}, top-10 overlap {v.Top10Overlap:F3} (latents {v.LatentTop10Overlap:F3})"));
+            }
+
+            _progress?.Report(p);
+        });
         var trainer = new SparseAutoencoderTrainer(options);
-        var model = trainer.Train(data, _progress, cancellationToken);
+        var model = trainer.Train(data, progress, cancellationToken);
         return new SparseAutoencoderTransformer(_host, model, _inputColumnName, _latentColumnName, _reconstructionColumnName);
     }
 

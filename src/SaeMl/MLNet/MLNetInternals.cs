@@ -17,6 +17,13 @@ internal static class MLNetInternals
     public static SchemaShape.Column SingleVectorColumn(string name) =>
         new(name, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, isKey: false);
 
+    /// <summary>Writes an informational line to ML.NET's log (<c>mlContext.Log</c>).</summary>
+    public static void Info(IHost host, string channelName, string message)
+    {
+        using var channel = host.Start(channelName);
+        channel.Info(message);
+    }
+
     /// <summary>Writes a warning to ML.NET's log (<c>mlContext.Log</c>).</summary>
     public static void Warn(IHost host, string channelName, string message)
     {

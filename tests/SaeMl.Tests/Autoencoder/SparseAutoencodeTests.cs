@@ -73,6 +73,27 @@ public sealed class SparseAutoencodeTests : IDisposable
     }
 
     [Fact]
+    public void Fitting_tells_mlContext_Log_which_objective_trains_and_each_epochs_validation()
+    {
+        var ml = new MLContext(seed: 1);
+        var messages = new List<string>();
+        ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
+        var data = ml.Data.LoadFromEnumerable(Rows(100, seed: 4));
+        var ablation = Options();
+        ablation.KLWeight = 0;
+
+        using var paper = Train(ml, data);
+        using var mseOnly = ml.Transforms.SparseAutoencode("Latent", "Embedding", ablation, "Reconstruction").Fit(data);
+
+        var lines = messages.Where(m => m.Contains("SparseAutoencode", StringComparison.Ordinal)).ToList();
+        lines.Should().ContainSingle(m => m.Contains($"objective: MSE + 0.001 × KL over each row's {M} neighbor documents", StringComparison.Ordinal));
+        lines.Should().ContainSingle(m => m.Contains("objective: MSE only (the ablation; no KL term)", StringComparison.Ordinal));
+        lines.Should().OnlyContain(m => !m.Contains("objective") || m.Contains("5 % of the rows held out for validation", StringComparison.Ordinal));
+        lines.Count(m => m.Contains("epoch 1/2: validation FVU", StringComparison.Ordinal)).Should().Be(2);
+        lines.Count(m => m.Contains("epoch 2/2: validation FVU", StringComparison.Ordinal)).Should().Be(2);
+    }
+
+    [Fact]
     public void A_neighbors_column_shorter_than_NeighborsPerQuery_is_an_error()
     {
         var ml = new MLContext(seed: 1);
