@@ -29,10 +29,7 @@ internal static class TrainingJob
         });
 
         foreach (var (epoch, metrics) in history.Select((m, i) => (i + 1, m)))
-        {
-            var overlaps = double.IsNaN(metrics.Top10Overlap) ? "" : string.Create(CultureInfo.InvariantCulture, $", top-10 overlap {metrics.Top10Overlap:F3} (latents {metrics.LatentTop10Overlap:F3})");
-            console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}: validation FVU {metrics.Fvu:F4}, MSE {metrics.Mse:E2}, L0 {metrics.L0:F1}, dead {metrics.DeadFraction:P1}, KL {metrics.Kld:F4}{overlaps}"));
-        }
+            console.MarkupLine(Markup.Escape($"epoch {epoch}: validation {metrics}"));
     }
 
     /// <summary>Says where a model zip was written and what its columns are.</summary>

@@ -253,7 +253,7 @@ internal static class DemoCommand
 
         // The HTML report: every interpreted latent, with Table 1 and Figure 4 from the same folder and a steering preview of the explained query.
         var records = experiment.Records(DemoTexts.Corpus);
-        var preview = SteeringPreview.Compute(query.Text, queryVector, autoencoder, corpus, corpus.LoadIds(),
+        var preview = SteeringPreview.Compute(query.Text, queryVector, autoencoder, corpus,
             result.Labels.Keys.ToDictionary(j => j, result.Scan.Statistics.MaxActivation), 5, device, cancellationToken);
         var report = Path.Combine(experiment.Table1Folder, "report");
         using var written = FeatureAtlas.Open(atlas);

@@ -82,7 +82,7 @@ internal static class InterpretCommand
             var checkpointPath = target + CheckpointSuffix;
             using var checkpoint = OpenCheckpoint(console, checkpointPath);
             using var owner = embedders.Owner;
-            var interpreter = new FeatureInterpreter(autoencoder, store, documentTexts, [.. Enumerable.Range(0, documentTexts.Length).Select(row => ids[row])], new InterpretationOptions
+            var interpreter = new FeatureInterpreter(autoencoder, store, documentTexts, ids.Ids, new InterpretationOptions
             {
                 Scan = new FeatureScanOptions { TopDocuments = parse.GetValue(topDocuments) },
                 SaliencyDocuments = parse.GetValue(saliency),
@@ -122,13 +122,13 @@ internal static class InterpretCommand
             if (reportFolder is not null)
             {
                 var preview = parse.GetValue(previewQuery) is { } sample
-                    ? SteeringPreview.Compute(sample, embedders.Queries!.Embed([sample]).Cast<float>().ToArray(), autoencoder, store, ids,
+                    ? SteeringPreview.Compute(sample, embedders.Queries!.Embed([sample]).Cast<float>().ToArray(), autoencoder, store,
                         chosen.Where(j => scan.Statistics.FireCounts[j] > 0).ToDictionary(j => j, scan.Statistics.MaxActivation), 5, computeDevice, cancellationToken)
                     : null;
                 using var atlas = FeatureAtlas.Open(target);
                 ProgressBars.Run(console, "Writing the report", (Action<double, double> progress) =>
                 {
-                    FeatureReport.Write(reportFolder, atlas, [.. Enumerable.Range(0, documentTexts.Length).Select(row => ids[row])], documentTexts, preview, parse.GetValue(results), progress);
+                    FeatureReport.Write(reportFolder, atlas, ids.Ids, documentTexts, preview, parse.GetValue(results), progress);
                     return 0;
                 });
                 console.MarkupLine($"Wrote the report: open [link]{Markup.Escape(Path.Combine(reportFolder, FeatureReport.IndexFile))}[/] in a browser.");

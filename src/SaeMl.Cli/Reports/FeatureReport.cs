@@ -46,7 +46,6 @@ internal static class FeatureReport
             Directory.CreateDirectory(Path.Combine(staging, LatentFolder));
             var latents = atlas.InterpretedLatents();
             var labels = atlas.Labels();
-            var rowOf = ids.Select((id, row) => (id, row)).ToDictionary(p => p.id, p => p.row, StringComparer.Ordinal);
             var pages = latents.ToHashSet();
             var rows = new List<IndexRow>(latents.Count);
             for (var i = 0; i < latents.Count; i++)
@@ -55,7 +54,7 @@ internal static class FeatureReport
                 var label = card.Label?.Text ?? "";
                 rows.Add(new IndexRow(card.Latent, label, card.Labels.FirstOrDefault()?.Error, card.Frequency, card.Group,
                     card.Scores.FirstOrDefault(s => s.Label == label)?.EmbeddingScore ?? double.NaN, card.FamilyRoot));
-                File.WriteAllText(Path.Combine(staging, LatentFolder, $"{card.Latent}.html"), LatentPage(atlas, card, labels, texts, rowOf, preview, pages));
+                File.WriteAllText(Path.Combine(staging, LatentFolder, $"{card.Latent}.html"), LatentPage(atlas, card, labels, ids, texts, preview, pages));
                 progress?.Invoke(i + 1, latents.Count + 1);
             }
 
@@ -173,8 +172,8 @@ internal static class FeatureReport
         apply();
         """;
 
-    private static string LatentPage(FeatureAtlas atlas, FeatureCard card, IReadOnlyDictionary<int, FeatureLabel> labels, IReadOnlyList<string> texts,
-        Dictionary<string, int> rowOf, SteeringPreview? preview, HashSet<int> pages)
+    private static string LatentPage(FeatureAtlas atlas, FeatureCard card, IReadOnlyDictionary<int, FeatureLabel> labels, IReadOnlyList<string> ids,
+        IReadOnlyList<string> texts, SteeringPreview? preview, HashSet<int> pages)
     {
         string Link(int latent) => pages.Contains(latent)
             ? $"<a href=\"{latent}.html\">{latent}</a>{(labels.TryGetValue(latent, out var l) ? $" <span class=\"muted\">{H(l.Text)}</span>" : "")}"
@@ -211,19 +210,19 @@ internal static class FeatureReport
 
         body.Append("<h2>Top documents</h2>");
         foreach (var example in card.TopDocuments.Take(ShownTopDocuments))
-            body.Append(Document(example, texts, rowOf));
+            body.Append(Document(example, texts));
         if (card.TopDocuments.Count > ShownTopDocuments)
         {
             body.Append(CultureInfo.InvariantCulture, $"<details><summary>{card.TopDocuments.Count - ShownTopDocuments} more top documents</summary>");
             foreach (var example in card.TopDocuments.Skip(ShownTopDocuments))
-                body.Append(Document(example, texts, rowOf));
+                body.Append(Document(example, texts));
             body.Append("</details>");
         }
         if (card.QuantileExamples.Count > 0)
         {
             body.Append("<h2>Across its activation range</h2><p class=\"muted\">Documents sampled from the quantiles of its activations, lowest first.</p>");
             foreach (var example in card.QuantileExamples)
-                body.Append(Document(example, texts, rowOf));
+                body.Append(Document(example, texts));
         }
 
         body.Append("<h2>Related latents</h2><ul>");
@@ -246,8 +245,8 @@ internal static class FeatureReport
             var (before, after) = (preview.Before.ToHashSet(), steered.After.ToHashSet());
             for (var rank = 0; rank < Math.Max(preview.Before.Count, steered.After.Count); rank++)
             {
-                string Cell(IReadOnlyList<string> list, HashSet<string> other, string mark, string markClass) => rank < list.Count
-                    ? (other.Contains(list[rank]) ? "" : $"<span class=\"{markClass}\">{mark}</span> ") + H(list[rank]) + $" <span class=\"muted\">{H(Snippet(texts, rowOf, list[rank], 90))}</span>"
+                string Cell(IReadOnlyList<long> list, HashSet<long> other, string mark, string markClass) => rank < list.Count
+                    ? (other.Contains(list[rank]) ? "" : $"<span class=\"{markClass}\">{mark}</span> ") + H(ids[(int)list[rank]]) + $" <span class=\"muted\">{H(Shortened(texts[(int)list[rank]], 90))}</span>"
                     : "";
                 body.Append(CultureInfo.InvariantCulture, $"<tr><td class=\"num\">{rank + 1}</td><td>{Cell(preview.Before, after, "− left", "left")}</td><td>{Cell(steered.After, before, "+ entered", "entered")}</td></tr>");
             }
@@ -259,13 +258,13 @@ internal static class FeatureReport
     }
 
     /// <summary>One document: its id and the latent's activation, then its text with the salient words marked, darker for stronger.</summary>
-    private static string Document(AtlasExample example, IReadOnlyList<string> texts, Dictionary<string, int> rowOf)
+    private static string Document(AtlasExample example, IReadOnlyList<string> texts)
     {
-        var text = rowOf.TryGetValue(example.DocumentId, out var row) ? texts[row] : "";
+        var text = texts[(int)example.Row];
         var strengths = new Dictionary<string, float>(StringComparer.Ordinal);
         foreach (var word in example.SalientWords)
             strengths.TryAdd(word.Word, word.Strength);
-        var shown = text.Length > ShownCharacters ? text[..ShownCharacters] + "…" : text;
+        var shown = Shortened(text, ShownCharacters);
         var marked = new StringBuilder();
         var start = 0;
         for (var i = 0; i <= shown.Length; i++)
@@ -289,6 +288,5 @@ internal static class FeatureReport
             $"<div class=\"document\"><div class=\"muted\">{H(example.DocumentId)} · activation {example.Activation:F4}</div><div class=\"text\">{marked}</div></div>");
     }
 
-    private static string Snippet(IReadOnlyList<string> texts, Dictionary<string, int> rowOf, string id, int length) =>
-        rowOf.TryGetValue(id, out var row) ? (texts[row].Length > length ? texts[row][..length] + "…" : texts[row]) : "";
+    private static string Shortened(string text, int length) => text.Length > length ? text[..length] + "…" : text;
 }

@@ -13,7 +13,15 @@ namespace SaeMl.Autoencoder;
 /// match. NaN when training had no neighbour documents.
 /// </param>
 /// <param name="LatentTop10Overlap">The same with the sparse latents' inner products in place of the reconstructions'.</param>
-public sealed record SaeValidationMetrics(double Fvu, double Mse, double L0, double DeadFraction, double Kld, double Top10Overlap = double.NaN, double LatentTop10Overlap = double.NaN);
+public sealed record SaeValidationMetrics(double Fvu, double Mse, double L0, double DeadFraction, double Kld, double Top10Overlap = double.NaN, double LatentTop10Overlap = double.NaN)
+{
+    /// <summary>One line, as saeml train and ML.NET's log show it: "FVU …, MSE …, L0 …, dead …, KL …" and the top-10 overlaps where measured.</summary>
+    public override string ToString()
+    {
+        var overlaps = double.IsNaN(Top10Overlap) ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $", top-10 overlap {Top10Overlap:F3} (latents {LatentTop10Overlap:F3})");
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"FVU {Fvu:F4}, MSE {Mse:E2}, L0 {L0:F1}, dead {DeadFraction:P1}, KL {Kld:F4}{overlaps}");
+    }
+}
 
 /// <summary>Where training stands: reported after every step, and with <see cref="Validation"/> at the end of each epoch.</summary>
 /// <param name="Epoch">The epoch, from 1.</param>

@@ -157,8 +157,7 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
         {
             if (p.Validation is { } v)
             {
-                MLNetInternals.Info(_host, Channel, string.Create(CultureInfo.InvariantCulture,
-                    $"SparseAutoencode epoch {p.Epoch}/{p.Epochs}: validation FVU {v.Fvu:F4}, L0 {v.L0:F1}, dead {v.DeadFraction:P1}, KL {v.Kld:F4}, top-10 overlap {v.Top10Overlap:F3} (latents {v.LatentTop10Overlap:F3})"));
+                MLNetInternals.Info(_host, Channel, $"SparseAutoencode epoch {p.Epoch}/{p.Epochs}: validation {v}");
             }
 
             _progress?.Report(p);

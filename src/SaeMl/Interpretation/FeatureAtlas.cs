@@ -211,7 +211,7 @@ public sealed class FeatureAtlas : IDisposable
             using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = temporary, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString()))
             {
                 connection.Open();
-                Execute(connection, null, Schema);
+                SqliteStatements.Execute(connection, Schema);
                 using var transaction = connection.BeginTransaction();
                 WriteContent(connection, transaction, interpretation);
                 transaction.Commit();
@@ -286,7 +286,7 @@ public sealed class FeatureAtlas : IDisposable
             foreach (var label in card.Labels)
                 Run(insertLabel, latent, label.Labeler, label.Text, label.Error);
             foreach (var score in card.Scores)
-                Run(insertScore, latent, score.Label, Stored(score.EmbeddingScore), Stored(score.DetectionScore), Stored(score.HardNegativeScore), Stored(score.RandomNegativeScore));
+                Run(insertScore, latent, score.Label, SqliteStatements.Stored(score.EmbeddingScore), SqliteStatements.Stored(score.DetectionScore), SqliteStatements.Stored(score.HardNegativeScore), SqliteStatements.Stored(score.RandomNegativeScore));
         }
 
         using var insertZipf = Prepare(connection, transaction, "INSERT INTO zipf VALUES ($p0, $p1, $p2, $p3, $p4)", 5);
@@ -299,9 +299,6 @@ public sealed class FeatureAtlas : IDisposable
             }
         }
     }
-
-    /// <summary>SQLite has no NaN: an undefined score is stored as NULL.</summary>
-    private static double? Stored(double? value) => value is { } v && !double.IsNaN(v) ? v : null;
 
     private static SqliteCommand Prepare(SqliteConnection connection, SqliteTransaction transaction, string sql, int parameters)
     {
@@ -320,31 +317,6 @@ public sealed class FeatureAtlas : IDisposable
         command.ExecuteNonQuery();
     }
 
-    private static void Execute(SqliteConnection connection, SqliteTransaction? transaction, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
     /// <summary>The rows of a query; a NULL column reads as null.</summary>
-    private List<object[]> Query(string sql, params object[] parameters)
-    {
-        using var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        for (var i = 0; i < parameters.Length; i++)
-            command.Parameters.AddWithValue("$p" + i.ToString(CultureInfo.InvariantCulture), parameters[i]);
-        using var reader = command.ExecuteReader();
-        var rows = new List<object[]>();
-        while (reader.Read())
-        {
-            var row = new object[reader.FieldCount];
-            for (var i = 0; i < row.Length; i++)
-                row[i] = reader.IsDBNull(i) ? null! : reader.GetValue(i);
-            rows.Add(row);
-        }
-
-        return rows;
-    }
+    private List<object[]> Query(string sql, params object[] parameters) => SqliteStatements.Query(_connection, sql, parameters);
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
@@ -33,7 +32,7 @@ public sealed class InterpretationCheckpoint : IDisposable
         try
         {
             connection.Open();
-            Execute(connection, """
+            SqliteStatements.Execute(connection, """
                 PRAGMA journal_mode = WAL;
                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS scan (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);
@@ -71,7 +70,7 @@ public sealed class InterpretationCheckpoint : IDisposable
             if (stored == run)
                 return true;
             using var transaction = _connection.BeginTransaction();
-            Execute(_connection, "DELETE FROM meta; DELETE FROM scan; DELETE FROM saliency; DELETE FROM labels; DELETE FROM scores;", transaction);
+            SqliteStatements.Execute(_connection, "DELETE FROM meta; DELETE FROM scan; DELETE FROM saliency; DELETE FROM labels; DELETE FROM scores;", transaction);
             Run("INSERT INTO meta VALUES ('run', $p0)", transaction, run);
             transaction.Commit();
             return false;
@@ -166,14 +165,13 @@ public sealed class InterpretationCheckpoint : IDisposable
 
     internal void Save(IEnumerable<LabelScore> scores)
     {
-        static double? Stored(double? value) => value is { } v && !double.IsNaN(v) ? v : null;
         lock (_gate)
         {
             using var transaction = _connection.BeginTransaction();
             foreach (var score in scores)
             {
-                Run("INSERT OR REPLACE INTO scores VALUES ($p0, $p1, $p2, $p3, $p4, $p5)", transaction, score.Latent, score.Label, Stored(score.EmbeddingScore), Stored(score.DetectionScore),
-                    Stored(score.HardNegativeScore), Stored(score.RandomNegativeScore));
+                Run("INSERT OR REPLACE INTO scores VALUES ($p0, $p1, $p2, $p3, $p4, $p5)", transaction, score.Latent, score.Label, SqliteStatements.Stored(score.EmbeddingScore), SqliteStatements.Stored(score.DetectionScore),
+                    SqliteStatements.Stored(score.HardNegativeScore), SqliteStatements.Stored(score.RandomNegativeScore));
             }
 
             transaction.Commit();
@@ -189,52 +187,13 @@ public sealed class InterpretationCheckpoint : IDisposable
 
     private sealed record StoredSaliency(List<StoredDocument> Documents, List<StoredPattern> Patterns, double? Precision, double? Recall);
 
-    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private SqliteCommand Command(string sql, SqliteTransaction? transaction, object?[] parameters)
-    {
-        var command = _connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        for (var i = 0; i < parameters.Length; i++)
-            command.Parameters.AddWithValue("$p" + i.ToString(CultureInfo.InvariantCulture), parameters[i] ?? DBNull.Value);
-        return command;
-    }
-
-    private void Run(string sql, SqliteTransaction? transaction, params object?[] parameters)
-    {
-        using var command = Command(sql, transaction, parameters);
-        command.ExecuteNonQuery();
-    }
+    private void Run(string sql, SqliteTransaction? transaction, params object?[] parameters) => SqliteStatements.Execute(_connection, sql, transaction, parameters);
 
     private object? Scalar(string sql, params object?[] parameters)
     {
         lock (_gate)
-        {
-            using var command = Command(sql, null, parameters);
-            return command.ExecuteScalar() is var value and not DBNull ? value : null;
-        }
+            return SqliteStatements.Scalar(_connection, sql, parameters);
     }
 
-    private List<object?[]> Query(string sql, params object?[] parameters)
-    {
-        using var command = Command(sql, null, parameters);
-        using var reader = command.ExecuteReader();
-        var rows = new List<object?[]>();
-        while (reader.Read())
-        {
-            var row = new object?[reader.FieldCount];
-            for (var i = 0; i < row.Length; i++)
-                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            rows.Add(row);
-        }
-
-        return rows;
-    }
+    private List<object[]> Query(string sql, params object?[] parameters) => SqliteStatements.Query(_connection, sql, parameters);
 }
