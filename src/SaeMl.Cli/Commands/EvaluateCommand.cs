@@ -10,14 +10,21 @@ namespace SaeMl.Cli.Commands;
 /// <summary>
 /// <c>saeml evaluate</c>: query and corpus stores with their ids, qrels, and optionally a sparse
 /// autoencoder zip → the paper's Table 1 (original / latent / reconstructed × MRR@10, MRR, P@10, R@10,
-/// nDCG@10, MSE), printed and written as Markdown and JSON; TREC runs on request.
+/// nDCG@10, MSE), printed and written as Markdown and JSON; TREC runs on request. Or, with
+/// <c>--run</c>, TREC run files from any system scored as trec_eval scores them.
 /// </summary>
 internal static class EvaluateCommand
 {
     public static Command Create(IAnsiConsole console)
     {
-        var queries = new Option<string>("--queries") { Description = "Query embeddings: a .npy file or a store folder", Required = true };
-        var corpus = new Option<string>("--corpus") { Description = "Corpus embeddings: a .npy file or a store folder", Required = true };
+        var queries = new Option<string?>("--queries") { Description = "Query embeddings: a .npy file or a store folder (required unless --run is given)" };
+        var corpus = new Option<string?>("--corpus") { Description = "Corpus embeddings: a .npy file or a store folder (required unless --run is given)" };
+        var runs = new Option<string[]>("--run") { Description = "A TREC run file to score instead of embeddings, as trec_eval does; repeat for several runs", Arity = ArgumentArity.ZeroOrMore };
+        var measures = new Option<string[]>("--measure", "-m") { Description = "With --run: trec_eval measure names (num_q, map, recip_rank, recip_rank_cut.K, P.K, recall.K, ndcg_cut.K); repeatable", Arity = ArgumentArity.ZeroOrMore };
+        var perQuery = new Option<bool>("--per-query", "-q") { Description = "With --run: print every query's values too, as trec_eval -q does" };
+        var order = new Option<string>("--order") { Description = "With --run: order each query's documents by score with trec_eval's tie rule (descending document id), or by the file's rank column", DefaultValueFactory = _ => "score" }
+            .AcceptOnlyFromAmong("score", "rank");
+        var json = new Option<string?>("--json") { Description = "With --run: also write every value at full precision to this JSON file" };
         var qrels = new Option<string>("--qrels") { Description = "Relevance judgements: TREC qrels or a BEIR qrels .tsv", Required = true };
         var model = new Option<string?>("--model") { Description = "A model zip holding a SparseAutoencode transform; without it only the original embeddings are evaluated" };
         var output = new Option<string>("--output") { Description = "Folder for table.md, metrics.json and the runs", DefaultValueFactory = _ => "saeml-evaluation" };
@@ -35,9 +42,31 @@ internal static class EvaluateCommand
         var command = new Command("evaluate", "Evaluates retrieval with the original embeddings and, given a model, its sparse latents and reconstructions (Table 1)")
         {
             queries, corpus, qrels, model, output, queryIds, corpusIds, depth, querySet, trec, unknownQueries, overwrite, device,
+            runs, measures, perQuery, order, json,
         };
+        Option[] embeddingOnly = [queries, corpus, model, output, queryIds, corpusIds, depth, trec, unknownQueries, device];
+        Option[] runOnly = [measures, perQuery, order, json];
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
+            var runPaths = parse.GetValue(runs) ?? [];
+            if (runPaths.Length > 0)
+            {
+                if (embeddingOnly.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } embeddingOption)
+                    throw new UsageException($"{embeddingOption.Name} evaluates embeddings; with --run the run files are scored as they are.");
+                return RunEvaluation.Score(parse.InvocationConfiguration, runPaths, parse.GetValue(qrels)!, new RunEvaluation.Settings(
+                    TrecMeasures.Parse(parse.GetValue(measures) is { Length: > 0 } named ? named : TrecMeasures.Defaults),
+                    parse.GetValue(querySet) == "ranked" ? EvaluatedQueries.RankedAndJudged : EvaluatedQueries.AllJudged,
+                    parse.GetValue(order) == "rank" ? TrecRunOrder.RankColumn : TrecRunOrder.Score,
+                    parse.GetValue(perQuery),
+                    parse.GetValue(json),
+                    parse.GetValue(overwrite)));
+            }
+
+            if (runOnly.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } runOption)
+                throw new UsageException($"{runOption.Name} applies to run files; name them with --run.");
+            if (parse.GetValue(queries) is null || parse.GetValue(corpus) is null)
+                throw new UsageException("Name the embeddings to evaluate with --queries and --corpus, or TREC run files with --run.");
+
             using var files = new CommandFiles()
                 .Reads(parse.GetValue(queries), "--queries").Reads(parse.GetValue(corpus), "--corpus").Reads(parse.GetValue(qrels), "--qrels")
                 .Reads(parse.GetValue(model), "--model").Reads(parse.GetValue(queryIds), "--query-ids").Reads(parse.GetValue(corpusIds), "--corpus-ids")

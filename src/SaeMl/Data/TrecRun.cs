@@ -2,53 +2,97 @@ using System.Globalization;
 
 namespace SaeMl.Data;
 
-/// <summary>One entry of a ranking: a document, its rank and its score.</summary>
+/// <summary>One entry of a ranking: a document, the rank written beside it and its score.</summary>
 /// <param name="DocumentId">The document id.</param>
-/// <param name="Rank">The rank written in the run (1 is best for runs SaeMl writes).</param>
-/// <param name="Score">The retrieval score.</param>
-public readonly record struct RankedDocument(string DocumentId, int Rank, float Score);
+/// <param name="Rank">The rank written in the run's fourth column.</param>
+/// <param name="Score">The retrieval score, read in double precision.</param>
+public readonly record struct RankedDocument(string DocumentId, int Rank, double Score);
+
+/// <summary>How a run's lines are put in order for each query.</summary>
+public enum TrecRunOrder
+{
+    /// <summary>
+    /// trec_eval's rule: descending score, equal scores by descending document id (byte order); the rank
+    /// column is ignored. The default, so that figures equal trec_eval's on any run.
+    /// </summary>
+    Score,
+
+    /// <summary>Ascending rank column, equal ranks in file order; the scores are ignored.</summary>
+    RankColumn,
+}
 
 /// <summary>
 /// A retrieval run in TREC format, read into memory: per line
 /// <c>query-id Q0 document-id rank score tag</c>, separated by spaces or tabs.
 /// </summary>
 /// <remarks>
-/// Each query's ranking is ordered by the rank column (lines with equal ranks keep their file
-/// order), so a run written by <see cref="TrecRunWriter"/> reads back in exactly the order it was
-/// written. trec_eval instead re-sorts by score and breaks score ties by descending document id;
-/// runs whose equal scores are ordered otherwise can therefore rank differently there.
-/// A document listed twice for the same query is an error.
+/// Scores are kept as doubles, as trec_eval 10 reads them, so scores that differ only beyond float
+/// precision do not tie. <see cref="RankingOf"/> orders a query's documents as trec_eval does by default,
+/// or by the rank column on request; SaeMl's own searches order equal scores by ascending corpus row and
+/// write matching ranks, so their runs read back in the searched order with
+/// <see cref="TrecRunOrder.RankColumn"/>. A document listed twice for the same query is an error, as it
+/// is for trec_eval.
 /// </remarks>
 public sealed class TrecRun
 {
     private static readonly IReadOnlyList<RankedDocument> NoRanking = [];
-    private readonly Dictionary<string, List<RankedDocument>> _byQuery;
+    private readonly Dictionary<string, Orders> _byQuery;
 
-    private TrecRun(string source, Dictionary<string, List<RankedDocument>> byQuery)
+    private TrecRun(string source, string? tag, Dictionary<string, Orders> byQuery, long lineCount, IReadOnlyList<string> ranksAgainstScores)
     {
         Source = source;
+        Tag = tag;
         _byQuery = byQuery;
+        LineCount = lineCount;
+        QueriesRankedAgainstScores = ranksAgainstScores;
     }
 
     /// <summary>The file the run was read from.</summary>
     public string Source { get; }
 
+    /// <summary>The run tag (the sixth column) when every line carries the same one; otherwise null.</summary>
+    public string? Tag { get; }
+
     /// <summary>The number of queries with a ranking.</summary>
     public int QueryCount => _byQuery.Count;
+
+    /// <summary>The number of ranked documents over all queries (the run's non-blank lines).</summary>
+    public long LineCount { get; }
 
     /// <summary>The query ids, in order of first appearance.</summary>
     public IEnumerable<string> QueryIds => _byQuery.Keys;
 
+    /// <summary>
+    /// The queries whose rank column contradicts their scores: a document ranked above another has a
+    /// strictly lower score. For them the two orders of <see cref="TrecRunOrder"/> give different metrics.
+    /// (Equal scores ranked in another order than trec_eval's are not counted.)
+    /// </summary>
+    public IReadOnlyList<string> QueriesRankedAgainstScores { get; }
+
     /// <summary>The ranking of a query, best first (empty when the run has none for it).</summary>
-    public IReadOnlyList<RankedDocument> RankingOf(string queryId) =>
-        _byQuery.TryGetValue(queryId, out var ranking) ? ranking : NoRanking;
+    /// <param name="queryId">The query.</param>
+    /// <param name="order">trec_eval's score order (the default) or the rank column's.</param>
+    public IReadOnlyList<RankedDocument> RankingOf(string queryId, TrecRunOrder order = TrecRunOrder.Score)
+    {
+        if (!_byQuery.TryGetValue(queryId, out var orders))
+            return NoRanking;
+        return order switch
+        {
+            TrecRunOrder.Score => orders.ByScore,
+            TrecRunOrder.RankColumn => orders.ByRank,
+            _ => throw new ArgumentOutOfRangeException(nameof(order), order, $"order must be one of {string.Join(", ", Enum.GetNames<TrecRunOrder>())}."),
+        };
+    }
 
     /// <summary>Reads a TREC run file.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="FormatException">A line does not have six fields, a rank or score does not parse, or a document repeats within a query.</exception>
+    /// <exception cref="FormatException">The file holds no ranking; a line does not have six fields; a rank is not an integer; a score is not a finite number; or a document repeats within a query.</exception>
     public static TrecRun Read(string path)
     {
         var lines = new Dictionary<string, List<(RankedDocument Entry, long Line)>>(StringComparer.Ordinal);
+        var lineCount = 0L;
+        string? tag = null;
+        var oneTag = true;
         foreach (var (number, text) in TextLines.Read(path))
         {
             var fields = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
@@ -56,16 +100,23 @@ public sealed class TrecRun
                 throw new FormatException($"Line {number} of '{path}' has {fields.Length} fields; TREC run lines are 'query-id Q0 document-id rank score tag'.");
             if (!int.TryParse(fields[3], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var rank))
                 throw new FormatException($"Line {number} of '{path}' has rank '{fields[3]}', which is not an integer.");
-            if (!float.TryParse(fields[4], NumberStyles.Float, CultureInfo.InvariantCulture, out var score) || !float.IsFinite(score))
+            if (!double.TryParse(fields[4], NumberStyles.Float, CultureInfo.InvariantCulture, out var score) || !double.IsFinite(score))
                 throw new FormatException($"Line {number} of '{path}' has score '{fields[4]}', which is not a finite number.");
 
             if (!lines.TryGetValue(fields[0], out var entries))
                 lines[fields[0]] = entries = [];
             entries.Add((new RankedDocument(fields[2], rank, score), number));
+            oneTag &= lineCount == 0 || fields[5] == tag;
+            tag ??= fields[5];
+            lineCount++;
         }
 
+        if (lineCount == 0)
+            throw new FormatException($"Run '{path}' holds no ranking lines; TREC run lines are 'query-id Q0 document-id rank score tag'.");
+
         // Checked per query once the file is read, so only one query's documents are hashed at a time.
-        var byQuery = new Dictionary<string, List<RankedDocument>>(lines.Count, StringComparer.Ordinal);
+        var byQuery = new Dictionary<string, Orders>(lines.Count, StringComparer.Ordinal);
+        var ranksAgainstScores = new List<string>();
         var firstLine = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var (query, entries) in lines)
         {
@@ -76,9 +127,45 @@ public sealed class TrecRun
                     throw new FormatException($"Line {line} of '{path}' lists document '{entry.DocumentId}' for query '{query}' a second time (first on line {firstLine[entry.DocumentId]}).");
             }
 
-            byQuery[query] = entries.OrderBy(e => e.Entry.Rank).Select(e => e.Entry).ToList(); // stable: equal ranks keep file order
+            var byRank = entries.Select(e => e.Entry).OrderBy(e => e.Rank).ToArray(); // stable: equal ranks keep file order
+            var byScore = entries.Select(e => e.Entry).ToArray();
+            Array.Sort(byScore, TrecEvalOrder);
+            byQuery[query] = new Orders(byScore, byRank);
+            if (RanksContradictScores(byRank))
+                ranksAgainstScores.Add(query);
+            lines[query] = null!; // let the parsed lines go as soon as they are ordered
         }
 
-        return new TrecRun(path, byQuery);
+        return new TrecRun(path, oneTag ? tag : null, byQuery, lineCount, ranksAgainstScores);
     }
+
+    /// <summary>Descending score; equal scores by descending document id, compared ordinally (as trec_eval's <c>strcmp</c> does for ASCII ids).</summary>
+    private static int TrecEvalOrder(RankedDocument a, RankedDocument b)
+    {
+        var byScore = b.Score.CompareTo(a.Score);
+        return byScore != 0 ? byScore : string.CompareOrdinal(b.DocumentId, a.DocumentId);
+    }
+
+    /// <summary>Whether some document has a strictly lower score than one ranked below it.</summary>
+    private static bool RanksContradictScores(RankedDocument[] byRank)
+    {
+        var lowestAbove = double.PositiveInfinity; // the lowest score among strictly better ranks
+        var groupLowest = double.PositiveInfinity;
+        for (var i = 0; i < byRank.Length; i++)
+        {
+            if (i > 0 && byRank[i].Rank != byRank[i - 1].Rank)
+            {
+                lowestAbove = Math.Min(lowestAbove, groupLowest);
+                groupLowest = double.PositiveInfinity;
+            }
+
+            if (byRank[i].Score > lowestAbove)
+                return true;
+            groupLowest = Math.Min(groupLowest, byRank[i].Score);
+        }
+
+        return false;
+    }
+
+    private sealed record Orders(RankedDocument[] ByScore, RankedDocument[] ByRank);
 }

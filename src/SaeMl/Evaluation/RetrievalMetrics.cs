@@ -34,9 +34,9 @@ public sealed record QueryMetrics(
 /// <para>A document is relevant when its grade is at least 1; unjudged documents are not relevant. nDCG
 /// uses the grade as a linear gain (grades below 0 gain 0) and the discount log₂(rank + 1); the ideal
 /// ranking orders every judged document of the query by grade.</para>
-/// <para>Rankings are taken in the order given, best first. trec_eval re-sorts a run file by score and
-/// orders equal scores by descending document id; SaeMl's searches order equal scores by ascending corpus
-/// row and write ranks, so the same run can differ between the two only inside groups of equal scores.</para>
+/// <para>Rankings are taken in the order given, best first. A TREC run file is ordered as trec_eval orders
+/// it (by score, equal scores by descending document id) unless the rank column is asked for; see
+/// <see cref="TrecRunOrder"/>.</para>
 /// <para>Queries of the run that the qrels do not judge are not evaluated; <see cref="UnjudgedRankedQueries"/>
 /// counts them. A judged query without any relevant document is evaluated and scores 0.</para>
 /// </remarks>
@@ -124,13 +124,17 @@ public sealed class RetrievalMetrics
         return Compute(rankings, qrels, options);
     }
 
-    /// <summary>Evaluates a TREC run file read with <see cref="TrecRun.Read"/>, in its rank order.</summary>
-    /// <inheritdoc cref="Compute(IEnumerable{KeyValuePair{string, IReadOnlyList{string}}}, Qrels, RetrievalMetricsOptions?)"/>
-    public static RetrievalMetrics Compute(TrecRun run, Qrels qrels, RetrievalMetricsOptions? options = null)
+    /// <summary>Evaluates a TREC run file read with <see cref="TrecRun.Read"/>.</summary>
+    /// <param name="run">The run.</param>
+    /// <param name="qrels">The relevance judgements.</param>
+    /// <param name="options">Cutoffs and the queries averaged; null takes the defaults.</param>
+    /// <param name="order">How each query's documents are ordered: by score with trec_eval's tie rule (the default), or by the rank column.</param>
+    /// <exception cref="ArgumentException">An option is out of range, or the run ranks none of the judged queries.</exception>
+    public static RetrievalMetrics Compute(TrecRun run, Qrels qrels, RetrievalMetricsOptions? options = null, TrecRunOrder order = TrecRunOrder.Score)
     {
         ArgumentNullException.ThrowIfNull(run);
         return Compute(
-            run.QueryIds.ToDictionary(q => q, q => (IReadOnlyList<string>)run.RankingOf(q).Select(d => d.DocumentId).ToArray(), StringComparer.Ordinal),
+            run.QueryIds.ToDictionary(q => q, q => (IReadOnlyList<string>)run.RankingOf(q, order).Select(d => d.DocumentId).ToArray(), StringComparer.Ordinal),
             qrels,
             options);
     }
@@ -162,15 +166,21 @@ public sealed class RetrievalMetrics
         var cutoffs = Validate(options);
         options = options with { Cutoffs = cutoffs };
 
+        if (qrels.QueryCount == 0)
+            throw new ArgumentException($"Qrels '{qrels.Source}' judge no query; there is nothing to evaluate.", nameof(qrels));
+        if (!qrels.QueryIds.Any(rankings.ContainsKey))
+        {
+            // In every mode: all-zero metrics from mismatched ids ('Q1' against 'q1') would pass silently.
+            var example = rankings.Keys.FirstOrDefault();
+            throw new ArgumentException(
+                $"The run ranks none of the {qrels.QueryCount:N0} queries judged in '{qrels.Source}'"
+                + (example is null ? " (it ranks no query)." : $" (it ranks {rankings.Count:N0}, such as '{example}'; the qrels judge such as '{qrels.QueryIds.First()}')."),
+                nameof(qrels));
+        }
+
         var evaluated = options.Queries == EvaluatedQueries.AllJudged
             ? qrels.QueryIds.ToList()
             : qrels.QueryIds.Where(rankings.ContainsKey).ToList();
-        if (evaluated.Count == 0)
-        {
-            throw new ArgumentException(qrels.QueryCount == 0
-                ? $"Qrels '{qrels.Source}' judge no query; there is nothing to evaluate."
-                : $"The run ranks none of the {qrels.QueryCount} queries judged in '{qrels.Source}'.", nameof(qrels));
-        }
 
         var judged = qrels.QueryIds.ToHashSet(StringComparer.Ordinal);
         var unjudged = rankings.Keys.Count(q => !judged.Contains(q));

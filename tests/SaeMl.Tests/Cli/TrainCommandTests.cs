@@ -100,7 +100,7 @@ public sealed class TrainCommandTests : IDisposable
         rows.Select(r => r.GetProperty("setting").GetString()).Should().Equal("original", "latent", "reconstructed");
         foreach (var row in rows)
         {
-            var fromRun = RetrievalMetrics.Compute(TrecRun.Read(Path.Combine(evaluation, row.GetProperty("setting").GetString() + ".trec")), qrels);
+            var fromRun = RetrievalMetrics.Compute(TrecRun.Read(Path.Combine(evaluation, row.GetProperty("setting").GetString() + ".trec")), qrels, order: TrecRunOrder.RankColumn);
             row.GetProperty("mrr").GetDouble().Should().Be(fromRun.MeanReciprocalRank);
             row.GetProperty("ndcg@10").GetDouble().Should().Be(fromRun.NdcgAt(10));
         }

@@ -192,24 +192,44 @@ public sealed class DatasetReaderTests : IDisposable
             "q0 Q0 d3 1 0.33333334 dense");
         var run = TrecRun.Read(path);
         run.QueryIds.Should().Equal("q1", "q0");
-        run.RankingOf("q1").Should().Equal(new RankedDocument("d2", 1, 0.5f), new RankedDocument("d10", 2, 0.5f), new RankedDocument("d1", 3, 0.1f));
-        run.RankingOf("q0").Single().Score.Should().Be(1f / 3f);
+        run.RankingOf("q1", TrecRunOrder.RankColumn).Should().Equal(new RankedDocument("d2", 1, 0.5), new RankedDocument("d10", 2, 0.5), new RankedDocument("d1", 3, 0.1));
+        run.RankingOf("q0").Single().Score.Should().Be((double)(1f / 3f), "the writer prints the float's shortest round-trip text");
     }
 
     [Fact]
-    public void A_trec_run_is_ordered_by_its_rank_column()
+    public void A_trec_run_is_ordered_by_score_as_trec_eval_orders_it_or_by_its_rank_column_on_request()
     {
-        var path = Write("shuffled.trec", "q1 Q0 b 2 0.5 t\nq1 Q0 a 1 0.9 t\n\nq1 Q0 c 3 0.1 t\n");
+        var path = Write("shuffled.trec", "q1 Q0 b 2 0.5 t\nq1 Q0 a 1 0.9 t\n\nq1 Q0 c 3 0.1 t\nq1 Q0 d10 0 0.5 t\nq1 Q0 d9 0 1e39 t\n");
 
         var run = TrecRun.Read(path);
 
-        run.RankingOf("q1").Select(r => r.DocumentId).Should().Equal("a", "b", "c");
+        run.RankingOf("q1").Select(r => r.DocumentId).Should().Equal("d9", "a", "d10", "b", "c");
+        run.RankingOf("q1", TrecRunOrder.RankColumn).Select(r => r.DocumentId).Should().Equal("d10", "d9", "a", "b", "c");
+        run.RankingOf("q1")[0].Score.Should().Be(1e39, "a score beyond float's range is still a finite double");
+        run.QueriesRankedAgainstScores.Should().Equal(["q1"], "d10 is ranked above a with a lower score");
+        run.Tag.Should().Be("t");
+        run.LineCount.Should().Be(5);
+    }
+
+    [Fact]
+    public void Scores_that_differ_beyond_float_precision_do_not_tie_and_consistent_ranks_raise_nothing()
+    {
+        var path = Write("close.trec", "q1 Q0 a 1 0.30000000000000004 x\nq1 Q0 b 2 0.3 x\nq1 Q0 c 2 0.3 y\n");
+
+        var run = TrecRun.Read(path);
+
+        ((float)0.30000000000000004).Should().Be(0.3f, "the two scores are one float");
+        run.RankingOf("q1").Select(r => r.DocumentId).Should().Equal("a", "c", "b");
+        run.QueriesRankedAgainstScores.Should().BeEmpty();
+        run.Tag.Should().BeNull("the lines carry two tags");
     }
 
     [Theory]
     [InlineData("q1 Q0 a 1 0.5\n", "Line 1 of '*' has 5 fields*")]
     [InlineData("q1 Q0 a one 0.5 t\n", "Line 1 of '*' has rank 'one'*")]
     [InlineData("q1 Q0 a 1 nan t\n", "Line 1 of '*' has score 'nan', which is not a finite number.")]
+    [InlineData("q1 Q0 a 1 1e400 t\n", "Line 1 of '*' has score '1e400', which is not a finite number.")]
+    [InlineData("\n  \n", "Run '*' holds no ranking lines*")]
     [InlineData("q1 Q0 a 1 0.5 t\nq1 Q0 a 2 0.4 t\n", "Line 2 of '*' lists document 'a' for query 'q1' a second time (first on line 1).")]
     public void Malformed_trec_runs_are_rejected_with_their_line(string content, string expectedMessage)
     {

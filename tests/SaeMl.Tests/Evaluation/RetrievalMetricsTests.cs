@@ -113,12 +113,14 @@ public sealed class RetrievalMetricsTests : IDisposable
         var fromResults = RetrievalMetrics.Compute(results, queryIds, documentIds, qrels);
         var runPath = _folder.File("run.trec");
         results.WriteTrecRun(runPath, queryIds, documentIds);
-        var fromFile = RetrievalMetrics.Compute(TrecRun.Read(runPath), qrels);
+        var fromFile = RetrievalMetrics.Compute(TrecRun.Read(runPath), qrels, order: TrecRunOrder.RankColumn);
+        var asTrecEval = RetrievalMetrics.Compute(TrecRun.Read(runPath), qrels);
 
         results.ScoresOf(0)[0].Should().Be(results.ScoresOf(0)[1]);
         fromResults.MeanReciprocalRank.Should().Be(0.5);
         fromFile.MeanReciprocalRank.Should().Be(0.5);
         fromFile.PerQuery.Should().BeEquivalentTo(fromResults.PerQuery);
+        asTrecEval.MeanReciprocalRank.Should().Be(1, "trec_eval puts b before a among equal scores");
     }
 
     [Fact]

@@ -20,9 +20,10 @@ public sealed class SearchResultsTests : IDisposable
         results.WriteTrecRun(path, queries, documents, tag: "exact");
         var run = TrecRun.Read(path);
 
-        run.RankingOf("q-a").Should().Equal(new RankedDocument("doc2", 1, 0.9f), new RankedDocument("doc0", 2, 0.5f), new RankedDocument("doc1", 3, 0.5f));
+        run.RankingOf("q-a", TrecRunOrder.RankColumn).Should().Equal(new RankedDocument("doc2", 1, 0.9), new RankedDocument("doc0", 2, 0.5), new RankedDocument("doc1", 3, 0.5));
+        run.RankingOf("q-a").Select(r => r.DocumentId).Should().Equal(["doc2", "doc1", "doc0"], "trec_eval orders the tied scores by descending document id");
         run.RankingOf("q-b").Select(r => r.DocumentId).Should().Equal("doc1", "doc2", "doc0");
-        run.RankingOf("q-b").Select(r => r.Score).Should().Equal(0.7f, 0.25f, -1f);
+        run.RankingOf("q-b").Select(r => r.Score).Should().Equal(0.7, 0.25, -1.0);
     }
 
     [Fact]
