@@ -26,6 +26,8 @@ internal static class SaeMlCommandLine
         InterpretCommand.Create(console),
         ExplainCommand.Create(console),
         FeaturesCommand.Create(console),
+        ExportCommand.Create(console),
+        ImportCommand.Create(console),
     };
 
     /// <summary>Exit code of a command line that does not parse (an unknown option, a bad value, a broken rule between options).</summary>

@@ -8,6 +8,25 @@ namespace SaeMl.Cli;
 /// </summary>
 internal static class StagedFolder
 {
+    /// <summary>Fills a new staging folder with <paramref name="fill"/> and puts it at <paramref name="target"/>; on failure the staging folder goes and the target is untouched.</summary>
+    public static T Write<T>(string target, Func<string, T> fill)
+    {
+        var staging = AtomicFile.TemporaryPathOf(target);
+        Directory.CreateDirectory(staging);
+        try
+        {
+            var result = fill(staging);
+            Replace(target, staging);
+            return result;
+        }
+        catch
+        {
+            if (Directory.Exists(staging))
+                Directory.Delete(staging, recursive: true);
+            throw;
+        }
+    }
+
     /// <summary>
     /// Puts the finished <paramref name="staging"/> folder at <paramref name="target"/>: a folder already there (which
     /// --overwrite allowed) is first moved aside, and put back if the move in fails, so one of the two is always whole.

@@ -1,4 +1,5 @@
 using Onnx;
+using SaeMl.Interop;
 
 namespace SaeMl.Demo;
 

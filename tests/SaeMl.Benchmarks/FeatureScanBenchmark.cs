@@ -37,12 +37,7 @@ internal static class FeatureScanBenchmark
 
     private static int Run(int[] sizes, int dimension, int latentSize, int active)
     {
-        Console.WriteLine($"### Interpretation scan vs Encode: d = {dimension}, n = {latentSize:N0}, K = {active}");
-        Console.WriteLine();
-        Console.WriteLine($"Machine: {MachineDescription.Describe()}");
-        Console.WriteLine();
-        Console.WriteLine($"Command: `dotnet run -c Release --project tests/SaeMl.Benchmarks -- {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}`");
-        Console.WriteLine();
+        MachineDescription.PrintHeading($"Interpretation scan vs Encode: d = {dimension}, n = {latentSize:N0}, K = {active}");
         Console.WriteLine("| documents | co-occurrence | Encode docs/s | scan docs/s | scan / Encode | scan peak anonymous memory | vs the smallest corpus |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         var firstPeak = new Dictionary<bool, double>();
@@ -51,17 +46,8 @@ internal static class FeatureScanBenchmark
             using var data = new GaussianCorpus(size, 1, dimension);
             foreach (var cooccurrence in new[] { false, true })
             {
-                var host = Environment.ProcessPath!;
-                var start = new ProcessStartInfo(host, [.. Path.GetFileNameWithoutExtension(host) == "dotnet" ? [typeof(FeatureScanBenchmark).Assembly.Location] : Array.Empty<string>(),
-                    "feature-scan-measure", "--corpus", data.CorpusPath, "--latents", latentSize.ToString(CultureInfo.InvariantCulture), "--active", active.ToString(CultureInfo.InvariantCulture),
-                    .. cooccurrence ? ["--cooccurrence"] : Array.Empty<string>()])
-                { RedirectStandardOutput = true };
-                using var child = Process.Start(start)!;
-                var output = child.StandardOutput.ReadToEnd();
-                child.WaitForExit();
-                if (child.ExitCode != 0)
-                    throw new InvalidOperationException($"The measurement of {size:N0} documents failed ({child.ExitCode}): {output}");
-                var line = output.Trim().Split('\n')[^1].Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+                var line = FreshProcess.Measure($"{size:N0} documents", ["feature-scan-measure", "--corpus", data.CorpusPath, "--latents", latentSize.ToString(CultureInfo.InvariantCulture),
+                    "--active", active.ToString(CultureInfo.InvariantCulture), .. cooccurrence ? ["--cooccurrence"] : Array.Empty<string>()]);
                 var (encodeRate, scanRate, peak) = (line[0], line[1], line[2]);
                 firstPeak.TryAdd(cooccurrence, peak);
                 var options = new FeatureScanOptions();

@@ -2,9 +2,20 @@ using System.Runtime.InteropServices;
 
 namespace SaeMl.Benchmarks;
 
-/// <summary>One line naming the machine a benchmark ran on.</summary>
+/// <summary>One line naming the machine a benchmark ran on, and the heading that every Markdown section starts with.</summary>
 internal static class MachineDescription
 {
+    /// <summary>Prints "### title", the machine and the exact command that reproduces the section, each followed by a blank line.</summary>
+    public static void PrintHeading(string title)
+    {
+        Console.WriteLine($"### {title}");
+        Console.WriteLine();
+        Console.WriteLine($"Machine: {Describe()}");
+        Console.WriteLine();
+        Console.WriteLine($"Command: `dotnet run -c Release --project tests/SaeMl.Benchmarks -- {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}`");
+        Console.WriteLine();
+    }
+
     public static string Describe()
     {
         var cpu = File.Exists("/proc/cpuinfo")

@@ -18,6 +18,6 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     RealInterpretationStudy.Create(),
     RealPerspectiveStudy.Create(),
 };
-foreach (var command in FeatureScanBenchmark.Create())
+foreach (var command in FeatureScanBenchmark.Create().Concat(SearchEngineExportBenchmark.Create()))
     root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();

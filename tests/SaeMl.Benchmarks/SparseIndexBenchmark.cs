@@ -41,12 +41,7 @@ internal static class SparseIndexBenchmark
 
     private static int Run(int documentCount, int queryCount, int latentSize, int active, int dimension, int k, double[] exponents, int repeats)
     {
-        Console.WriteLine($"### Sparse latent index vs exact dense search, {documentCount:N0} documents, {queryCount:N0} queries, k = {k}");
-        Console.WriteLine();
-        Console.WriteLine($"Machine: {MachineDescription.Describe()}");
-        Console.WriteLine();
-        Console.WriteLine($"Command: `dotnet run -c Release --project tests/SaeMl.Benchmarks -- {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}`");
-        Console.WriteLine();
+        MachineDescription.PrintHeading($"Sparse latent index vs exact dense search, {documentCount:N0} documents, {queryCount:N0} queries, k = {k}");
         Console.WriteLine(
             $"Sparse codes: n = {latentSize:N0} latents, K = {active} distinct latents per document and per query, drawn with Zipf latent popularity " +
             "(the latent of rank r with probability ∝ r^−s, ranks given to latents by a seeded permutation, rows drawn by weight without replacement; s = 0 is uniform); " +

@@ -243,6 +243,26 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
         ModelZip.LoadSingle<SparseAutoencoderTransformer>(path, "SparseAutoencode", loaded => loaded.WithDevice(device ?? ComputeDevice.Auto));
 
     /// <summary>
+    /// A transform over an autoencoder made elsewhere (weights imported from Python, for instance), which it
+    /// then owns: it transforms like a fitted one and <see cref="Save"/> writes it as a model zip.
+    /// </summary>
+    /// <param name="autoencoder">The autoencoder.</param>
+    /// <param name="inputColumnName">The embedding column it reads.</param>
+    /// <param name="latentColumnName">The sparse latent column it writes.</param>
+    /// <param name="reconstructionColumnName">The reconstruction column it writes, or null for none.</param>
+    public static SparseAutoencoderTransformer FromAutoencoder(
+        SparseAutoencoder autoencoder,
+        string inputColumnName = SaeColumnNames.Embedding,
+        string latentColumnName = SaeColumnNames.Latent,
+        string? reconstructionColumnName = SaeColumnNames.Reconstruction)
+    {
+        ArgumentNullException.ThrowIfNull(autoencoder);
+        ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
+        ArgumentException.ThrowIfNullOrEmpty(latentColumnName);
+        return new(((IHostEnvironment)new MLContext()).Register(nameof(SparseAutoencoderTransformer)), autoencoder, inputColumnName, latentColumnName, reconstructionColumnName);
+    }
+
+    /// <summary>
     /// Saves this transform alone as an ML.NET model zip whose input is a vector column named
     /// <see cref="InputColumnName"/> of <see cref="SparseAutoencoder.Dimension"/> floats (what <c>saeml train</c>
     /// writes). The zip is written under a temporary name and renamed, so a reader never sees half of it.

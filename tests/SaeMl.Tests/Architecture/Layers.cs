@@ -17,7 +17,7 @@ public static class Layers
         ["SaeMl.Embedding", "SaeMl.Search"],
         ["SaeMl.Autoencoder"],
         ["SaeMl.Evaluation"],
-        ["SaeMl.Interpretation", "SaeMl.Steering"],
+        ["SaeMl.Interpretation", "SaeMl.Steering", "SaeMl.Interop"],
     ];
 
     /// <summary>Every reference of <paramref name="module"/> between two of its SaeMl namespaces that goes against the layers, as "from → to" lines.</summary>

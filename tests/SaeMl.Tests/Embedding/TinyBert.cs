@@ -1,5 +1,6 @@
 using Onnx;
 using SaeMl.Demo;
+using SaeMl.Interop;
 
 namespace SaeMl.Tests.Embedding;
 

@@ -1,12 +1,12 @@
 using Google.Protobuf;
 using Onnx;
 
-namespace SaeMl.Demo;
+namespace SaeMl.Interop;
 
 /// <summary>
-/// Writes small ONNX models in code: inputs, constant tensors, nodes, outputs, then the model's
-/// bytes. SaeMl builds its demo world's embedding model with it, and the tests their BERT-shaped
-/// models; dimensions are numbers or symbolic names such as "batch".
+/// Writes ONNX models in code: inputs, constant tensors, nodes, outputs, then the model's bytes.
+/// <see cref="SparseAutoencoderOnnx"/> exports autoencoders with it, the demo world builds its embedding
+/// model, and the tests their BERT-shaped models; dimensions are numbers or symbolic names such as "batch".
 /// </summary>
 internal sealed class OnnxGraphBuilder(string name)
 {
@@ -50,6 +50,10 @@ internal sealed class OnnxGraphBuilder(string name)
         _graph.Node.Add(node);
         return output;
     }
+
+    /// <summary>Adds a further output to a node (TopK's indices after its values).</summary>
+    public void AddNodeOutput(string nodeOutput, string output) =>
+        _graph.Node.Single(n => n.Output.Contains(nodeOutput)).Output.Add(output);
 
     public byte[] ToBytes()
     {
