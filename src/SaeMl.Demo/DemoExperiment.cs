@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data;

@@ -1,8 +1,9 @@
-using Microsoft.ML;
 using SaeMl.MLNet;
 using Microsoft.ML.Data;
+using SaeMl.Autoencoder;
 
-namespace SaeMl.Autoencoder;
+// In ML.NET's namespace, as ML.NET's own extension packages put their catalogs: `using Microsoft.ML;` is all an application needs.
+namespace Microsoft.ML;
 
 /// <summary>The <c>SparseAutoencode</c> transform on <c>mlContext.Transforms</c>.</summary>
 public static class AutoencoderCatalog

@@ -92,7 +92,15 @@ public class SparseAutoencoderOptions
     /// <summary>A latent is dead when it has not fired for this many training vectors; null means one epoch's worth (at most 10 million).</summary>
     public long? DeadAfterVectors;
 
-    /// <summary>The share of queries held out for validation metrics (0 to train on all).</summary>
+    /// <summary>
+    /// For the <c>SparseAutoencode</c> estimator fitted on data without a neighbors column: an embedding store
+    /// (a <c>.npy</c> file or a store folder) whose M nearest documents to each training row, found by exact
+    /// search, feed the KL term. Null searches the training rows themselves (each row's M nearest other rows).
+    /// Unused when a neighbors column is given or when <see cref="KLWeight"/> is 0.
+    /// </summary>
+    public string? NeighborCorpusPath;
+
+    /// <summary>The share of queries held out for validation metrics (0 to train on all); the validation figures are logged each epoch.</summary>
     public float ValidationFraction = Defaults.ValidationFraction;
 
     /// <summary>Seeds initialisation, the validation split and the shuffling of each epoch.</summary>

@@ -122,7 +122,9 @@ public sealed class SparseAutoencoderTrainer
             _validationQueries = order[..validation];
             _trainQueries = order[validation..];
             if (_trainQueries.Length == 0)
-                throw new ArgumentException($"'{data.Source}' has {data.QueryCount} queries; none is left for training after the validation share.", nameof(data));
+                throw new ArgumentException(data.QueryCount == 0
+                    ? $"The training data ({data.Source}) holds no rows; there is nothing to train on."
+                    : $"The training data ({data.Source}) holds {data.QueryCount} rows; none is left for training after the validation share ({options.ValidationFraction:P0}).", nameof(data));
 
             StepsPerEpoch = (_trainQueries.Length + options.BatchSize - 1) / options.BatchSize;
             TotalSteps = (long)StepsPerEpoch * options.Epochs;

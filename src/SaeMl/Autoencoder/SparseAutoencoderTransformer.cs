@@ -6,6 +6,7 @@ using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data;
 using SaeMl.MLNet;
+using SaeMl.Search;
 
 [assembly: LoadableClass(typeof(SparseAutoencoderTransformer), typeof(ModelPersistence.Loader<SparseAutoencoderTransformer>), null, typeof(SignatureLoadModel), "Sparse Autoencoder", SparseAutoencoderTransformer.LoaderSignature)]
 
@@ -64,29 +65,27 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
         _progress = progress;
     }
 
-    /// <summary>Trains on the embedding column (and the neighbor-documents column, when named) of <paramref name="input"/>.</summary>
+    /// <summary>
+    /// Trains on the embedding column of <paramref name="input"/> with the paper's objective: each row's M
+    /// neighbor documents come from the neighbors column when one is named, else from exact search over
+    /// <see cref="SparseAutoencoderOptions.NeighborCorpusPath"/> or over the rows themselves. Only
+    /// <see cref="SparseAutoencoderOptions.KLWeight"/> = 0 trains the MSE-only ablation; <c>mlContext.Log</c>
+    /// says which objective ran.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type.</exception>
     /// <exception cref="ArgumentException">
-    /// A vector holds NaN or infinity (reported with its row); or the KL term is on (<see cref="SparseAutoencoderOptions.KLWeight"/> &gt; 0)
-    /// with no neighbors column, or with fewer documents per row than <see cref="SparseAutoencoderOptions.NeighborsPerQuery"/>.
+    /// The input is empty; a vector holds NaN or infinity (reported with its row); the neighbors column holds fewer
+    /// documents per row than <see cref="SparseAutoencoderOptions.NeighborsPerQuery"/>; or the rows searched for
+    /// neighbors are too few or of another dimension.
     /// </exception>
     public SparseAutoencoderTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var dimension = InputDimension(input.Schema);
         var options = _options.Copy();
-        if (_neighborsColumnName is null)
-        {
-            // The paper's objective needs each query's neighbor documents; training without them is the MSE-only ablation, asked for by name.
-            if (options.KLWeight > 0 && options.NeighborsPerQuery > 0)
-            {
-                throw new ArgumentException(
-                    $"SparseAutoencode has no neighbors column, but its KL term (KLWeight = {options.KLWeight}) needs each row's {options.NeighborsPerQuery} nearest documents: "
-                    + "name a column of their embeddings (neighborsColumnName, a vector of Single of M × d values), or set KLWeight = 0 to train the MSE-only ablation.");
-            }
-
-            options.NeighborsPerQuery = 0;
-        }
+        var findNeighbors = _neighborsColumnName is null && options.KLWeight > 0 && options.NeighborsPerQuery > 0;
+        if (_neighborsColumnName is null && !findNeighbors)
+            options.NeighborsPerQuery = 0; // the MSE-only ablation, asked for with KLWeight = 0 (or NeighborsPerQuery = 0)
 
         var queries = new List<float[]>();
         var documents = new List<float[]>();
@@ -120,11 +119,65 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
             }
         }
 
-        var data = SaeTrainingData.FromArrays(
-            queries.SelectMany(q => q).ToArray(), dimension,
-            neighbors > 0 ? documents.SelectMany(d => d).ToArray() : null, neighbors,
-            $"input column '{_inputColumnName}'");
+        if (queries.Count == 0)
+            throw new ArgumentException($"SparseAutoencode was fitted on no rows: the input column '{_inputColumnName}' is empty.", nameof(input));
+        var rows = queries.SelectMany(q => q).ToArray();
+        var source = $"input column '{_inputColumnName}'";
+        float[]? neighborDocuments = neighbors > 0 ? documents.SelectMany(d => d).ToArray() : null;
+        if (findNeighbors)
+        {
+            (neighborDocuments, var searched) = NearestDocuments(rows, dimension, options);
+            neighbors = options.NeighborsPerQuery;
+            source += $", neighbors by exact search over {searched}";
+        }
+
+        var data = SaeTrainingData.FromArrays(rows, dimension, neighborDocuments, neighbors, source);
         return Fit(data, options, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Each row's M nearest documents by exact inner-product search, as one row-major <c>[rows, M·d]</c>
+    /// array: over <see cref="SparseAutoencoderOptions.NeighborCorpusPath"/> when given, else over the rows
+    /// themselves (each row's M nearest other rows; a row is never its own neighbor).
+    /// </summary>
+    private static (float[] Documents, string Searched) NearestDocuments(float[] rows, int dimension, SparseAutoencoderOptions options)
+    {
+        var m = options.NeighborsPerQuery;
+        var count = rows.Length / dimension;
+        var documents = new float[(long)count * m * dimension];
+        if (options.NeighborCorpusPath is { } corpusPath)
+        {
+            using var corpus = EmbeddingStore.Open(corpusPath);
+            if (corpus.Dimension != dimension)
+                throw new ArgumentException($"NeighborCorpusPath '{corpusPath}' holds vectors of dimension {corpus.Dimension}; the input column's are {dimension}.", nameof(options));
+            if (corpus.RowCount < m)
+                throw new ArgumentException($"NeighborCorpusPath '{corpusPath}' holds {corpus.RowCount} documents; NeighborsPerQuery needs {m}.", nameof(options));
+            var found = ExactSearch.Search(rows, corpus, new ExactSearchOptions { K = m, Device = options.Device });
+            for (var row = 0; row < count; row++)
+            {
+                var neighborRows = found.RowsOf(row);
+                for (var j = 0; j < m; j++)
+                    corpus.ReadRows(neighborRows[j], documents.AsSpan(checked((int)(((long)row * m + j) * dimension)), dimension));
+            }
+
+            return (documents, $"'{corpus.Name}' ({corpus.RowCount:N0} documents)");
+        }
+
+        if (count <= m)
+            throw new ArgumentException($"SparseAutoencode searches its {count} training rows for each row's {m} nearest others (no neighbors column, no NeighborCorpusPath); it needs more than {m} rows.");
+        var results = ExactSearch.Search(rows, rows, dimension, new ExactSearchOptions { K = m + 1, Device = options.Device });
+        for (var row = 0; row < count; row++)
+        {
+            var j = 0;
+            foreach (var other in results.RowsOf(row))
+            {
+                if (other == row || j == m)
+                    continue;
+                rows.AsSpan(checked((int)(other * dimension)), dimension).CopyTo(documents.AsSpan(checked((int)(((long)row * m + j++) * dimension)), dimension));
+            }
+        }
+
+        return (documents, $"the {count:N0} training rows");
     }
 
     /// <summary>

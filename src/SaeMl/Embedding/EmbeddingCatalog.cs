@@ -1,9 +1,10 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using SaeMl.Compute;
 using SaeMl.MLNet;
+using SaeMl.Embedding;
 
-namespace SaeMl.Embedding;
+// In ML.NET's namespace, as ML.NET's own extension packages put their catalogs: `using Microsoft.ML;` is all an application needs.
+namespace Microsoft.ML;
 
 /// <summary>The <c>EmbedText</c> transform on <c>mlContext.Transforms</c>.</summary>
 public static class EmbeddingCatalog

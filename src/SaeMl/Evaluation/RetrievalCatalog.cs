@@ -1,12 +1,13 @@
 using Microsoft.ML.Data;
-using Microsoft.ML;
 using SaeMl.Autoencoder;
 using SaeMl.Data.Npy;
 using SaeMl.Data;
 using SaeMl.MLNet;
 using SaeMl.Search;
+using SaeMl.Evaluation;
 
-namespace SaeMl.Evaluation;
+// In ML.NET's namespace, as ML.NET's own extension packages put their catalogs: `using Microsoft.ML;` is all an application needs.
+namespace Microsoft.ML;
 
 /// <summary>Retrieval evaluation over ML.NET data views, on <c>mlContext.Ranking</c>.</summary>
 public static class RetrievalCatalog

@@ -42,6 +42,15 @@ public static class ExactSearch
 
     private delegate void RowReader(long firstRow, Span<float> destination);
 
+    /// <summary>Vectors to search or search in: a store, or a buffer in memory.</summary>
+    private sealed record RowSource(string Name, bool IsFile, long RowCount, int Dimension, RowReader Read)
+    {
+        public static RowSource Of(EmbeddingStore store) => new(store.Name, true, store.RowCount, store.Dimension, store.ReadRows);
+
+        public static RowSource Of(ReadOnlyMemory<float> values, int dimension, string name) =>
+            new(name, false, values.Length / dimension, dimension, (first, destination) => values.Span.Slice(checked((int)(first * dimension)), destination.Length).CopyTo(destination));
+    }
+
     /// <summary>Searches every query of a store against a corpus store.</summary>
     /// <param name="queries">The query embeddings.</param>
     /// <param name="corpus">The corpus embeddings; same dimension as the queries.</param>
@@ -61,9 +70,7 @@ public static class ExactSearch
         ArgumentNullException.ThrowIfNull(corpus);
         if (queries.Dimension != corpus.Dimension)
             throw new ArgumentException($"Query store '{queries.Name}' has dimension {queries.Dimension}, but corpus store '{corpus.Name}' has dimension {corpus.Dimension}.", nameof(queries));
-        if (queries.RowCount > int.MaxValue)
-            throw new ArgumentException($"Query store '{queries.Name}' has {queries.RowCount} rows; search at most {int.MaxValue} queries at a time.", nameof(queries));
-        return Run(queries.Name, isFile: true, (int)queries.RowCount, queries.ReadRows, corpus, options ?? new(), progress, cancellationToken);
+        return Run(RowSource.Of(queries), RowSource.Of(corpus), options ?? new(), progress, cancellationToken);
     }
 
     /// <summary>Searches in-memory query vectors (row-major, the corpus dimension wide) against a corpus store.</summary>
@@ -79,24 +86,39 @@ public static class ExactSearch
         ArgumentNullException.ThrowIfNull(corpus);
         if (queries.Length % corpus.Dimension != 0)
             throw new ArgumentException($"The query buffer holds {queries.Length} values, not a whole number of vectors of dimension {corpus.Dimension} (corpus store '{corpus.Name}').", nameof(queries));
-        var dimension = corpus.Dimension;
-        return Run(
-            "queries",
-            isFile: false,
-            queries.Length / dimension,
-            (first, destination) => queries.Span.Slice(checked((int)first * dimension), destination.Length).CopyTo(destination),
-            corpus,
-            options ?? new(),
-            progress,
-            cancellationToken);
+        return Run(RowSource.Of(queries, corpus.Dimension, "queries"), RowSource.Of(corpus), options ?? new(), progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Searches in-memory query vectors against in-memory corpus vectors, both row-major and
+    /// <paramref name="dimension"/> wide: the same exact search without a store on disk.
+    /// </summary>
+    /// <param name="queries">The query vectors.</param>
+    /// <param name="corpus">The corpus vectors; result rows index them.</param>
+    /// <param name="dimension">The vectors' dimension.</param>
+    /// <param name="options">K, memory budget and device; null takes the defaults.</param>
+    /// <param name="progress">Receives progress after each corpus chunk.</param>
+    /// <param name="cancellationToken">Checked between corpus chunks.</param>
+    /// <exception cref="ArgumentException">A buffer is not a whole number of vectors, a vector holds NaN or infinity, the corpus is empty, or an option is out of range.</exception>
+    public static SearchResults Search(
+        ReadOnlyMemory<float> queries,
+        ReadOnlyMemory<float> corpus,
+        int dimension,
+        ExactSearchOptions? options = null,
+        IProgress<SearchProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
+        if (queries.Length % dimension != 0)
+            throw new ArgumentException($"The query buffer holds {queries.Length} values, not a whole number of vectors of dimension {dimension}.", nameof(queries));
+        if (corpus.Length % dimension != 0)
+            throw new ArgumentException($"The corpus buffer holds {corpus.Length} values, not a whole number of vectors of dimension {dimension}.", nameof(corpus));
+        return Run(RowSource.Of(queries, dimension, "queries"), RowSource.Of(corpus, dimension, "corpus"), options ?? new(), progress, cancellationToken);
     }
 
     private static SearchResults Run(
-        string queryName,
-        bool isFile,
-        int queryCount,
-        RowReader readQueries,
-        EmbeddingStore corpus,
+        RowSource querySource,
+        RowSource corpus,
         ExactSearchOptions options,
         IProgress<SearchProgress>? progress,
         CancellationToken cancellationToken)
@@ -106,7 +128,10 @@ public static class ExactSearch
         if (options.QueryBlockRows < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.QueryBlockRows, "QueryBlockRows must be at least 1.");
         if (corpus.RowCount == 0)
-            throw new ArgumentException($"Corpus store '{corpus.Name}' is empty: there is nothing to search.", nameof(corpus));
+            throw new ArgumentException(corpus.IsFile ? $"Corpus store '{corpus.Name}' is empty: there is nothing to search." : "The corpus buffer is empty: there is nothing to search.", nameof(corpus));
+        if (querySource.RowCount > int.MaxValue)
+            throw new ArgumentException($"Query store '{querySource.Name}' has {querySource.RowCount} rows; search at most {int.MaxValue} queries at a time.", "queries");
+        var queryCount = (int)querySource.RowCount;
 
         var device = options.Device.ToTorchDevice();
         var dimension = corpus.Dimension;
@@ -139,9 +164,9 @@ public static class ExactSearch
             var count = Math.Min(blockRows, queryCount - blockStart);
             var hostBlock = empty([count, dimension], ScalarType.Float32, CPU);
             var blockValues = MemoryMarshal.Cast<byte, float>(hostBlock.bytes);
-            readQueries(blockStart, blockValues);
+            querySource.Read(blockStart, blockValues);
             if (FiniteValues.FirstNonFiniteRow(blockValues, dimension) is var bad and >= 0)
-                throw NonFinite(queryName, blockStart + bad, isFile);
+                throw NonFinite(querySource.Name, blockStart + bad, querySource.IsFile);
             var block = device.type == DeviceType.CPU ? hostBlock : hostBlock.to(device);   // [count, dimension]
             var scoreBuffer = empty([count, PaddedRowLength(chunkRows)], ScalarType.Float32, device); // reused by every chunk
 
@@ -277,15 +302,15 @@ public static class ExactSearch
 
     /// <summary>
     /// Streams the corpus through two host tensors: while one chunk is scored, the next is copied
-    /// out of the memory-mapped store and checked for NaN and infinities on a worker thread.
+    /// out of the memory-mapped store (or the buffer) and checked for NaN and infinities on a worker thread.
     /// </summary>
     private sealed class ChunkReader : IDisposable
     {
-        private readonly EmbeddingStore _corpus;
+        private readonly RowSource _corpus;
         private readonly int _chunkRows;
         private readonly Tensor[] _buffers;
 
-        public ChunkReader(EmbeddingStore corpus, int chunkRows, bool pinned)
+        public ChunkReader(RowSource corpus, int chunkRows, bool pinned)
         {
             _corpus = corpus;
             _chunkRows = chunkRows;
@@ -337,9 +362,9 @@ public static class ExactSearch
             return Task.Run(() =>
             {
                 var values = MemoryMarshal.Cast<byte, float>(target.bytes)[..(rows * _corpus.Dimension)];
-                _corpus.ReadRows(firstRow, values);
+                _corpus.Read(firstRow, values);
                 if (FiniteValues.FirstNonFiniteRow(values, _corpus.Dimension) is var bad and >= 0)
-                    throw NonFinite(_corpus.Name, firstRow + bad, isFile: true);
+                    throw NonFinite(_corpus.Name, firstRow + bad, _corpus.IsFile);
                 return rows;
             });
         }

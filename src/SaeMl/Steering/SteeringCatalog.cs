@@ -1,8 +1,9 @@
-using Microsoft.ML;
 using SaeMl.Autoencoder;
 using SaeMl.MLNet;
+using SaeMl.Steering;
 
-namespace SaeMl.Steering;
+// In ML.NET's namespace, as ML.NET's own extension packages put their catalogs: `using Microsoft.ML;` is all an application needs.
+namespace Microsoft.ML;
 
 /// <summary>The <c>SteerLatents</c> transform on <c>mlContext.Transforms</c>.</summary>
 public static class SteeringCatalog

@@ -18,6 +18,7 @@ public static class Layers
         ["SaeMl.Autoencoder"],
         ["SaeMl.Evaluation"],
         ["SaeMl.Interpretation", "SaeMl.Steering", "SaeMl.Interop"],
+        ["Microsoft.ML"], // the catalog extensions (mlContext.Transforms.SparseAutoencode, …), in ML.NET's namespace
     ];
 
     /// <summary>Every reference of <paramref name="module"/> between two of its SaeMl namespaces that goes against the layers, as "from → to" lines.</summary>

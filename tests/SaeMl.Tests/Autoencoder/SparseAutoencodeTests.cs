@@ -57,19 +57,63 @@ public sealed class SparseAutoencodeTests : IDisposable
     private static SparseAutoencoderTransformer Train(MLContext ml, IDataView data) =>
         ml.Transforms.SparseAutoencode("Latent", "Embedding", Options(), "Reconstruction", "Neighbors").Fit(data);
 
+    /// <summary>Each row's <see cref="M"/> nearest vectors among <paramref name="candidates"/> by brute force, skipping the row itself when they are the rows.</summary>
+    private static Row[] WithBruteForceNeighbors(Row[] rows, float[][] candidates, bool candidatesAreTheRows) =>
+        rows.Select((row, r) => new Row
+        {
+            Embedding = row.Embedding,
+            Neighbors = Enumerable.Range(0, candidates.Length)
+                .Where(c => !candidatesAreTheRows || c != r)
+                .OrderByDescending(c => candidates[c].Zip(row.Embedding).Sum(p => (double)p.First * p.Second))
+                .Take(M).SelectMany(c => candidates[c]).ToArray(),
+        }).ToArray();
+
     [Fact]
-    public void Without_a_neighbors_column_the_KL_objective_is_an_error_and_the_MSE_only_ablation_is_asked_for_by_name()
+    public void Without_a_neighbors_column_the_fit_searches_the_rows_for_each_rows_neighbors_and_trains_the_KL_term()
     {
         var ml = new MLContext(seed: 1);
-        var data = ml.Data.LoadFromEnumerable(Rows(100, seed: 4));
+        var messages = new List<string>();
+        ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
+        var rows = Rows(100, seed: 4);
 
-        var paperObjective = () => ml.Transforms.SparseAutoencode("Latent", "Embedding", Options(), "Reconstruction").Fit(data);
-        paperObjective.Should().Throw<ArgumentException>().WithMessage("*no neighbors column*KLWeight = 0.001*neighborsColumnName*KLWeight = 0*");
-
+        using var searched = ml.Transforms.SparseAutoencode("Latent", "Embedding", Options(), "Reconstruction").Fit(ml.Data.LoadFromEnumerable(rows));
+        using var given = Train(ml, ml.Data.LoadFromEnumerable(WithBruteForceNeighbors(rows, rows.Select(r => r.Embedding).ToArray(), candidatesAreTheRows: true)));
         var ablation = Options();
         ablation.KLWeight = 0;
-        using var mseOnly = ml.Transforms.SparseAutoencode("Latent", "Embedding", ablation, "Reconstruction").Fit(data);
-        mseOnly.Autoencoder.LatentSize.Should().Be(N, "with KLWeight = 0 no neighbors are needed");
+        using var mseOnly = ml.Transforms.SparseAutoencode("Latent", "Embedding", ablation, "Reconstruction").Fit(ml.Data.LoadFromEnumerable(rows));
+
+        searched.Autoencoder.GetWeights().Should().BeEquivalentTo(given.Autoencoder.GetWeights(), o => o.WithStrictOrdering(),
+            "the neighbors found are each row's M nearest other rows, so training sees what an explicit column gives");
+        mseOnly.Autoencoder.GetWeights().DecoderWeight.Should().NotEqual(given.Autoencoder.GetWeights().DecoderWeight, "without the KL term training differs");
+        messages.Should().ContainSingle(m => m.Contains($"objective: MSE + 0.001 × KL over each row's {M} neighbor documents", StringComparison.Ordinal)
+            && m.Contains("neighbors by exact search over the 100 training rows", StringComparison.Ordinal));
+        messages.Should().ContainSingle(m => m.Contains("objective: MSE only (the ablation; no KL term)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void NeighborCorpusPath_takes_each_rows_neighbors_from_a_store_and_bad_or_empty_inputs_are_named()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Rows(80, seed: 5);
+        var random = new Random(6);
+        var corpus = Enumerable.Range(0, 50).Select(_ => UnitVector(random, D)).ToArray();
+        var corpusPath = _folder.File("corpus.npy");
+        NpyWriter.Write(corpusPath, corpus.SelectMany(v => v).ToArray(), D);
+        var options = Options();
+        options.NeighborCorpusPath = corpusPath;
+
+        using var searched = ml.Transforms.SparseAutoencode("Latent", "Embedding", options, "Reconstruction").Fit(ml.Data.LoadFromEnumerable(rows));
+        using var given = Train(ml, ml.Data.LoadFromEnumerable(WithBruteForceNeighbors(rows, corpus, candidatesAreTheRows: false)));
+
+        searched.Autoencoder.GetWeights().Should().BeEquivalentTo(given.Autoencoder.GetWeights(), o => o.WithStrictOrdering());
+        NpyWriter.Write(_folder.File("wide.npy"), new float[(D + 1) * 4], D + 1);
+        options.NeighborCorpusPath = _folder.File("wide.npy");
+        FluentActions.Invoking(() => ml.Transforms.SparseAutoencode("Latent", "Embedding", options).Fit(ml.Data.LoadFromEnumerable(rows)))
+            .Should().Throw<ArgumentException>().WithMessage($"NeighborCorpusPath '*wide.npy' holds vectors of dimension {D + 1}; the input column's are {D}*");
+        FluentActions.Invoking(() => ml.Transforms.SparseAutoencode("Latent", "Embedding", Options()).Fit(ml.Data.LoadFromEnumerable(rows.Take(M))))
+            .Should().Throw<ArgumentException>().WithMessage($"*searches its {M} training rows for each row's {M} nearest others*needs more than {M} rows*");
+        FluentActions.Invoking(() => ml.Transforms.SparseAutoencode("Latent", "Embedding", Options()).Fit(ml.Data.LoadFromEnumerable(Array.Empty<Row>())))
+            .Should().Throw<ArgumentException>().WithMessage("SparseAutoencode was fitted on no rows: the input column 'Embedding' is empty.*");
     }
 
     [Fact]

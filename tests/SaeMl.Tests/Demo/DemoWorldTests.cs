@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using System.Security.Cryptography;
 using SaeMl.Compute;
 using SaeMl.Data;

@@ -81,6 +81,30 @@ public sealed class ExactSearchTests : IDisposable
     }
 
     [Theory]
+    [InlineData(7, 5)]
+    [InlineData(64, 100)]
+    [InlineData(16, 250)]
+    public void An_in_memory_corpus_is_searched_exactly_like_a_store(int chunkRows, int k)
+    {
+        const int dimension = 6;
+        var corpus = IntegerVectors(203, dimension, seed: 1);
+        var queries = IntegerVectors(37, dimension, seed: 2);
+        using var store = WriteStore("corpus.npy", corpus, dimension);
+
+        var inMemory = ExactSearch.Search(queries, corpus, dimension, Cpu(k, chunkRows));
+
+        var fromStore = ExactSearch.Search(queries, store, Cpu(k, chunkRows));
+        inMemory.Rows.ToArray().Should().Equal(fromStore.Rows.ToArray());
+        inMemory.Scores.ToArray().Should().Equal(fromStore.Scores.ToArray());
+        ShouldMatchNaiveRanking(inMemory, queries, corpus, dimension, k);
+        FluentActions.Invoking(() => ExactSearch.Search(queries, corpus[..^1], dimension)).Should().Throw<ArgumentException>().WithMessage("The corpus buffer holds 1217 values, not a whole number of vectors of dimension 6.*");
+        FluentActions.Invoking(() => ExactSearch.Search(queries, Array.Empty<float>(), dimension)).Should().Throw<ArgumentException>().WithMessage("The corpus buffer is empty*");
+        var bad = corpus.ToArray();
+        bad[6 * 10 + 2] = float.NaN;
+        FluentActions.Invoking(() => ExactSearch.Search(queries, bad, dimension)).Should().Throw<ArgumentException>().WithMessage("Row 10 of 'corpus' holds NaN or infinity*");
+    }
+
+    [Theory]
     [InlineData(97)]
     [InlineData(500)]
     [InlineData(3000)]
