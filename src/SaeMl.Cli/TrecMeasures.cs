@@ -7,14 +7,18 @@ namespace SaeMl.Cli;
 /// trec_eval's measure names (<c>-m</c>) over <see cref="RetrievalMetrics"/>: <c>num_q</c>, <c>map</c>,
 /// <c>recip_rank</c>, <c>recip_rank_cut.K</c> (what trec_eval gives as <c>recip_rank</c> with <c>-M K</c>),
 /// <c>P.K</c>, <c>recall.K</c> and <c>ndcg_cut.K</c>, each family with one or more comma-separated
-/// cutoffs (<c>P.5,10</c>) and written <c>P_5</c> as trec_eval prints it.
+/// cutoffs (<c>P.5,10</c>; without them trec_eval's 5, 10, 15, 20, 30, 100, 200, 500, 1000, and 10 for
+/// <c>recip_rank_cut</c>) and written <c>P_5</c> as trec_eval prints it. They are kept in trec_eval's
+/// order of measures, whatever order they are named in.
 /// </summary>
 internal sealed class TrecMeasures
 {
     /// <summary>What <c>saeml evaluate --run</c> prints when no measure is named.</summary>
     public static readonly string[] Defaults = ["num_q", "map", "recip_rank", "recip_rank_cut.10", "P.10", "recall.10", "ndcg_cut.10"];
 
+    private static readonly string[] Families = ["num_q", "map", "recip_rank", "recip_rank_cut", "P", "recall", "ndcg_cut"];
     private static readonly string[] CutFamilies = ["P", "recall", "ndcg_cut", "recip_rank_cut"];
+    private static readonly int[] TrecEvalCutoffs = [5, 10, 15, 20, 30, 100, 200, 500, 1000];
     private readonly List<(string Family, int Cutoff)> _measures;
 
     private TrecMeasures(List<(string Family, int Cutoff)> measures) => _measures = measures;
@@ -55,6 +59,12 @@ internal sealed class TrecMeasures
 
             if (!CutFamilies.Contains(family))
                 throw new UsageException($"--measure '{specification}' is not a measure; use num_q, map, recip_rank, recip_rank_cut.K, P.K, recall.K or ndcg_cut.K (cutoffs comma-separated).");
+            if (cutoffs.Length == 0)
+            {
+                measures.AddRange(family == "recip_rank_cut" ? [(family, RetrievalMetricsOptions.Defaults.ReciprocalRankCutoff)] : TrecEvalCutoffs.Select(k => (family, k)));
+                continue;
+            }
+
             foreach (var text in cutoffs.Split(','))
             {
                 if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var cutoff) || cutoff < 1)
@@ -66,7 +76,7 @@ internal sealed class TrecMeasures
         var cuts = measures.Where(m => m.Family == "recip_rank_cut").Select(m => m.Cutoff).Distinct().ToArray();
         if (cuts.Length > 1)
             throw new UsageException($"--measure asks for recip_rank_cut at {string.Join(" and ", cuts)}; one cutoff per run is supported.");
-        return new TrecMeasures(measures.Distinct().ToList());
+        return new TrecMeasures(measures.Distinct().OrderBy(m => Array.IndexOf(Families, m.Family)).ThenBy(m => m.Cutoff).ToList());
     }
 
     /// <summary>The measures' values over all evaluated queries, in <see cref="Names"/> order.</summary>
@@ -94,9 +104,19 @@ internal sealed class TrecMeasures
             _ => query.Ndcg[Index(metrics, m.Cutoff)],
         }));
 
-    /// <summary>A line as trec_eval prints it: the name padded to 22, the query, the value to 4 decimals (counts as integers).</summary>
-    public static string Line(string name, string query, double value) =>
-        Line(name, query, value.ToString(name == "num_q" ? "0" : "0.0000", CultureInfo.InvariantCulture));
+    /// <summary>
+    /// A line as trec_eval prints it: the name padded to 22, the query, the value to 4 decimals (counts as
+    /// integers), rounded as C's <c>printf("%6.4f")</c> rounds: the exact binary value, halves to even.
+    /// </summary>
+    public static string Line(string name, string query, double value)
+    {
+        if (name == "num_q")
+            return Line(name, query, value.ToString("0", CultureInfo.InvariantCulture));
+
+        // The metrics lie in [0, 1], where 25 decimals show every double exactly enough to tell a true half.
+        var exact = decimal.Parse(value.ToString("F25", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        return Line(name, query, Math.Round(exact, 4, MidpointRounding.ToEven).ToString("0.0000", CultureInfo.InvariantCulture));
+    }
 
     /// <summary>A line with a text value, such as <c>runid</c>'s.</summary>
     public static string Line(string name, string query, string value) => $"{name,-22}\t{query}\t{value}";

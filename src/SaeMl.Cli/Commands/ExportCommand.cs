@@ -50,6 +50,8 @@ internal static class ExportCommand
             if (!modelOnly && parse.GetValue(corpus) is null)
                 throw new UsageException($"--format {formatName} exports a corpus's latents: name it with --corpus.");
 
+            var options = new SearchEngineExportOptions { IndexName = parse.GetValue(index)!, FieldName = parse.GetValue(field)! };
+            options.Validate();
             using var files = new CommandFiles()
                 .Reads(parse.GetValue(model), "--model").Reads(parse.GetValue(corpus), "--corpus")
                 .Reads(parse.GetValue(corpusIds), "--corpus-ids").Reads(parse.GetValue(queries), "--queries")
@@ -64,7 +66,6 @@ internal static class ExportCommand
                 "opensearch" => SparseSearchEngine.OpenSearch,
                 _ => SparseSearchEngine.Qdrant,
             };
-            var options = new SearchEngineExportOptions { IndexName = parse.GetValue(index)!, FieldName = parse.GetValue(field)! };
             using var corpusStore = EmbeddingStore.Open(parse.GetValue(corpus)!);
             var explicitIds = parse.GetValue(corpusIds);
             if (explicitIds is null && corpusStore.IdsPath is null)
@@ -90,6 +91,8 @@ internal static class ExportCommand
                         SearchEngineExport.WriteQueries(target, autoencoder, queryStore, parse.GetValue(size), stream, options, cancellationToken);
                     if (queryStore.IdsPath is { } queryIds)
                         File.Copy(queryIds, Path.Combine(staging, "query-ids.txt"));
+                    else
+                        console.MarkupLine($"[yellow]Query store '{Markup.Escape(queryStore.Name)}' has no {EmbeddingStore.IdsFileName}; the search requests follow its row order.[/]");
                 }
 
                 return documents;

@@ -4,7 +4,7 @@ namespace SaeMl.Data;
 
 /// <summary>One entry of a ranking: a document, the rank written beside it and its score.</summary>
 /// <param name="DocumentId">The document id.</param>
-/// <param name="Rank">The rank written in the run's fourth column.</param>
+/// <param name="Rank">The rank written in the run's fourth column (0 where it is not an integer; only <see cref="TrecRunOrder.RankColumn"/> reads it).</param>
 /// <param name="Score">The retrieval score, read in double precision.</param>
 public readonly record struct RankedDocument(string DocumentId, int Rank, double Score);
 
@@ -12,8 +12,8 @@ public readonly record struct RankedDocument(string DocumentId, int Rank, double
 public enum TrecRunOrder
 {
     /// <summary>
-    /// trec_eval's rule: descending score, equal scores by descending document id (byte order); the rank
-    /// column is ignored. The default, so that figures equal trec_eval's on any run.
+    /// trec_eval's rule: descending score, equal scores by descending document id (ordinal order, which
+    /// is <c>strcmp</c>'s for ASCII ids); the rank column is ignored. The default, so that figures equal trec_eval's on any run.
     /// </summary>
     Score,
 
@@ -23,7 +23,8 @@ public enum TrecRunOrder
 
 /// <summary>
 /// A retrieval run in TREC format, read into memory: per line
-/// <c>query-id Q0 document-id rank score tag</c>, separated by spaces or tabs.
+/// <c>query-id Q0 document-id rank score tag</c>, separated by spaces or tabs; as trec_eval 10 reads
+/// runs, lines starting with <c>#</c> are comments and fields after the sixth are ignored.
 /// </summary>
 /// <remarks>
 /// Scores are kept as doubles, as trec_eval 10 reads them, so scores that differ only beyond float
@@ -38,19 +39,22 @@ public sealed class TrecRun
     private static readonly IReadOnlyList<RankedDocument> NoRanking = [];
     private readonly Dictionary<string, Orders> _byQuery;
 
-    private TrecRun(string source, string? tag, Dictionary<string, Orders> byQuery, long lineCount, IReadOnlyList<string> ranksAgainstScores)
+    private readonly (long Line, string Text)? _firstBadRank;
+
+    private TrecRun(string source, string? tag, Dictionary<string, Orders> byQuery, long lineCount, IReadOnlyList<string> rankedOtherwise, (long, string)? firstBadRank)
     {
         Source = source;
         Tag = tag;
         _byQuery = byQuery;
         LineCount = lineCount;
-        QueriesRankedAgainstScores = ranksAgainstScores;
+        QueriesRankedOtherwise = rankedOtherwise;
+        _firstBadRank = firstBadRank;
     }
 
     /// <summary>The file the run was read from.</summary>
     public string Source { get; }
 
-    /// <summary>The run tag (the sixth column) when every line carries the same one; otherwise null.</summary>
+    /// <summary>The run tag: the sixth column of the last line, as trec_eval reports it (<c>runid</c>).</summary>
     public string? Tag { get; }
 
     /// <summary>The number of queries with a ranking.</summary>
@@ -63,17 +67,20 @@ public sealed class TrecRun
     public IEnumerable<string> QueryIds => _byQuery.Keys;
 
     /// <summary>
-    /// The queries whose rank column contradicts their scores: a document ranked above another has a
-    /// strictly lower score. For them the two orders of <see cref="TrecRunOrder"/> give different metrics.
-    /// (Equal scores ranked in another order than trec_eval's are not counted.)
+    /// The queries whose rank-column order is not trec_eval's score order: a document ranked above one with
+    /// a higher score, or equal scores in another order than descending document id. For them the two
+    /// orders of <see cref="TrecRunOrder"/> can give different metrics.
     /// </summary>
-    public IReadOnlyList<string> QueriesRankedAgainstScores { get; }
+    public IReadOnlyList<string> QueriesRankedOtherwise { get; }
 
     /// <summary>The ranking of a query, best first (empty when the run has none for it).</summary>
     /// <param name="queryId">The query.</param>
     /// <param name="order">trec_eval's score order (the default) or the rank column's.</param>
+    /// <exception cref="FormatException">The rank column is asked for and a line's rank is not an integer.</exception>
     public IReadOnlyList<RankedDocument> RankingOf(string queryId, TrecRunOrder order = TrecRunOrder.Score)
     {
+        if (order == TrecRunOrder.RankColumn && _firstBadRank is var (line, text))
+            throw new FormatException($"Line {line} of '{Source}' has rank '{text}', which is not an integer; order by score instead.");
         if (!_byQuery.TryGetValue(queryId, out var orders))
             return NoRanking;
         return order switch
@@ -86,28 +93,29 @@ public sealed class TrecRun
 
     /// <summary>Reads a TREC run file.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="FormatException">The file holds no ranking; a line does not have six fields; a rank is not an integer; a score is not a finite number; or a document repeats within a query.</exception>
+    /// <exception cref="FormatException">The file holds no ranking; a line has fewer than six fields; a score is not a finite number; or a document repeats within a query.</exception>
     public static TrecRun Read(string path)
     {
         var lines = new Dictionary<string, List<(RankedDocument Entry, long Line)>>(StringComparer.Ordinal);
         var lineCount = 0L;
         string? tag = null;
-        var oneTag = true;
+        (long, string)? firstBadRank = null;
         foreach (var (number, text) in TextLines.Read(path))
         {
+            if (text.TrimStart().StartsWith('#'))
+                continue;
             var fields = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length != 6)
+            if (fields.Length < 6)
                 throw new FormatException($"Line {number} of '{path}' has {fields.Length} fields; TREC run lines are 'query-id Q0 document-id rank score tag'.");
             if (!int.TryParse(fields[3], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var rank))
-                throw new FormatException($"Line {number} of '{path}' has rank '{fields[3]}', which is not an integer.");
+                firstBadRank ??= (number, fields[3]);
             if (!double.TryParse(fields[4], NumberStyles.Float, CultureInfo.InvariantCulture, out var score) || !double.IsFinite(score))
                 throw new FormatException($"Line {number} of '{path}' has score '{fields[4]}', which is not a finite number.");
 
             if (!lines.TryGetValue(fields[0], out var entries))
                 lines[fields[0]] = entries = [];
             entries.Add((new RankedDocument(fields[2], rank, score), number));
-            oneTag &= lineCount == 0 || fields[5] == tag;
-            tag ??= fields[5];
+            tag = fields[5];
             lineCount++;
         }
 
@@ -116,7 +124,7 @@ public sealed class TrecRun
 
         // Checked per query once the file is read, so only one query's documents are hashed at a time.
         var byQuery = new Dictionary<string, Orders>(lines.Count, StringComparer.Ordinal);
-        var ranksAgainstScores = new List<string>();
+        var rankedOtherwise = new List<string>();
         var firstLine = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var (query, entries) in lines)
         {
@@ -131,12 +139,12 @@ public sealed class TrecRun
             var byScore = entries.Select(e => e.Entry).ToArray();
             Array.Sort(byScore, TrecEvalOrder);
             byQuery[query] = new Orders(byScore, byRank);
-            if (RanksContradictScores(byRank))
-                ranksAgainstScores.Add(query);
+            if (!byRank.AsSpan().SequenceEqual(byScore))
+                rankedOtherwise.Add(query);
             lines[query] = null!; // let the parsed lines go as soon as they are ordered
         }
 
-        return new TrecRun(path, oneTag ? tag : null, byQuery, lineCount, ranksAgainstScores);
+        return new TrecRun(path, tag, byQuery, lineCount, rankedOtherwise, firstBadRank);
     }
 
     /// <summary>Descending score; equal scores by descending document id, compared ordinally (as trec_eval's <c>strcmp</c> does for ASCII ids).</summary>
@@ -144,27 +152,6 @@ public sealed class TrecRun
     {
         var byScore = b.Score.CompareTo(a.Score);
         return byScore != 0 ? byScore : string.CompareOrdinal(b.DocumentId, a.DocumentId);
-    }
-
-    /// <summary>Whether some document has a strictly lower score than one ranked below it.</summary>
-    private static bool RanksContradictScores(RankedDocument[] byRank)
-    {
-        var lowestAbove = double.PositiveInfinity; // the lowest score among strictly better ranks
-        var groupLowest = double.PositiveInfinity;
-        for (var i = 0; i < byRank.Length; i++)
-        {
-            if (i > 0 && byRank[i].Rank != byRank[i - 1].Rank)
-            {
-                lowestAbove = Math.Min(lowestAbove, groupLowest);
-                groupLowest = double.PositiveInfinity;
-            }
-
-            if (byRank[i].Score > lowestAbove)
-                return true;
-            groupLowest = Math.Min(groupLowest, byRank[i].Score);
-        }
-
-        return false;
     }
 
     private sealed record Orders(RankedDocument[] ByScore, RankedDocument[] ByRank);

@@ -40,7 +40,7 @@ internal sealed class SafetensorsFile
         var dataStart = 8 + (long)headerLength;
         var dataLength = stream.Length - dataStart;
 
-        var tensors = new Dictionary<string, (string, long[], long, long)>(StringComparer.Ordinal);
+        var entries = new List<(string Name, string DType, long[] Shape, long[] Offsets)>();
         try
         {
             using var json = JsonDocument.Parse(header);
@@ -48,19 +48,35 @@ internal sealed class SafetensorsFile
             {
                 if (entry.Name == "__metadata__")
                     continue;
-                var dtype = entry.Value.GetProperty("dtype").GetString()!;
-                var shape = entry.Value.GetProperty("shape").EnumerateArray().Select(s => s.GetInt64()).ToArray();
-                var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(o => o.GetInt64()).ToArray();
-                var elementSize = ElementSize(dtype, path, entry.Name);
-                var count = shape.Aggregate(1L, (a, b) => checked(a * b));
-                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != count * elementSize)
-                    throw new FormatException($"'{path}': tensor '{entry.Name}' ({dtype}, shape [{string.Join(", ", shape)}]) has byte range [{string.Join(", ", offsets)}], which does not fit its size or the file's {dataLength} data bytes.");
-                tensors[entry.Name] = (dtype, shape, offsets[0], offsets[1]);
+                entries.Add((
+                    entry.Name,
+                    entry.Value.GetProperty("dtype").GetString()!,
+                    entry.Value.GetProperty("shape").EnumerateArray().Select(s => s.GetInt64()).ToArray(),
+                    entry.Value.GetProperty("data_offsets").EnumerateArray().Select(o => o.GetInt64()).ToArray()));
             }
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or OverflowException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             throw new FormatException($"'{path}' has a safetensors header that cannot be read: {e.Message}", e);
+        }
+
+        var tensors = new Dictionary<string, (string, long[], long, long)>(StringComparer.Ordinal);
+        foreach (var (name, dtype, shape, offsets) in entries)
+        {
+            var elementSize = ElementSize(dtype, path, name);
+            long bytes;
+            try
+            {
+                bytes = shape.Aggregate((long)elementSize, (a, b) => b < 0 ? throw new OverflowException() : checked(a * b));
+            }
+            catch (OverflowException)
+            {
+                throw new FormatException($"'{path}': tensor '{name}' has shape [{string.Join(", ", shape)}], which is negative or too large.");
+            }
+
+            if (offsets.Length != 2 || offsets[0] < 0 || offsets[0] > offsets[1] || offsets[1] > dataLength || offsets[1] - offsets[0] != bytes)
+                throw new FormatException($"'{path}': tensor '{name}' ({dtype}, shape [{string.Join(", ", shape)}]) has byte range [{string.Join(", ", offsets)}], which does not fit its size or the file's {dataLength} data bytes.");
+            tensors[name] = (dtype, shape, offsets[0], offsets[1]);
         }
 
         return new SafetensorsFile(path, dataStart, tensors);

@@ -7,10 +7,10 @@ namespace SaeMl.Interop;
 /// <summary>The search engines whose sparse-vector formats <see cref="SearchEngineExport"/> writes.</summary>
 public enum SparseSearchEngine
 {
-    /// <summary>Elasticsearch 8.15 or later: a <c>sparse_vector</c> field, searched with the <c>sparse_vector</c> query.</summary>
+    /// <summary>Elasticsearch 8.15 or later: a <c>sparse_vector</c> field, searched with the <c>sparse_vector</c> query (token pruning off).</summary>
     Elasticsearch,
 
-    /// <summary>OpenSearch (or Elasticsearch 7+): a <c>rank_features</c> field, searched with a sum of linear <c>rank_feature</c> queries.</summary>
+    /// <summary>OpenSearch 1.1 or later (or Elasticsearch 7.12 or later): a <c>rank_features</c> field, searched with a sum of linear <c>rank_feature</c> queries.</summary>
     OpenSearch,
 
     /// <summary>Qdrant: a named sparse vector, searched with the Query API.</summary>
@@ -29,10 +29,14 @@ public sealed record SearchEngineExportOptions
     /// <summary>Vectors encoded at a time; memory holds one batch whatever the store's size.</summary>
     public int BatchRows { get; init; } = 4096;
 
-    internal void Validate()
+    /// <summary>Checks the names and the batch size.</summary>
+    /// <exception cref="ArgumentException">A name is empty, the field holds a dot, the index is not a valid Elasticsearch index name, or BatchRows is below 1.</exception>
+    public void Validate()
     {
         if (string.IsNullOrWhiteSpace(IndexName) || string.IsNullOrWhiteSpace(FieldName) || FieldName.Contains('.'))
             throw new ArgumentException($"IndexName and FieldName must be non-empty and FieldName must hold no dot; got '{IndexName}' and '{FieldName}'.");
+        if (IndexName != IndexName.ToLowerInvariant() || IndexName.StartsWith('-') || IndexName.StartsWith('_') || IndexName.IndexOfAny(['\\', '/', '*', '?', '"', '<', '>', '|', ' ', ',', '#', ':']) >= 0)
+            throw new ArgumentException($"IndexName '{IndexName}' is not an Elasticsearch index name: lowercase, not starting with '-' or '_', none of \\ / * ? \" < > | , # : or space.");
         if (BatchRows < 1)
             throw new ArgumentException($"BatchRows must be at least 1, got {BatchRows}.");
     }
@@ -58,12 +62,15 @@ public static class SearchEngineExport
     private const float SmallestNormal = 1.17549435E-38f;
 
     /// <summary>The value a Lucene feature field keeps of <paramref name="value"/> (9 significant bits, truncated), or 0 where it holds none.</summary>
+    /// <param name="value">A latent value.</param>
     public static float StoredFeatureValue(float value) =>
         !IsExported(value)
             ? 0f
             : BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(value) & ~0x7FFF);
 
     /// <summary>The JSON that creates the index or collection: Elasticsearch's or OpenSearch's mapping, or Qdrant's collection body.</summary>
+    /// <param name="engine">The search engine.</param>
+    /// <param name="options">The field name; null takes the defaults.</param>
     public static string IndexDefinition(SparseSearchEngine engine, SearchEngineExportOptions? options = null)
     {
         options ??= new SearchEngineExportOptions();
@@ -101,6 +108,14 @@ public static class SearchEngineExport
     /// a bulk action line (<c>index</c>, the document id as <c>_id</c>) and a source line holding the latents;
     /// for Qdrant one point per line (the row as its id, the document id in the payload's <c>doc_id</c>).
     /// </summary>
+    /// <param name="engine">The search engine.</param>
+    /// <param name="autoencoder">Encodes the corpus.</param>
+    /// <param name="corpus">The corpus embeddings.</param>
+    /// <param name="documentIds">The ids of the corpus rows.</param>
+    /// <param name="output">Receives the lines (UTF-8, one JSON object per line); left open.</param>
+    /// <param name="options">Index and field names, batch size; null takes the defaults.</param>
+    /// <param name="progress">Receives the rows written after each batch.</param>
+    /// <param name="cancellationToken">Checked before each batch.</param>
     /// <returns>The number of documents written.</returns>
     /// <exception cref="ArgumentException">The store's dimension is not the autoencoder's, the ids do not match its rows, or an option is out of range.</exception>
     public static long WriteDocuments(
@@ -162,7 +177,14 @@ public static class SearchEngineExport
     /// OpenSearch's as <c>_msearch</c> NDJSON (a header line naming the index, then the body), Qdrant's as
     /// one Query API request per line (POST them together to <c>points/query/batch</c> as <c>searches</c>).
     /// </summary>
-    /// <returns>The number of queries written.</returns>
+    /// <param name="engine">The search engine.</param>
+    /// <param name="autoencoder">Encodes the queries.</param>
+    /// <param name="queries">The query embeddings.</param>
+    /// <param name="size">Documents each request asks for.</param>
+    /// <param name="output">Receives the lines; left open.</param>
+    /// <param name="options">Index and field names, batch size; null takes the defaults.</param>
+    /// <param name="cancellationToken">Checked before each batch.</param>
+    /// <returns>The number of queries written. A query with no positive latent asks for <c>match_none</c> (Elasticsearch, OpenSearch) or an empty vector (Qdrant): nothing scores.</returns>
     /// <exception cref="ArgumentException">The store's dimension is not the autoencoder's, <paramref name="size"/> is below 1, or an option is out of range.</exception>
     public static long WriteQueries(
         SparseSearchEngine engine,
@@ -204,13 +226,23 @@ public static class SearchEngineExport
                 json.WriteStartObject();
                 json.WriteNumber("size", size);
                 json.WriteStartObject("query");
-                if (engine == SparseSearchEngine.Elasticsearch)
+                var kept = 0;
+                foreach (var value in values)
+                    kept += IsExported(value) ? 1 : 0;
+                if (kept == 0)
+                {
+                    // No latent fires: nothing can score, and an empty bool query would match every document.
+                    json.WriteStartObject("match_none");
+                    json.WriteEndObject();
+                }
+                else if (engine == SparseSearchEngine.Elasticsearch)
                 {
                     json.WriteStartObject("sparse_vector");
                     json.WriteString("field", options.FieldName);
                     json.WriteStartObject("query_vector");
                     WriteKeyedValues(json, indices, values);
                     json.WriteEndObject();
+                    json.WriteBoolean("prune", false); // newer Elasticsearch prunes query tokens by default, which would not be the dot product
                     json.WriteEndObject();
                 }
                 else

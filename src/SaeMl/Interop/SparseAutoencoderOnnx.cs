@@ -25,6 +25,8 @@ public static class SparseAutoencoderOnnx
     private const long MaxWeightBytes = 2_000_000_000L;
 
     /// <summary>Writes the encoder model to <paramref name="path"/> (under a temporary name, then renamed).</summary>
+    /// <param name="autoencoder">The autoencoder.</param>
+    /// <param name="path">The <c>.onnx</c> file to write; an existing file is replaced.</param>
     /// <exception cref="ArgumentException">The weights are too large for one ONNX file.</exception>
     public static void SaveEncoder(SparseAutoencoder autoencoder, string path)
     {
@@ -43,7 +45,7 @@ public static class SparseAutoencoderOnnx
         graph.AddConstant("W_enc_t", transposed, d, n);
         graph.AddConstant("b_enc", weights.EncoderBias, n);
         graph.AddConstant("b_dec", weights.DecoderBias, d);
-        graph.AddConstant("k", [autoencoder.ActiveLatents], 1);
+        graph.AddConstant("k", [(long)autoencoder.ActiveLatents], 1);
         var centred = graph.AddNode("Sub", ["embedding", "b_dec"], "centred");
         var product = graph.AddNode("MatMul", [centred, "W_enc_t"], "product");
         var pre = graph.AddNode("Add", [product, "b_enc"], "pre_activations");
@@ -60,6 +62,8 @@ public static class SparseAutoencoderOnnx
     }
 
     /// <summary>Writes the decoder model to <paramref name="path"/> (under a temporary name, then renamed).</summary>
+    /// <param name="autoencoder">The autoencoder.</param>
+    /// <param name="path">The <c>.onnx</c> file to write; an existing file is replaced.</param>
     /// <exception cref="ArgumentException">The weights are too large for one ONNX file.</exception>
     public static void SaveDecoder(SparseAutoencoder autoencoder, string path)
     {

@@ -21,8 +21,10 @@ namespace SaeMl.Interop;
 /// <para>Read: that layout, and SAELens's TopK layout (<c>W_enc</c> <c>[d, n]</c>, <c>b_enc</c>,
 /// <c>W_dec</c>, <c>b_dec</c> in <c>sae_weights.safetensors</c>, with <c>d_in</c>, <c>d_sae</c> and K in
 /// <c>k</c> or <c>activation_fn_kwargs.k</c> of <c>cfg.json</c>; <c>apply_b_dec_to_input: false</c> is
-/// folded into the encoder bias, input normalisation other than <c>none</c> is refused); tensors in float32,
-/// float16 or bfloat16.</para>
+/// folded into the encoder bias, <c>rescale_acts_by_decoder_norm</c> into the encoder, input normalisation
+/// other than <c>none</c> is refused); tensors in float32, float16 or bfloat16. Variants that compute another
+/// function (sparsify's <c>groupmax</c> activation, transcoders, skip connections; SAELens's other
+/// architectures) and files with further tensors are refused.</para>
 /// </remarks>
 public static class SparseAutoencoderSafetensors
 {
@@ -35,6 +37,8 @@ public static class SparseAutoencoderSafetensors
     private const string SaeLensWeightsFileName = "sae_weights.safetensors";
 
     /// <summary>Writes <see cref="WeightsFileName"/> and <see cref="ConfigFileName"/> into <paramref name="folder"/> (created if missing), each under a temporary name first.</summary>
+    /// <param name="autoencoder">The autoencoder.</param>
+    /// <param name="folder">The folder to write into; files of these names there are replaced.</param>
     public static void Save(SparseAutoencoder autoencoder, string folder)
     {
         ArgumentNullException.ThrowIfNull(autoencoder);
@@ -88,10 +92,28 @@ public static class SparseAutoencoderSafetensors
             ["num_latents"] = weights.LatentSize,
             ["k"] = autoencoder.ActiveLatents,
             ["expansion_factor"] = weights.LatentSize / weights.Dimension,
-            ["normalize_decoder"] = true,
+            ["normalize_decoder"] = HasUnitDecoderRows(weights),
             ["multi_topk"] = false,
         };
         AtomicFile.Write(Path.Combine(folder, ConfigFileName), stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n")));
+    }
+
+    private static bool HasUnitDecoderRows(SaeWeights weights)
+    {
+        for (var j = 0; j < weights.LatentSize; j++)
+        {
+            var row = weights.DecoderWeight.AsSpan(j * weights.Dimension, weights.Dimension);
+            if (Math.Abs(System.Numerics.Tensors.TensorPrimitives.Norm(row) - 1) > 1e-3)
+                return false;
+        }
+
+        return true;
+    }
+
+    private static void RefuseOtherTensors(SafetensorsFile tensors, string path, params string[] expected)
+    {
+        if (tensors.Names.FirstOrDefault(name => !expected.Contains(name)) is { } other)
+            throw new FormatException($"'{path}' holds tensor '{other}' beside {string.Join(", ", expected)}; SaeMl reads plain TopK autoencoders and would ignore it.");
     }
 
     /// <summary>Loads a folder in sparsify's or SAELens's layout (or the path of its weights file, with <c>cfg.json</c> beside it).</summary>
@@ -129,11 +151,24 @@ public static class SparseAutoencoderSafetensors
         SaeWeights weights;
         if (tensors.ContainsKey("encoder.weight"))
         {
+            // sparsify's variants that compute another function than a TopK SAE.
+            if (config["activation"]?.GetValue<string>() is { } activation and not "topk")
+                throw new FormatException($"'{configPath}' sets activation to '{activation}'; SaeMl reads TopK autoencoders.");
+            foreach (var flag in new[] { "transcode", "skip_connection" })
+            {
+                if (config[flag]?.GetValue<bool>() == true)
+                    throw new FormatException($"'{configPath}' sets {flag}; SaeMl reads plain TopK autoencoders (x − b_dec encoded, no skip connection).");
+            }
+
+            RefuseOtherTensors(tensors, weightsPath, "encoder.weight", "encoder.bias", "W_dec", "b_dec");
             var (encoder, n, d) = tensors.Matrix("encoder.weight");
             weights = new SaeWeights(d, n, encoder, tensors.Vector("encoder.bias", n), tensors.Matrix("W_dec", n, d), tensors.Vector("b_dec", d));
         }
         else if (tensors.ContainsKey("W_enc"))
         {
+            if ((config["architecture"] ?? config["activation_fn_str"] ?? config["activation_fn"])?.GetValue<string>() is { } architecture and not "topk")
+                throw new FormatException($"'{configPath}' describes a '{architecture}' autoencoder; SaeMl reads TopK autoencoders.");
+            RefuseOtherTensors(tensors, weightsPath, "W_enc", "b_enc", "W_dec", "b_dec");
             var (encoderTransposed, d, n) = tensors.Matrix("W_enc");
             var encoder = new float[encoderTransposed.LongLength];
             for (var i = 0; i < d; i++)
@@ -156,7 +191,23 @@ public static class SparseAutoencoderSafetensors
                 }
             }
 
-            weights = new SaeWeights(d, n, encoder, encoderBias, tensors.Matrix("W_dec", n, d), decoderBias);
+            var decoder = tensors.Matrix("W_dec", n, d);
+            if (config["rescale_acts_by_decoder_norm"]?.GetValue<bool>() == true)
+            {
+                // SAELens scales pre-activations by each decoder row's norm; folded in, the rows become unit vectors.
+                for (var j = 0; j < n; j++)
+                {
+                    var row = decoder.AsSpan(j * d, d);
+                    var norm = System.Numerics.Tensors.TensorPrimitives.Norm(row);
+                    if (norm == 0)
+                        continue;
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(encoder.AsSpan(j * d, d), norm, encoder.AsSpan(j * d, d));
+                    encoderBias[j] *= norm;
+                    System.Numerics.Tensors.TensorPrimitives.Divide(row, norm, row);
+                }
+            }
+
+            weights = new SaeWeights(d, n, encoder, encoderBias, decoder, decoderBias);
         }
         else
         {

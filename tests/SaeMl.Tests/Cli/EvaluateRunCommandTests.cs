@@ -59,7 +59,7 @@ public sealed class EvaluateRunCommandTests : IDisposable
         }
 
         output.Should().Contain($"recip_rank            \tall\t{expected.Values.Average(v => v["recip_rank"]).ToString("0.0000", CultureInfo.InvariantCulture)}");
-        error.Should().Contain("rank a document above one with a higher score", "the rank columns were shuffled");
+        error.Should().Contain("order their documents otherwise by the rank column than by score", "the rank columns were shuffled");
 
         // The control: the same file taken in its rank-column order scores otherwise.
         var (rankExit, _, _) = await Run(["evaluate", "--run", runPath, "--qrels", qrelsPath, "--query-set", querySet, "-q", "--order", "rank",
@@ -93,6 +93,14 @@ public sealed class EvaluateRunCommandTests : IDisposable
             "P_2                   \tall\t0.2500");
         error.Should().Contain("ranks no document for 1 of the 2 judged queries; they score 0");
     }
+
+    [Theory]
+    [InlineData(0.03125, "0.0312")] // a true half rounds to even, as printf does
+    [InlineData(0.03135, "0.0314")] // the nearest double lies above the half
+    [InlineData(0.09375, "0.0938")]
+    [InlineData(1.0 / 3, "0.3333")]
+    public void Values_print_as_printf_rounds_them(double value, string printed) =>
+        TrecMeasures.Line("map", "all", value).Should().Be($"map                   \tall\t{printed}");
 
     [Theory]
     [InlineData("", "Run '*' holds no ranking lines*")]

@@ -207,27 +207,39 @@ public sealed class DatasetReaderTests : IDisposable
         run.RankingOf("q1").Select(r => r.DocumentId).Should().Equal("d9", "a", "d10", "b", "c");
         run.RankingOf("q1", TrecRunOrder.RankColumn).Select(r => r.DocumentId).Should().Equal("d10", "d9", "a", "b", "c");
         run.RankingOf("q1")[0].Score.Should().Be(1e39, "a score beyond float's range is still a finite double");
-        run.QueriesRankedAgainstScores.Should().Equal(["q1"], "d10 is ranked above a with a lower score");
+        run.QueriesRankedOtherwise.Should().Equal(["q1"], "d10 is ranked above a with a lower score");
         run.Tag.Should().Be("t");
         run.LineCount.Should().Be(5);
     }
 
     [Fact]
-    public void Scores_that_differ_beyond_float_precision_do_not_tie_and_consistent_ranks_raise_nothing()
+    public void Comments_extra_fields_and_ranks_that_are_not_integers_are_read_as_trec_eval_reads_them()
     {
-        var path = Write("close.trec", "q1 Q0 a 1 0.30000000000000004 x\nq1 Q0 b 2 0.3 x\nq1 Q0 c 2 0.3 y\n");
+        var path = Write("loose.trec", "# produced by a script\nq1 Q0 a 1.0 0.5 run-a extra\nq1 Q0 b - 0.9 run-b\n");
+
+        var run = TrecRun.Read(path);
+
+        run.RankingOf("q1").Select(r => r.DocumentId).Should().Equal("b", "a");
+        run.LineCount.Should().Be(2);
+        run.Tag.Should().Be("run-b", "trec_eval names a run by its last line's tag");
+        run.Invoking(r => r.RankingOf("q1", TrecRunOrder.RankColumn)).Should().Throw<FormatException>()
+            .WithMessage("Line 2 of '*' has rank '1.0', which is not an integer; order by score instead.");
+    }
+
+    [Fact]
+    public void Scores_that_differ_beyond_float_precision_do_not_tie_and_only_queries_ranked_otherwise_are_named()
+    {
+        var path = Write("close.trec", "q1 Q0 a 1 0.30000000000000004 x\nq1 Q0 c 2 0.3 y\nq1 Q0 b 3 0.3 x\nq2 Q0 d 1 1 x\nq2 Q0 e 2 1 x\n");
 
         var run = TrecRun.Read(path);
 
         ((float)0.30000000000000004).Should().Be(0.3f, "the two scores are one float");
         run.RankingOf("q1").Select(r => r.DocumentId).Should().Equal("a", "c", "b");
-        run.QueriesRankedAgainstScores.Should().BeEmpty();
-        run.Tag.Should().BeNull("the lines carry two tags");
+        run.QueriesRankedOtherwise.Should().Equal(["q2"], "q1's ranks follow trec_eval's order; q2 ranks its tie d before e, trec_eval e before d");
     }
 
     [Theory]
     [InlineData("q1 Q0 a 1 0.5\n", "Line 1 of '*' has 5 fields*")]
-    [InlineData("q1 Q0 a one 0.5 t\n", "Line 1 of '*' has rank 'one'*")]
     [InlineData("q1 Q0 a 1 nan t\n", "Line 1 of '*' has score 'nan', which is not a finite number.")]
     [InlineData("q1 Q0 a 1 1e400 t\n", "Line 1 of '*' has score '1e400', which is not a finite number.")]
     [InlineData("\n  \n", "Run '*' holds no ranking lines*")]

@@ -36,10 +36,13 @@ public sealed class SparseAutoencoderSafetensorsTests : IDisposable
     [InlineData("sparsify", "BF16")]
     [InlineData("saelens", "F16")]
     [InlineData("saelens-no-input-bias", "F32")]
+    [InlineData("saelens-rescaled", "F32")]
     public void A_file_in_a_python_librarys_layout_loads_and_encodes_as_its_formula_says(string layout, string dtype)
     {
         var subtractsDecoderBias = layout != "saelens-no-input-bias";
+        var rescaled = layout == "saelens-rescaled";
         var weights = RoundTo(RandomWeights(new Random(7)), dtype);
+        var decoderNorms = Enumerable.Range(0, N).Select(j => Math.Sqrt(Enumerable.Range(0, D).Sum(i => (double)weights.DecoderWeight[j * D + i] * weights.DecoderWeight[j * D + i]))).ToArray();
         var folder = _folder.File(layout + dtype);
         Directory.CreateDirectory(folder);
         if (layout == "sparsify")
@@ -59,14 +62,16 @@ public sealed class SparseAutoencoderSafetensorsTests : IDisposable
             WritePythonStyle(Path.Combine(folder, "sae_weights.safetensors"), dtype,
                 ("W_enc", [D, N], transposed), ("b_enc", [N], weights.EncoderBias), ("W_dec", [N, D], weights.DecoderWeight), ("b_dec", [D], weights.DecoderBias));
             File.WriteAllText(Path.Combine(folder, "cfg.json"), $"{{\"architecture\": \"topk\", \"d_in\": {D}, \"d_sae\": {N}, \"activation_fn_kwargs\": {{\"k\": {K}}}, "
-                + $"\"apply_b_dec_to_input\": {(subtractsDecoderBias ? "true" : "false")}, \"normalize_activations\": \"none\"}}");
+                + $"\"apply_b_dec_to_input\": {(subtractsDecoderBias ? "true" : "false")}, \"rescale_acts_by_decoder_norm\": {(rescaled ? "true" : "false")}, \"normalize_activations\": \"none\"}}");
         }
 
         using var loaded = SparseAutoencoderSafetensors.Load(folder, ComputeDevice.Cpu);
 
         var x = new[] { 0.3f, -1.2f, 0.8f, 0.1f, -0.4f, 0.9f };
         var codes = loaded.Encode(x);
-        var pre = Enumerable.Range(0, N).Select(j => Enumerable.Range(0, D).Sum(i => weights.EncoderWeight[j * D + i] * (x[i] - (subtractsDecoderBias ? weights.DecoderBias[i] : 0))) + weights.EncoderBias[j]).ToArray();
+        // SAELens with rescale_acts_by_decoder_norm scales each pre-activation by its decoder row's norm.
+        var pre = Enumerable.Range(0, N).Select(j => (float)((Enumerable.Range(0, D).Sum(i => weights.EncoderWeight[j * D + i] * (x[i] - (subtractsDecoderBias ? weights.DecoderBias[i] : 0))) + weights.EncoderBias[j])
+            * (rescaled ? decoderNorms[j] : 1))).ToArray();
         var top = Enumerable.Range(0, N).OrderByDescending(j => pre[j]).Take(K).Order().ToArray();
         codes.IndicesOf(0).ToArray().Should().Equal(top);
         for (var j = 0; j < K; j++)
@@ -83,6 +88,10 @@ public sealed class SparseAutoencoderSafetensorsTests : IDisposable
         var configPath = Path.Combine(folder, "cfg.json");
         var load = () => SparseAutoencoderSafetensors.Load(folder, ComputeDevice.Cpu).Dispose();
 
+        File.WriteAllText(configPath, "{\"k\": 3, \"activation\": \"groupmax\"}");
+        load.Should().Throw<FormatException>().WithMessage("*sets activation to 'groupmax'; SaeMl reads TopK autoencoders.");
+        File.WriteAllText(configPath, "{\"k\": 3, \"transcode\": true}");
+        load.Should().Throw<FormatException>().WithMessage("*sets transcode; SaeMl reads plain TopK autoencoders*");
         File.WriteAllText(configPath, "{\"d_in\": 6}");
         load.Should().Throw<FormatException>().WithMessage("*cfg.json' names no K*");
         File.WriteAllText(configPath, "{\"k\": 99}");
