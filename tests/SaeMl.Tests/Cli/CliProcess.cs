@@ -21,6 +21,21 @@ internal static class CliProcess
         return await Finish(child);
     }
 
+    /// <summary>
+    /// Runs the dotnet tool itself (<c>pack</c>, <c>new</c>, <c>build</c>, an app's dll) in <paramref name="workingDirectory"/>,
+    /// without the MSBuild and test-host variables this test process inherited, as from a fresh shell.
+    /// </summary>
+    public static async Task<CliResult> RunDotNetAsync(string workingDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo(DotNet, args) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)).ToList())
+            start.Environment.Remove(name);
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        using var child = Process.Start(start)!;
+        return await Finish(child);
+    }
+
     /// <summary>Runs to the end; standard output and error together.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
     {
