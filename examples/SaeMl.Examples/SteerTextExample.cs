@@ -75,7 +75,7 @@ public static class SteerTextExample
         var embed = ml.Transforms.EmbedText("Embedding", "Text", modelPath, vocabularyPath, device: ComputeDevice.Cpu);
         var documents = ml.Data.LoadFromEnumerable(world.Documents.Select(d => new Passage { Text = d.Text }));
         var embedder = embed.Fit(documents);
-        using var autoencoder = ml.Transforms.SparseAutoencode(SaeColumnNames.Latent, "Embedding", new SparseAutoencoderOptions
+        using var autoencoder = ml.Transforms.SparseAutoencode(new SparseAutoencoderOptions
         {
             LatentSize = 256, ActiveLatents = 8, Epochs = 10, BatchSize = 32, NeighborsPerQuery = 0, KLWeight = 0, Device = ComputeDevice.Cpu,
         }).Fit(embedder.Transform(documents));

@@ -143,6 +143,7 @@ public sealed class DemoExperiment : IDisposable
         label,
         new SparseAutoencoderOptions
         {
+            ReconstructionColumnName = SaeColumnNames.Reconstruction,
             LatentSize = Options.LatentSize, ActiveLatents = activeLatents, KLWeight = klWeight, Epochs = Options.Epochs,
             NeighborsPerQuery = Options.TrainingNeighbors, Device = Options.Device,
         },
@@ -157,7 +158,7 @@ public sealed class DemoExperiment : IDisposable
             return false;
         using var data = OpenTrainingData();
         using var transformer = new Microsoft.ML.MLContext().Transforms
-            .SparseAutoencode(SaeColumnNames.Latent, SaeColumnNames.Embedding, model.Options, SaeColumnNames.Reconstruction, progress: progress)
+            .SparseAutoencode(model.Options, progress)
             .Fit(data, cancellationToken);
         transformer.Save(model.Path);
         return true;

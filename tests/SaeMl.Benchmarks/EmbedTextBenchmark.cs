@@ -52,7 +52,7 @@ internal static class EmbedTextBenchmark
 
             var ml = new MLContext(seed: 1);
             var data = ml.Data.LoadFromEnumerable(texts.Select(t => new TextRow { Text = t }));
-            using var transformer = ml.Transforms.EmbedText("Embedding", "Text", Options(batchSize, sort: true)).Fit(data);
+            using var transformer = ml.Transforms.EmbedText(Options(batchSize, sort: true)).Fit(data);
             var cursorSeconds = Time(repeats, () =>
             {
                 var embedded = transformer.Transform(data);

@@ -108,10 +108,11 @@ internal static class SaeTrainingBenchmark
         var random = new Random(2);
         var vectors = UnitRows(random, rows, d);
         var tiny = SaeTrainingData.FromArrays(UnitRows(random, 64, d), d);
-        using var transformer = ml.Transforms.SparseAutoencode("Latent", "Embedding", new SparseAutoencoderOptions
+        using var transformer = ml.Transforms.SparseAutoencode(new SparseAutoencoderOptions
         {
+            ReconstructionColumnName = "Reconstruction",
             LatentSize = n, ActiveLatents = k, BatchSize = 64, NeighborsPerQuery = 0, KLWeight = 0, Epochs = 1, ValidationFraction = 0, Device = device,
-        }, "Reconstruction").Fit(tiny);
+        }).Fit(tiny);
         var schema = SchemaDefinition.Create(typeof(Row));
         schema["Embedding"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
         var view = ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new Row { Embedding = vectors[(i * d)..((i + 1) * d)] }), schema);

@@ -63,6 +63,7 @@ internal static class TrainCommand
 
             var options = new SparseAutoencoderOptions
             {
+                ReconstructionColumnName = SaeColumnNames.Reconstruction,
                 LatentSize = parse.GetValue(latents),
                 ActiveLatents = parse.GetValue(k),
                 Epochs = parse.GetValue(epochs),
@@ -88,7 +89,7 @@ internal static class TrainCommand
             TrainingJob.Run(console, progress =>
             {
                 using var transformer = new MLContext().Transforms
-                    .SparseAutoencode(SaeColumnNames.Latent, SaeColumnNames.Embedding, options, SaeColumnNames.Reconstruction, progress: progress)
+                    .SparseAutoencode(options, progress)
                     .Fit(data, cancellationToken);
                 transformer.Save(target);
             });

@@ -59,6 +59,21 @@ public class SparseAutoencoderOptions
         public const float ValidationFraction = 0.05f;
     }
 
+    /// <summary>The <c>SparseAutoencode</c> estimator's sparse latent column (a vector of Single of length n); the store-based trainer ignores the column names.</summary>
+    public string OutputColumnName = SaeColumnNames.Latent;
+
+    /// <summary>The <c>SparseAutoencode</c> estimator's embedding column, a known-size vector of Single.</summary>
+    public string InputColumnName = SaeColumnNames.Embedding;
+
+    /// <summary>When set, the column the <c>SparseAutoencode</c> transform writes the reconstruction x̂ to.</summary>
+    public string? ReconstructionColumnName;
+
+    /// <summary>
+    /// When set, the column holding each row's M neighbor documents' embeddings (a vector of Single of M·d
+    /// values) for the KL term; when not, the estimator finds them itself (see <see cref="NeighborCorpusPath"/>).
+    /// </summary>
+    public string? NeighborsColumnName;
+
     /// <summary>n, the number of latents.</summary>
     public int LatentSize = Defaults.LatentSize;
 

@@ -43,25 +43,18 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
     private readonly string? _neighborsColumnName;
     private readonly IProgress<SaeTrainingProgress>? _progress;
 
-    internal SparseAutoencoderEstimator(
-        IHostEnvironment env,
-        string latentColumnName,
-        string inputColumnName,
-        string? reconstructionColumnName,
-        string? neighborsColumnName,
-        SparseAutoencoderOptions options,
-        IProgress<SaeTrainingProgress>? progress)
+    internal SparseAutoencoderEstimator(IHostEnvironment env, SparseAutoencoderOptions options, IProgress<SaeTrainingProgress>? progress)
     {
         ArgumentNullException.ThrowIfNull(env);
-        ArgumentException.ThrowIfNullOrEmpty(latentColumnName);
-        ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(options.OutputColumnName, nameof(options.OutputColumnName));
+        ArgumentException.ThrowIfNullOrEmpty(options.InputColumnName, nameof(options.InputColumnName));
         _host = env.Register(nameof(SparseAutoencoderEstimator));
         _options = options.Copy();
-        _latentColumnName = latentColumnName;
-        _inputColumnName = inputColumnName;
-        _reconstructionColumnName = reconstructionColumnName;
-        _neighborsColumnName = neighborsColumnName;
+        _latentColumnName = options.OutputColumnName;
+        _inputColumnName = options.InputColumnName;
+        _reconstructionColumnName = options.ReconstructionColumnName;
+        _neighborsColumnName = options.NeighborsColumnName;
         _progress = progress;
     }
 

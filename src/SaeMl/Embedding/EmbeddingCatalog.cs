@@ -44,8 +44,10 @@ public static class EmbeddingCatalog
         int batchSize = TextEmbedderOptions.Defaults.BatchSize,
         ComputeDevice? device = null,
         bool allowCpuFallback = false) =>
-        EmbedText(catalog, outputColumnName, inputColumnName, new TextEmbedderOptions
+        EmbedText(catalog, new TextEmbedderOptions
         {
+            OutputColumnName = outputColumnName,
+            InputColumnName = inputColumnName,
             ModelPath = modelPath,
             VocabularyPath = vocabularyPath,
             Pooling = pooling,
@@ -57,15 +59,13 @@ public static class EmbeddingCatalog
             AllowCpuFallback = allowCpuFallback,
         });
 
-    /// <summary>Embeds text with every setting of <see cref="TextEmbedderOptions"/>.</summary>
+    /// <summary>Embeds text with every setting of <see cref="TextEmbedderOptions"/>, its columns included.</summary>
     /// <param name="catalog">The transforms catalog.</param>
-    /// <param name="outputColumnName">The embedding column.</param>
-    /// <param name="inputColumnName">The text column; null means <paramref name="outputColumnName"/>.</param>
-    /// <param name="options">Model, vocabulary and embedding settings.</param>
-    public static TextEmbeddingEstimator EmbedText(this TransformsCatalog catalog, string outputColumnName, string? inputColumnName, TextEmbedderOptions options)
+    /// <param name="options">Columns, model, vocabulary and embedding settings (copied).</param>
+    public static TextEmbeddingEstimator EmbedText(this TransformsCatalog catalog, TextEmbedderOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        return new TextEmbeddingEstimator(MLNetInternals.Environment(catalog), outputColumnName, inputColumnName, options);
+        return new TextEmbeddingEstimator(MLNetInternals.Environment(catalog), options);
     }
 }

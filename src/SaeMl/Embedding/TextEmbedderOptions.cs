@@ -3,8 +3,8 @@ using SaeMl.Compute;
 namespace SaeMl.Embedding;
 
 /// <summary>
-/// Settings of a <see cref="TextEmbedder"/> and of the <c>EmbedText</c> transform: the ONNX model,
-/// its vocabulary, pooling, normalisation, query prefix, truncation, batching and device.
+/// Settings of a <see cref="TextEmbedder"/> and of the <c>EmbedText</c> transform: the transform's columns,
+/// the ONNX model, its vocabulary, pooling, normalisation, query prefix, truncation, batching and device.
 /// </summary>
 public class TextEmbedderOptions
 {
@@ -29,6 +29,12 @@ public class TextEmbedderOptions
         /// <summary>The largest token limit: a batch of <see cref="MaxBatchSize"/> texts this long stays under 1 GiB of ids.</summary>
         public const int MaxMaxTokens = 32768;
     }
+
+    /// <summary>The <c>EmbedText</c> transform's embedding column (a vector of Single of the model's hidden size); a <see cref="TextEmbedder"/> alone ignores the column names.</summary>
+    public string OutputColumnName = "Embedding";
+
+    /// <summary>The <c>EmbedText</c> transform's text column.</summary>
+    public string InputColumnName = "Text";
 
     /// <summary>The ONNX model file: a BERT-family encoder with inputs <c>input_ids</c>, <c>attention_mask</c> and optionally <c>token_type_ids</c>.</summary>
     public string ModelPath = string.Empty;

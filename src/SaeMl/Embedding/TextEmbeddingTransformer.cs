@@ -35,16 +35,17 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
 
-    internal TextEmbeddingEstimator(IHostEnvironment env, string outputColumnName, string? inputColumnName, TextEmbedderOptions options)
+    internal TextEmbeddingEstimator(IHostEnvironment env, TextEmbedderOptions options)
     {
         ArgumentNullException.ThrowIfNull(env);
-        ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(options.OutputColumnName, nameof(options.OutputColumnName));
+        ArgumentException.ThrowIfNullOrEmpty(options.InputColumnName, nameof(options.InputColumnName));
         options.Validate();
         _host = env.Register(nameof(TextEmbeddingEstimator));
         _options = options.Copy();
-        _outputColumnName = outputColumnName;
-        _inputColumnName = inputColumnName ?? outputColumnName;
+        _outputColumnName = options.OutputColumnName;
+        _inputColumnName = options.InputColumnName;
     }
 
     /// <summary>Loads the model and vocabulary and checks that the input column holds text.</summary>

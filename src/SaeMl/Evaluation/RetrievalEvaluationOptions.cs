@@ -5,7 +5,7 @@ using SaeMl.Search;
 namespace SaeMl.Evaluation;
 
 /// <summary>Settings of <see cref="DenseRetrievalEvaluator"/>.</summary>
-public sealed record RetrievalEvaluationOptions
+public sealed class RetrievalEvaluationOptions
 {
     /// <summary>The defaults, in one place.</summary>
     public static class Defaults
@@ -18,39 +18,39 @@ public sealed record RetrievalEvaluationOptions
     }
 
     /// <summary>Documents retrieved per query; metrics at deeper cutoffs see only this many.</summary>
-    public int Depth { get; init; } = Defaults.Depth;
+    public int Depth = Defaults.Depth;
 
     /// <summary>Cutoffs and the queries averaged.</summary>
-    public RetrievalMetricsOptions Metrics { get; init; } = new();
+    public RetrievalMetricsOptions Metrics = new();
 
     /// <summary>The device of exact search and of the autoencoder.</summary>
-    public ComputeDevice Device { get; init; } = ComputeDevice.Auto;
+    public ComputeDevice Device = ComputeDevice.Auto;
 
     /// <summary>The memory budget of each exact search (see <see cref="ExactSearchOptions.MemoryBudgetBytes"/>).</summary>
-    public long MemoryBudgetBytes { get; init; } = ExactSearchOptions.Defaults.MemoryBudgetBytes;
+    public long MemoryBudgetBytes = ExactSearchOptions.Defaults.MemoryBudgetBytes;
 
     /// <summary>Vectors encoded by the autoencoder per batch.</summary>
-    public int EncodeBatchRows { get; init; } = Defaults.EncodeBatchRows;
+    public int EncodeBatchRows = Defaults.EncodeBatchRows;
 
     /// <summary>
     /// Where the reconstructed stores are written while an autoencoder is evaluated (they are deleted
     /// afterwards); a new folder under the system temp path when null. At corpus scale they are as large
     /// as the corpus store, so point this at a disk with room.
     /// </summary>
-    public string? WorkingFolder { get; init; }
+    public string? WorkingFolder;
 
     /// <summary>
     /// Judgements naming documents that are not in the corpus: skipped and counted in
     /// <see cref="RetrievalEvaluation.SkippedJudgements"/> by default (a query left with no judgement is then
     /// not evaluated), or an error.
     /// </summary>
-    public UnknownIdHandling UnknownDocuments { get; init; } = UnknownIdHandling.Skip;
+    public UnknownIdHandling UnknownDocuments = UnknownIdHandling.Skip;
 
     /// <summary>
     /// Judgements naming queries that are not among the evaluated queries: an error by default (it usually
     /// means the wrong query file or split), or skipped.
     /// </summary>
-    public UnknownIdHandling UnknownQueries { get; init; } = UnknownIdHandling.Error;
+    public UnknownIdHandling UnknownQueries = UnknownIdHandling.Error;
 
     internal ExactSearchOptions Search => new() { K = Depth, Device = Device, MemoryBudgetBytes = MemoryBudgetBytes };
 

@@ -164,7 +164,7 @@ public sealed class RetrievalMetrics
         ArgumentNullException.ThrowIfNull(qrels);
         options ??= new RetrievalMetricsOptions();
         var cutoffs = Validate(options);
-        options = options with { Cutoffs = cutoffs };
+        options = new RetrievalMetricsOptions { Cutoffs = cutoffs, ReciprocalRankCutoff = options.ReciprocalRankCutoff, Queries = options.Queries };
 
         if (qrels.QueryCount == 0)
             throw new ArgumentException($"Qrels '{qrels.Source}' judge no query; there is nothing to evaluate.", nameof(qrels));

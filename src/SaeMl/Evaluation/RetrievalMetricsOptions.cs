@@ -14,7 +14,7 @@ public enum EvaluatedQueries
 }
 
 /// <summary>Settings of <see cref="RetrievalMetrics"/>: the rank cutoffs and the queries averaged.</summary>
-public sealed record RetrievalMetricsOptions
+public sealed class RetrievalMetricsOptions
 {
     /// <summary>The defaults, in one place.</summary>
     public static class Defaults
@@ -27,11 +27,11 @@ public sealed record RetrievalMetricsOptions
     }
 
     /// <summary>The cutoffs k of P@k, R@k and nDCG@k, each ≥ 1; kept in ascending order without repeats.</summary>
-    public IReadOnlyList<int> Cutoffs { get; init; } = Defaults.Cutoffs;
+    public IReadOnlyList<int> Cutoffs = Defaults.Cutoffs;
 
     /// <summary>The depth of the cut reciprocal rank (<see cref="RetrievalMetrics.MeanReciprocalRankAtCutoff"/>).</summary>
-    public int ReciprocalRankCutoff { get; init; } = Defaults.ReciprocalRankCutoff;
+    public int ReciprocalRankCutoff = Defaults.ReciprocalRankCutoff;
 
     /// <summary>Which queries the means average over; every judged query by default.</summary>
-    public EvaluatedQueries Queries { get; init; } = EvaluatedQueries.AllJudged;
+    public EvaluatedQueries Queries = EvaluatedQueries.AllJudged;
 }

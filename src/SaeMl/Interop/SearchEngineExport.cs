@@ -18,16 +18,16 @@ public enum SparseSearchEngine
 }
 
 /// <summary>Names and batching of <see cref="SearchEngineExport"/>.</summary>
-public sealed record SearchEngineExportOptions
+public sealed class SearchEngineExportOptions
 {
     /// <summary>The index (Elasticsearch, OpenSearch) the bulk and search lines name; Qdrant's collection is named in the URL instead.</summary>
-    public string IndexName { get; init; } = "saeml";
+    public string IndexName = "saeml";
 
     /// <summary>The field (or Qdrant's sparse vector name) that holds the latents.</summary>
-    public string FieldName { get; init; } = "latents";
+    public string FieldName = "latents";
 
     /// <summary>Vectors encoded at a time; memory holds one batch whatever the store's size.</summary>
-    public int BatchRows { get; init; } = 4096;
+    public int BatchRows = 4096;
 
     /// <summary>Checks the names and the batch size.</summary>
     /// <exception cref="ArgumentException">A name is empty, the field holds a dot, the index is not a valid Elasticsearch index name, or BatchRows is below 1.</exception>

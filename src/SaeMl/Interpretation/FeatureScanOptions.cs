@@ -1,34 +1,34 @@
 namespace SaeMl.Interpretation;
 
 /// <summary>What one streaming pass of <see cref="FeatureScan"/> keeps per latent.</summary>
-public sealed record FeatureScanOptions
+public sealed class FeatureScanOptions
 {
     /// <summary>Exact top-activating documents kept per latent (m); the paper's N2G read 512.</summary>
-    public int TopDocuments { get; init; } = 50;
+    public int TopDocuments = 50;
 
     /// <summary>Activating documents kept per latent by uniform reservoir sampling, from which examples across activation quantiles are drawn.</summary>
-    public int SampledDocuments { get; init; } = 64;
+    public int SampledDocuments = 64;
 
     /// <summary>Log-spaced bins of each latent's activation histogram.</summary>
-    public int HistogramBins { get; init; } = 40;
+    public int HistogramBins = 40;
 
     /// <summary>The lowest activation with a bin of its own; smaller ones count in the first bin.</summary>
-    public float HistogramMinimum { get; init; } = 1e-4f;
+    public float HistogramMinimum = 1e-4f;
 
     /// <summary>The highest bin edge; larger activations count in the last bin.</summary>
-    public float HistogramMaximum { get; init; } = 10f;
+    public float HistogramMaximum = 10f;
 
     /// <summary>At most this many documents (an even stride over the store) count latent co-occurrences, the input of feature families.</summary>
-    public int CooccurrenceDocuments { get; init; } = 100_000;
+    public int CooccurrenceDocuments = 100_000;
 
     /// <summary>The most latent pairs the co-occurrence count holds (about 40 bytes each); the rarest are dropped beyond it.</summary>
-    public int CooccurrencePairs { get; init; } = 20_000_000;
+    public int CooccurrencePairs = 20_000_000;
 
     /// <summary>Store rows encoded per batch.</summary>
-    public int BatchRows { get; init; } = 4096;
+    public int BatchRows = 4096;
 
     /// <summary>Seeds the reservoir samples.</summary>
-    public int Seed { get; init; } = 1;
+    public int Seed = 1;
 
     /// <summary>Checks every setting.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>

@@ -123,7 +123,7 @@ public static class ControlExperiment
             var steered = (float[])queryReconstructions.Clone();
             for (var i = 0; i < evaluated.Length; i++)
                 TensorPrimitives.MultiplyAdd(decoder.AsSpan(queryFeatures[i] * d, d), alpha, steered.AsSpan(i * d, d), steered.AsSpan(i * d, d));
-            var querySearch = ExactSearch.Search(steered, corpusReconstruction.Store, search with { K = (int)Math.Min(depth, corpusReconstruction.Store.RowCount) }, cancellationToken: cancellationToken);
+            var querySearch = ExactSearch.Search(steered, corpusReconstruction.Store, new ExactSearchOptions { K = (int)Math.Min(depth, corpusReconstruction.Store.RowCount), Device = searchDevice }, cancellationToken: cancellationToken);
             var querySide = RetrievalMetrics.Compute(
                 Enumerable.Range(0, evaluated.Length).Select(i => KeyValuePair.Create(queryIds[evaluated[i]],
                     (IReadOnlyList<string>)querySearch.RowsOf(i).ToArray().Select(row => corpusIds[row]).ToArray())),

@@ -20,20 +20,20 @@ public enum SteeringMode
 public sealed class LatentSteeringOptions
 {
     /// <summary>The steered embedding column written (a vector of Single of length d).</summary>
-    public string OutputColumnName { get; set; } = "Steered";
+    public string OutputColumnName = "Steered";
 
     /// <summary>The embedding column read (a vector of Single of length d).</summary>
-    public string InputColumnName { get; set; } = "Embedding";
+    public string InputColumnName = "Embedding";
 
     /// <summary>When set, a column with the steered latents: a sparse vector of length n holding the row's K latents and the ones the plan switched on.</summary>
-    public string? LatentColumnName { get; set; }
+    public string? LatentColumnName;
 
     /// <summary>The edits.</summary>
-    public SteeringPlan Plan { get; set; } = SteeringPlan.Empty;
+    public SteeringPlan Plan = SteeringPlan.Empty;
 
     /// <summary>How the edited latents become the output; <see cref="SteeringMode.ErrorPreserving"/> by default.</summary>
-    public SteeringMode Mode { get; set; } = SteeringMode.ErrorPreserving;
+    public SteeringMode Mode = SteeringMode.ErrorPreserving;
 
     /// <summary>Scale every output to unit length, for models compared by cosine.</summary>
-    public bool Normalize { get; set; }
+    public bool Normalize;
 }

@@ -49,13 +49,14 @@ public sealed class SparseAutoencodeTests : IDisposable
         }).ToArray();
     }
 
-    private static SparseAutoencoderOptions Options() => new()
+    private static SparseAutoencoderOptions Options(string? neighbors = null, string input = "Embedding") => new()
     {
+        InputColumnName = input, ReconstructionColumnName = "Reconstruction", NeighborsColumnName = neighbors,
         LatentSize = N, ActiveLatents = K, BatchSize = 64, NeighborsPerQuery = M, Epochs = 2, LearningRate = 3e-3f, Seed = 3, Device = ComputeDevice.Cpu,
     };
 
     private static SparseAutoencoderTransformer Train(MLContext ml, IDataView data) =>
-        ml.Transforms.SparseAutoencode("Latent", "Embedding", Options(), "Reconstruction", "Neighbors").Fit(data);
+        ml.Transforms.SparseAutoencode(Options(neighbors: "Neighbors")).Fit(data);
 
     /// <summary>Each row's <see cref="M"/> nearest vectors among <paramref name="candidates"/> by brute force, skipping the row itself when they are the rows.</summary>
     private static Row[] WithBruteForceNeighbors(Row[] rows, float[][] candidates, bool candidatesAreTheRows) =>
@@ -76,11 +77,11 @@ public sealed class SparseAutoencodeTests : IDisposable
         ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
         var rows = Rows(100, seed: 4);
 
-        using var searched = ml.Transforms.SparseAutoencode("Latent", "Embedding", Options(), "Reconstruction").Fit(ml.Data.LoadFromEnumerable(rows));
+        using var searched = ml.Transforms.SparseAutoencode(Options()).Fit(ml.Data.LoadFromEnumerable(rows));
         using var given = Train(ml, ml.Data.LoadFromEnumerable(WithBruteForceNeighbors(rows, rows.Select(r => r.Embedding).ToArray(), candidatesAreTheRows: true)));
         var ablation = Options();
         ablation.KLWeight = 0;
-        using var mseOnly = ml.Transforms.SparseAutoencode("Latent", "Embedding", ablation, "Reconstruction").Fit(ml.Data.LoadFromEnumerable(rows));
+        using var mseOnly = ml.Transforms.SparseAutoencode(ablation).Fit(ml.Data.LoadFromEnumerable(rows));
 
         searched.Autoencoder.GetWeights().Should().BeEquivalentTo(given.Autoencoder.GetWeights(), o => o.WithStrictOrdering(),
             "the neighbors found are each row's M nearest other rows, so training sees what an explicit column gives");
@@ -102,17 +103,17 @@ public sealed class SparseAutoencodeTests : IDisposable
         var options = Options();
         options.NeighborCorpusPath = corpusPath;
 
-        using var searched = ml.Transforms.SparseAutoencode("Latent", "Embedding", options, "Reconstruction").Fit(ml.Data.LoadFromEnumerable(rows));
+        using var searched = ml.Transforms.SparseAutoencode(options).Fit(ml.Data.LoadFromEnumerable(rows));
         using var given = Train(ml, ml.Data.LoadFromEnumerable(WithBruteForceNeighbors(rows, corpus, candidatesAreTheRows: false)));
 
         searched.Autoencoder.GetWeights().Should().BeEquivalentTo(given.Autoencoder.GetWeights(), o => o.WithStrictOrdering());
         NpyWriter.Write(_folder.File("wide.npy"), new float[(D + 1) * 4], D + 1);
         options.NeighborCorpusPath = _folder.File("wide.npy");
-        FluentActions.Invoking(() => ml.Transforms.SparseAutoencode("Latent", "Embedding", options).Fit(ml.Data.LoadFromEnumerable(rows)))
+        FluentActions.Invoking(() => ml.Transforms.SparseAutoencode(options).Fit(ml.Data.LoadFromEnumerable(rows)))
             .Should().Throw<ArgumentException>().WithMessage($"NeighborCorpusPath '*wide.npy' holds vectors of dimension {D + 1}; the input column's are {D}*");
-        FluentActions.Invoking(() => ml.Transforms.SparseAutoencode("Latent", "Embedding", Options()).Fit(ml.Data.LoadFromEnumerable(rows.Take(M))))
+        FluentActions.Invoking(() => ml.Transforms.SparseAutoencode(Options()).Fit(ml.Data.LoadFromEnumerable(rows.Take(M))))
             .Should().Throw<ArgumentException>().WithMessage($"*searches its {M} training rows for each row's {M} nearest others*needs more than {M} rows*");
-        FluentActions.Invoking(() => ml.Transforms.SparseAutoencode("Latent", "Embedding", Options()).Fit(ml.Data.LoadFromEnumerable(Array.Empty<Row>())))
+        FluentActions.Invoking(() => ml.Transforms.SparseAutoencode(Options()).Fit(ml.Data.LoadFromEnumerable(Array.Empty<Row>())))
             .Should().Throw<ArgumentException>().WithMessage("SparseAutoencode was fitted on no rows: the input column 'Embedding' is empty.*");
     }
 
@@ -127,7 +128,7 @@ public sealed class SparseAutoencodeTests : IDisposable
         ablation.KLWeight = 0;
 
         using var paper = Train(ml, data);
-        using var mseOnly = ml.Transforms.SparseAutoencode("Latent", "Embedding", ablation, "Reconstruction").Fit(data);
+        using var mseOnly = ml.Transforms.SparseAutoencode(ablation).Fit(data);
 
         var lines = messages.Where(m => m.Contains("SparseAutoencode", StringComparison.Ordinal)).ToList();
         lines.Should().ContainSingle(m => m.Contains($"objective: MSE + 0.001 × KL over each row's {M} neighbor documents", StringComparison.Ordinal));
@@ -142,10 +143,10 @@ public sealed class SparseAutoencodeTests : IDisposable
     {
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(Rows(100, seed: 4));
-        var options = Options();
+        var options = Options(neighbors: "Neighbors");
         options.NeighborsPerQuery = M + 1;
 
-        var fit = () => ml.Transforms.SparseAutoencode("Latent", "Embedding", options, "Reconstruction", "Neighbors").Fit(data);
+        var fit = () => ml.Transforms.SparseAutoencode(options).Fit(data);
 
         fit.Should().Throw<ArgumentException>().WithMessage($"*'Neighbors' holds {M} documents per row, but NeighborsPerQuery is {M + 1}*");
     }
@@ -210,7 +211,7 @@ public sealed class SparseAutoencodeTests : IDisposable
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(Rows(150, seed: 6));
         var pipeline = ml.Transforms.CopyColumns("Copy", "Embedding")
-            .Append(ml.Transforms.SparseAutoencode("Latent", "Copy", Options(), "Reconstruction", "Neighbors"))
+            .Append(ml.Transforms.SparseAutoencode(Options(neighbors: "Neighbors", input: "Copy")))
             .Append(ml.Transforms.NormalizeMinMax("Scaled", "Reconstruction"));
         var fitted = pipeline.Fit(data);
         var zip = _folder.File("chain.zip");
@@ -231,7 +232,7 @@ public sealed class SparseAutoencodeTests : IDisposable
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(Rows(150, seed: 6));
         var fitted = ml.Transforms.CopyColumns("Copy", "Embedding")
-            .Append(ml.Transforms.SparseAutoencode("Latent", "Copy", Options(), "Reconstruction", "Neighbors"))
+            .Append(ml.Transforms.SparseAutoencode(Options(neighbors: "Neighbors", input: "Copy")))
             .Fit(data);
         var chain = _folder.File("chain.zip");
         ml.Model.Save(fitted, data.Schema, chain);
@@ -291,7 +292,7 @@ public sealed class SparseAutoencodeTests : IDisposable
         var inMemory = ml.Data.LoadFromEnumerable(rows);
 
         using var data = SaeTrainingData.OpenStores(_folder.File("queries.npy"), _folder.File("corpus.npy"), _folder.File("train.ids.npy"));
-        using var fromStores = ml.Transforms.SparseAutoencode("Latent", "Embedding", Options(), "Reconstruction").Fit(data);
+        using var fromStores = ml.Transforms.SparseAutoencode(Options()).Fit(data);
         using var fromDataView = Train(ml, inMemory);
 
         fromStores.Autoencoder.GetWeights().DecoderWeight.Should().Equal(fromDataView.Autoencoder.GetWeights().DecoderWeight,

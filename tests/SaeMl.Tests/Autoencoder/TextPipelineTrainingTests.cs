@@ -61,7 +61,7 @@ public sealed class TextPipelineTrainingTests(Xunit.Abstractions.ITestOutputHelp
         var texts = ml.Data.LoadFromEnumerable(trainingTexts.Select(t => new TextRow { Text = t }));
         SparseAutoencoderTransformer FitPipeline(float klWeight) =>
             ml.Transforms.EmbedText("Embedding", "Text", model, vocabulary, device: ComputeDevice.Cpu)
-                .Append(ml.Transforms.SparseAutoencode("Latent", "Embedding", Options(klWeight))).Fit(texts).LastTransformer;
+                .Append(ml.Transforms.SparseAutoencode(Options(klWeight))).Fit(texts).LastTransformer;
         using var fromTexts = FitPipeline(SparseAutoencoderOptions.Defaults.KLWeight);
         using var ablation = FitPipeline(0);
 

@@ -74,7 +74,7 @@ public sealed class ReliabilityTests : IDisposable
     {
         var zip = _folder.File("model.zip");
         using var data = SaeTrainingData.OpenStores(_folder.File("queries.npy"), _folder.File("corpus.npy"), _folder.File("train.ids.npy"));
-        using var transformer = new MLContext().Transforms.SparseAutoencode(SaeColumnNames.Latent, SaeColumnNames.Embedding, new SparseAutoencoderOptions
+        using var transformer = new MLContext().Transforms.SparseAutoencode(new SparseAutoencoderOptions
         {
             LatentSize = 64, ActiveLatents = 4, Epochs = 1, BatchSize = 32, NeighborsPerQuery = 4, Device = ComputeDevice.Cpu,
         }).Fit(data);

@@ -25,7 +25,7 @@ internal static class SmallWorldModel
         var selfNeighbors = folder.File("self.ids.npy");
         SaeMl.Data.Npy.NpyWriter.WriteIntegers(selfNeighbors, Enumerable.Range(0, Options.Documents).Select(i => (long)i).ToArray(), 1);
         using var data = SaeTrainingData.OpenStores(folder.File("store"), folder.File("store"), selfNeighbors);
-        using var sae = new MLContext(seed: 1).Transforms.SparseAutoencode(SaeColumnNames.Latent, SaeColumnNames.Embedding, new SparseAutoencoderOptions
+        using var sae = new MLContext(seed: 1).Transforms.SparseAutoencode(new SparseAutoencoderOptions
         {
             LatentSize = 64, ActiveLatents = 4, Epochs = epochs, BatchSize = 32, NeighborsPerQuery = 0, KLWeight = 0, Device = ComputeDevice.Cpu,
         }).Fit(data);

@@ -94,7 +94,7 @@ public sealed class EmbedTextTests : IDisposable
             {
                 ModelPath = model, VocabularyPath = vocabulary, Pooling = EmbeddingPooling.LastToken, Prefix = "query: ", MaxTokens = 9, BatchSize = 3, Device = ComputeDevice.Cpu,
             };
-            using var transformer = ml.Transforms.EmbedText("Embedding", "Text", options).Fit(data);
+            using var transformer = ml.Transforms.EmbedText(options).Fit(data);
             before = ml.Data.CreateEnumerable<Embedded>(transformer.Transform(data), false).Select(e => e.Embedding).ToArray();
             ml.Model.Save(transformer, data.Schema, zip);
         }

@@ -105,7 +105,7 @@ public sealed class DenseRetrievalEvaluatorTests : IDisposable
         using var autoencoder = Autoencoder();
 
         var working = Directory.CreateDirectory(_folder.File("working")).FullName;
-        var evaluation = DenseRetrievalEvaluator.EvaluateAutoencoder(autoencoder, queries, _queryIds, corpus, _documentIds, _qrels, Options with { EncodeBatchRows = 64, WorkingFolder = working });
+        var evaluation = DenseRetrievalEvaluator.EvaluateAutoencoder(autoencoder, queries, _queryIds, corpus, _documentIds, _qrels, new RetrievalEvaluationOptions { Depth = Depth, Device = ComputeDevice.Cpu, EncodeBatchRows = 64, WorkingFolder = working });
 
         var queryCodes = autoencoder.Encode(_queries);
         var corpusCodes = autoencoder.Encode(_corpus);
@@ -135,7 +135,7 @@ public sealed class DenseRetrievalEvaluatorTests : IDisposable
         using var queries = Store("queries", _queries);
         using var corpus = Store("corpus", _corpus);
         using var training = SaeTrainingData.FromArrays(_corpus, Dimension);
-        using var transformer = ml.Transforms.SparseAutoencode("Latent", "Embedding", new SparseAutoencoderOptions
+        using var transformer = ml.Transforms.SparseAutoencode(new SparseAutoencoderOptions
         {
             LatentSize = 64, ActiveLatents = 6, Epochs = 1, BatchSize = 64, NeighborsPerQuery = 0, KLWeight = 0, Device = ComputeDevice.Cpu,
         }).Fit(training);

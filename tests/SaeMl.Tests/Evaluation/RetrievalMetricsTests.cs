@@ -77,7 +77,7 @@ public sealed class RetrievalMetricsTests : IDisposable
     [Fact]
     public void Ranked_and_judged_mean_leaves_out_judged_queries_the_run_does_not_rank()
     {
-        var metrics = RetrievalMetrics.Compute(HandRun, HandQrels, SmallCutoffs with { Queries = EvaluatedQueries.RankedAndJudged });
+        var metrics = RetrievalMetrics.Compute(HandRun, HandQrels, new RetrievalMetricsOptions { Cutoffs = [1, 3, 5], Queries = EvaluatedQueries.RankedAndJudged });
 
         metrics.PerQuery.Select(q => q.QueryId).Should().Equal("q1", "q2");
         metrics.MeanReciprocalRank.Should().Be(0.25);
