@@ -51,6 +51,10 @@ public static class ExactSearchExample
             Console.WriteLine($"query {query}: {string.Join(", ", line)}");
         }
 
+        // 4. Vectors already in memory need no store: the same exact search, the same rows.
+        var inMemory = ExactSearch.Search(queries, documents.SelectMany(d => d).ToArray(), dimension, new ExactSearchOptions { K = 2 });
+        Console.WriteLine($"in memory: the same rows as from the store: {inMemory.Rows.ToArray().SequenceEqual(results.Rows.ToArray())}");
+
         var runPath = Path.Combine(folder, "run.trec");
         results.WriteTrecRun(runPath, IdIndex.Build(["weather", "travel"], "example queries"), ids, tag: "example");
         Console.WriteLine($"TREC run written to {runPath}");

@@ -4,6 +4,7 @@ var examples = new Dictionary<string, Action<string[]>>
 {
     ["exact-search"] = _ => ExactSearchExample.Run(),
     ["embed-text"] = _ => EmbedTextExample.Run(),
+    ["train-evaluate"] = _ => TrainAndEvaluateExample.Run(),
     ["steer-text"] = rest => SteerTextExample.Run(rest.Length > 0 ? rest[0] : Path.Combine(Path.GetTempPath(), "saeml-example-steer-text")),
 };
 

@@ -13,7 +13,8 @@ public sealed class ExamplesTests
         var run = await CliProcess.RunExampleAsync("exact-search");
 
         run.ExitCode.Should().Be(0, run.Error);
-        run.Output.Should().Contain("query 0: d0 (0.90), d2 (0.70)").And.Contain("query 1: d3 (1.00), d2 (0.70)").And.Contain("TREC run written to");
+        run.Output.Should().Contain("query 0: d0 (0.90), d2 (0.70)").And.Contain("query 1: d3 (1.00), d2 (0.70)").And.Contain("TREC run written to")
+            .And.Contain("in memory: the same rows as from the store: True");
     }
 
     [Fact]
@@ -29,11 +30,24 @@ public sealed class ExamplesTests
     }
 
     [Fact]
+    public async Task Train_evaluate_trains_the_paper_s_objective_from_texts_and_its_latents_keep_most_of_the_retrieval()
+    {
+        var run = await CliProcess.RunExampleAsync("train-evaluate");
+
+        run.ExitCode.Should().Be(0, run.Error);
+        run.Output.Should().Contain("objective: MSE + 0.001 × KL over each row's 16 neighbor documents").And.Contain("neighbors by exact search over the 1,000 training rows");
+        var original = double.Parse(Regex.Match(run.Output, @"original embeddings: MRR@10 (?<v>[0-9.]+)").Groups["v"].Value, CultureInfo.InvariantCulture);
+        var kept = double.Parse(Regex.Match(run.Output, @"\((?<v>[0-9.]+) % of the MRR@10 kept\)").Groups["v"].Value, CultureInfo.InvariantCulture);
+        original.Should().BeGreaterThan(0.8, "the demo world's queries find their documents");
+        kept.Should().BeGreaterThan(80, "the latents keep most of the retrieval (89.8 % when written)");
+    }
+
+    [Fact]
     public async Task An_unknown_example_prints_the_usage_and_exits_2()
     {
         var run = await CliProcess.RunExampleAsync("no-such-example");
 
         run.ExitCode.Should().Be(2);
-        run.Error.Should().Contain("exact-search|embed-text|steer-text");
+        run.Error.Should().Contain("exact-search|embed-text|train-evaluate|steer-text");
     }
 }
