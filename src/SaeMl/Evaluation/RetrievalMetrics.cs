@@ -109,7 +109,7 @@ public sealed class RetrievalMetrics
     /// <param name="run">Each query's ranking; a query may appear once, a document once per query.</param>
     /// <param name="qrels">The relevance judgements.</param>
     /// <param name="options">Cutoffs and the queries averaged; null takes the defaults.</param>
-    /// <exception cref="ArgumentException">A query appears twice, a ranking lists a document twice, an option is out of range, or no query is left to average.</exception>
+    /// <exception cref="ArgumentException">A query appears twice, a ranking lists a document twice, an option is out of range, the qrels judge no query, or the run ranks none of the judged queries.</exception>
     public static RetrievalMetrics Compute(IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> run, Qrels qrels, RetrievalMetricsOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(run);
@@ -145,7 +145,7 @@ public sealed class RetrievalMetrics
     /// <param name="documentIds">The ids of the corpus rows.</param>
     /// <param name="qrels">The relevance judgements.</param>
     /// <param name="options">Cutoffs and the queries averaged; null takes the defaults.</param>
-    /// <exception cref="ArgumentException">The id indexes do not cover the results, an option is out of range, or no query is left to average.</exception>
+    /// <exception cref="ArgumentException">The id indexes do not cover the results, an option is out of range, the qrels judge no query, or the run ranks none of the judged queries.</exception>
     public static RetrievalMetrics Compute(SearchResults results, IdIndex queryIds, IdIndex documentIds, Qrels qrels, RetrievalMetricsOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(results);
