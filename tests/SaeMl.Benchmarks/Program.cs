@@ -8,6 +8,7 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     SaeRetrievalExperiment.Create(),
     SaeTrainingBenchmark.Create(),
     SparseIndexBenchmark.Create(),
+    SparseIndexBenchmark.CreateTrained(),
     DeviceAgreement.Create(),
     SteeringBenchmark.Create(),
     ControlStudy.Create(),
