@@ -121,6 +121,27 @@ public sealed class SaeTrainingData : IDisposable
             owned);
     }
 
+    /// <summary>
+    /// Rows in memory whose neighbors are rows of <paramref name="documents"/> (the rows themselves when null), named by
+    /// <paramref name="neighborRows"/> (<c>[rows, neighbors]</c>): only the row numbers are held, never copies of the documents.
+    /// </summary>
+    internal static SaeTrainingData FromArrayWithNeighborRows(float[] queries, int dimension, long[] neighborRows, int neighbors, EmbeddingStore? documents, string source, string neighborsSource)
+    {
+        var queryCount = queries.Length / dimension;
+        ReadOnlySpan<float> Row(long row) => queries.AsSpan(checked((int)(row * dimension)), dimension);
+        return new SaeTrainingData(
+            queryCount,
+            dimension,
+            neighbors,
+            source,
+            neighborsSource,
+            (query, destination) => Row(query).CopyTo(destination),
+            documents is null
+                ? (query, neighbor, destination) => Row(neighborRows[(long)query * neighbors + neighbor]).CopyTo(destination)
+                : (query, neighbor, destination) => documents.ReadRows(neighborRows[(long)query * neighbors + neighbor], destination),
+            documents is null ? [] : [documents]);
+    }
+
     /// <summary>Training data in memory: queries <c>[Q, d]</c> and, optionally, their documents <c>[Q, M, d]</c>, row-major.</summary>
     /// <exception cref="ArgumentException">The arrays do not fit the dimension and neighbor count.</exception>
     public static SaeTrainingData FromArrays(float[] queries, int dimension, float[]? documents = null, int neighborsPerQuery = 0, string source = "training data")

@@ -26,11 +26,13 @@ namespace SaeMl.Autoencoder;
 /// | Output column data type | Sparse vector of Single of length n (at most K non-zeros); optionally the reconstruction, a vector of Single of length d |
 /// | Exportable to ONNX | No |
 ///
-/// The training objective needs a neighbor-documents column (a vector of Single of length M·d: each query's
-/// M neighbor document embeddings, best first) for the KL term that keeps each query's score distribution
-/// over its documents (see <see cref="SparseAutoencoderTrainer"/>); without one, fitting is an error unless
-/// <see cref="SparseAutoencoderOptions.KLWeight"/> is 0, the MSE-only ablation (reconstruction MSE and AuxK). Fitting reads the columns into memory; corpus-scale training
-/// goes through <see cref="Fit(SaeTrainingData, CancellationToken)"/> with stores (<see cref="SaeTrainingData.OpenStores"/>).
+/// The training objective's KL term keeps each row's score distribution over its M neighbor documents (see
+/// <see cref="SparseAutoencoderTrainer"/>). They come from a neighbors column when one is named (a vector of
+/// Single of length M·d, best first); otherwise fitting finds them by exact search, over
+/// <see cref="SparseAutoencoderOptions.NeighborCorpusPath"/> or over the rows themselves, and holds only their
+/// row numbers. <see cref="SparseAutoencoderOptions.KLWeight"/> = 0 trains the MSE-only ablation (reconstruction
+/// MSE and AuxK). Fitting reads the embedding column into memory (rows × d floats); corpus-scale training goes
+/// through <see cref="Fit(SaeTrainingData, CancellationToken)"/> with stores (<see cref="SaeTrainingData.OpenStores"/>).
 /// ]]></format>
 /// </remarks>
 public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTransformer>
@@ -78,7 +80,8 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
         var options = _options.Copy();
         var findNeighbors = _neighborsColumnName is null && options.KLWeight > 0 && options.NeighborsPerQuery > 0;
         if (_neighborsColumnName is null && !findNeighbors)
-            options.NeighborsPerQuery = 0; // the MSE-only ablation, asked for with KLWeight = 0 (or NeighborsPerQuery = 0)
+            options.NeighborsPerQuery = 0; // the MSE-only ablation, asked for with KLWeight = 0
+        options.Validate(dimension); // before any search, so a bad setting costs nothing
 
         var queries = new List<float[]>();
         var documents = new List<float[]>();
@@ -114,46 +117,49 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
 
         if (queries.Count == 0)
             throw new ArgumentException($"SparseAutoencode was fitted on no rows: the input column '{_inputColumnName}' is empty.", nameof(input));
-        var rows = queries.SelectMany(q => q).ToArray();
+        var rows = new float[(long)queries.Count * dimension];
+        for (var i = 0; i < queries.Count; i++)
+            queries[i].CopyTo(rows, (long)i * dimension);
+        queries.Clear();
         var source = $"input column '{_inputColumnName}'";
-        float[]? neighborDocuments = neighbors > 0 ? documents.SelectMany(d => d).ToArray() : null;
-        if (findNeighbors)
-        {
-            (neighborDocuments, var searched) = NearestDocuments(rows, dimension, options);
-            neighbors = options.NeighborsPerQuery;
-            source += $", neighbors by exact search over {searched}";
-        }
+        if (FiniteValues.FirstNonFiniteRow(rows, dimension) is var bad and >= 0)
+            throw new ArgumentException($"Row {bad} of {source} holds NaN or infinity; embeddings must be finite.", nameof(input));
 
-        var data = SaeTrainingData.FromArrays(rows, dimension, neighborDocuments, neighbors, source);
+        using var data = findNeighbors
+            ? WithNearestDocuments(rows, dimension, options, source)
+            : SaeTrainingData.FromArrays(rows, dimension, neighbors > 0 ? documents.SelectMany(d => d).ToArray() : null, neighbors, source);
         return Fit(data, options, CancellationToken.None);
     }
 
     /// <summary>
-    /// Each row's M nearest documents by exact inner-product search, as one row-major <c>[rows, M·d]</c>
-    /// array: over <see cref="SparseAutoencoderOptions.NeighborCorpusPath"/> when given, else over the rows
-    /// themselves (each row's M nearest other rows; a row is never its own neighbor).
+    /// The rows with each row's M nearest documents by exact inner-product search, held as row numbers: over
+    /// <see cref="SparseAutoencoderOptions.NeighborCorpusPath"/> when given, else over the rows themselves (each
+    /// row's M nearest other rows; a row is never its own neighbor, even when another row equals it).
     /// </summary>
-    private static (float[] Documents, string Searched) NearestDocuments(float[] rows, int dimension, SparseAutoencoderOptions options)
+    private static SaeTrainingData WithNearestDocuments(float[] rows, int dimension, SparseAutoencoderOptions options, string source)
     {
         var m = options.NeighborsPerQuery;
         var count = rows.Length / dimension;
-        var documents = new float[(long)count * m * dimension];
+        var neighborRows = new long[(long)count * m];
         if (options.NeighborCorpusPath is { } corpusPath)
         {
-            using var corpus = EmbeddingStore.Open(corpusPath);
-            if (corpus.Dimension != dimension)
-                throw new ArgumentException($"NeighborCorpusPath '{corpusPath}' holds vectors of dimension {corpus.Dimension}; the input column's are {dimension}.", nameof(options));
-            if (corpus.RowCount < m)
-                throw new ArgumentException($"NeighborCorpusPath '{corpusPath}' holds {corpus.RowCount} documents; NeighborsPerQuery needs {m}.", nameof(options));
-            var found = ExactSearch.Search(rows, corpus, new ExactSearchOptions { K = m, Device = options.Device });
-            for (var row = 0; row < count; row++)
+            var corpus = EmbeddingStore.Open(corpusPath);
+            try
             {
-                var neighborRows = found.RowsOf(row);
-                for (var j = 0; j < m; j++)
-                    corpus.ReadRows(neighborRows[j], documents.AsSpan(checked((int)(((long)row * m + j) * dimension)), dimension));
+                if (corpus.Dimension != dimension)
+                    throw new ArgumentException($"NeighborCorpusPath '{corpusPath}' holds vectors of dimension {corpus.Dimension}; the input column's are {dimension}.", nameof(options));
+                if (corpus.RowCount < m)
+                    throw new ArgumentException($"NeighborCorpusPath '{corpusPath}' holds {corpus.RowCount} documents; NeighborsPerQuery needs {m}.", nameof(options));
+                var found = ExactSearch.Search(rows, corpus, new ExactSearchOptions { K = m, Device = options.Device });
+                found.Rows.CopyTo(neighborRows);
+                return SaeTrainingData.FromArrayWithNeighborRows(rows, dimension, neighborRows, m, corpus, source + string.Create(CultureInfo.InvariantCulture,
+                    $", neighbors by exact search over '{corpus.Name}' ({corpus.RowCount:N0} documents)"), corpusPath);
             }
-
-            return (documents, $"'{corpus.Name}' ({corpus.RowCount:N0} documents)");
+            catch
+            {
+                corpus.Dispose();
+                throw;
+            }
         }
 
         if (count <= m)
@@ -164,13 +170,13 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
             var j = 0;
             foreach (var other in results.RowsOf(row))
             {
-                if (other == row || j == m)
-                    continue;
-                rows.AsSpan(checked((int)(other * dimension)), dimension).CopyTo(documents.AsSpan(checked((int)(((long)row * m + j++) * dimension)), dimension));
+                if (other != row && j < m)
+                    neighborRows[(long)row * m + j++] = other;
             }
         }
 
-        return (documents, $"the {count:N0} training rows");
+        return SaeTrainingData.FromArrayWithNeighborRows(rows, dimension, neighborRows, m, null,
+            source + string.Create(CultureInfo.InvariantCulture, $", neighbors by exact search over the {count:N0} training rows"), "the training rows");
     }
 
     /// <summary>
@@ -293,19 +299,19 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
     /// then owns: it transforms like a fitted one and <see cref="Save"/> writes it as a model zip.
     /// </summary>
     /// <param name="autoencoder">The autoencoder.</param>
+    /// <param name="outputColumnName">The sparse latent column it writes.</param>
     /// <param name="inputColumnName">The embedding column it reads.</param>
-    /// <param name="latentColumnName">The sparse latent column it writes.</param>
     /// <param name="reconstructionColumnName">The reconstruction column it writes, or null for none.</param>
     public static SparseAutoencoderTransformer FromAutoencoder(
         SparseAutoencoder autoencoder,
+        string outputColumnName = SaeColumnNames.Latent,
         string inputColumnName = SaeColumnNames.Embedding,
-        string latentColumnName = SaeColumnNames.Latent,
         string? reconstructionColumnName = SaeColumnNames.Reconstruction)
     {
         ArgumentNullException.ThrowIfNull(autoencoder);
+        ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
         ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
-        ArgumentException.ThrowIfNullOrEmpty(latentColumnName);
-        return new(((IHostEnvironment)new MLContext()).Register(nameof(SparseAutoencoderTransformer)), autoencoder, inputColumnName, latentColumnName, reconstructionColumnName);
+        return new(((IHostEnvironment)new MLContext()).Register(nameof(SparseAutoencoderTransformer)), autoencoder, inputColumnName, outputColumnName, reconstructionColumnName);
     }
 
     /// <summary>

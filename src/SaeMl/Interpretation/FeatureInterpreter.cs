@@ -77,10 +77,14 @@ public sealed class FeatureInterpreter
     /// </summary>
     public bool ResumesCheckpoint() => Checkpoint is not null && Checkpoint.Claim(_runKey ??= string.Join('|',
         FeatureAtlas.IdentityOf(_autoencoder), _corpus.Name, _corpus.RowCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        _corpus.Dimension.ToString(System.Globalization.CultureInfo.InvariantCulture), TextsIdentity(), System.Text.Json.JsonSerializer.Serialize(Options),
+        _corpus.Dimension.ToString(System.Globalization.CultureInfo.InvariantCulture), TextsIdentity(), SettingsKey(Options),
         FeatureScan.FileVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), DocumentEmbedder is null ? "-" : "documents", QueryEmbedder is null ? "-" : "queries"));
 
     private string? _runKey;
+
+    /// <summary>Every setting of <paramref name="options"/> (their public fields, nested ones included), as the checkpoint key holds them.</summary>
+    internal static string SettingsKey(InterpretationOptions options) =>
+        System.Text.Json.JsonSerializer.Serialize(options, new System.Text.Json.JsonSerializerOptions { IncludeFields = true });
 
     /// <summary>A SHA-256 of every document's id and text, in row order.</summary>
     private string TextsIdentity()

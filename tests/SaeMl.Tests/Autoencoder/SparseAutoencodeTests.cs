@@ -76,6 +76,7 @@ public sealed class SparseAutoencodeTests : IDisposable
         var messages = new List<string>();
         ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
         var rows = Rows(100, seed: 4);
+        rows[1].Embedding = rows[2].Embedding = rows[0].Embedding; // equal rows are each other's neighbors, never their own
 
         using var searched = ml.Transforms.SparseAutoencode(Options()).Fit(ml.Data.LoadFromEnumerable(rows));
         using var given = Train(ml, ml.Data.LoadFromEnumerable(WithBruteForceNeighbors(rows, rows.Select(r => r.Embedding).ToArray(), candidatesAreTheRows: true)));

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data;
@@ -59,9 +60,9 @@ public sealed class TextPipelineTrainingTests(Xunit.Abstractions.ITestOutputHelp
         var messages = new List<string>();
         ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
         var texts = ml.Data.LoadFromEnumerable(trainingTexts.Select(t => new TextRow { Text = t }));
-        SparseAutoencoderTransformer FitPipeline(float klWeight) =>
+        TransformerChain<SparseAutoencoderTransformer> FitPipeline(float klWeight) =>
             ml.Transforms.EmbedText("Embedding", "Text", model, vocabulary, device: ComputeDevice.Cpu)
-                .Append(ml.Transforms.SparseAutoencode(Options(klWeight))).Fit(texts).LastTransformer;
+                .Append(ml.Transforms.SparseAutoencode(Options(klWeight))).Fit(texts);
         using var fromTexts = FitPipeline(SparseAutoencoderOptions.Defaults.KLWeight);
         using var ablation = FitPipeline(0);
 
@@ -83,9 +84,9 @@ public sealed class TextPipelineTrainingTests(Xunit.Abstractions.ITestOutputHelp
                 evaluation[RetrievalEvaluation.Reconstructed].Metrics.MeanReciprocalRankAtCutoff / original);
         }
 
-        var pipeline = Retention(fromTexts.Autoencoder);
+        var pipeline = Retention(fromTexts.LastTransformer.Autoencoder);
         var stores = Retention(fromStores);
-        var mseOnly = Retention(ablation.Autoencoder);
+        var mseOnly = Retention(ablation.LastTransformer.Autoencoder);
 
         output.WriteLine($"MRR@10 kept, latent / reconstructed: pipeline {pipeline.Latent:P2} / {pipeline.Reconstructed:P2}; stores {stores.Latent:P2} / {stores.Reconstructed:P2}; MSE only {mseOnly.Latent:P2} / {mseOnly.Reconstructed:P2}");
         pipeline.Latent.Should().BeApproximately(stores.Latent, 0.01, "the pipeline trains the paper's method on the same neighbors");

@@ -25,15 +25,31 @@ internal static class CliProcess
     /// Runs the dotnet tool itself (<c>pack</c>, <c>new</c>, <c>build</c>, an app's dll) in <paramref name="workingDirectory"/>,
     /// without the MSBuild and test-host variables this test process inherited, as from a fresh shell.
     /// </summary>
-    public static async Task<CliResult> RunDotNetAsync(string workingDirectory, params string[] args)
+    /// <exception cref="TimeoutException">The command ran longer than <paramref name="timeout"/>; it is killed with its children.</exception>
+    public static async Task<CliResult> RunDotNetAsync(string workingDirectory, TimeSpan timeout, params string[] args)
     {
         var start = new ProcessStartInfo(DotNet, args) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)).ToList())
+        string[] inherited = ["MSBuildExtensionsPath", "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "MSBuildLoadMicrosoftTargetsReadOnly"];
+        foreach (var name in start.Environment.Keys.Where(k => inherited.Contains(k, StringComparer.OrdinalIgnoreCase) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)).ToList())
             start.Environment.Remove(name);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        start.Environment["MSBUILDDISABLENODEREUSE"] = "1"; // no build nodes or compiler servers left running after the test
+        start.Environment["UseSharedCompilation"] = "false";
         using var child = Process.Start(start)!;
-        return await Finish(child);
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            var output = child.StandardOutput.ReadToEndAsync(deadline.Token);
+            var error = child.StandardError.ReadToEndAsync(deadline.Token);
+            await child.WaitForExitAsync(deadline.Token);
+            return new CliResult(child.ExitCode, await output, await error);
+        }
+        catch (OperationCanceledException)
+        {
+            child.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dotnet {string.Join(' ', args)} ran longer than {timeout}.");
+        }
     }
 
     /// <summary>Runs to the end; standard output and error together.</summary>

@@ -6,6 +6,17 @@ namespace SaeMl.Tests.Interpretation;
 public sealed class FeatureMathTests
 {
     [Fact]
+    public void The_checkpoint_key_changes_with_every_setting_nested_ones_included()
+    {
+        var key = FeatureInterpreter.SettingsKey(new InterpretationOptions());
+
+        key.Should().Contain("\"LabelingDocuments\":20").And.Contain("\"TopDocuments\":50", "the options are fields, which the key must include");
+        FeatureInterpreter.SettingsKey(new InterpretationOptions { LabelingDocuments = 21 }).Should().NotBe(key);
+        FeatureInterpreter.SettingsKey(new InterpretationOptions { Scan = new FeatureScanOptions { TopDocuments = 49 } }).Should().NotBe(key);
+        FeatureInterpreter.SettingsKey(new InterpretationOptions()).Should().Be(key);
+    }
+
+    [Fact]
     public void A_zipf_fit_recovers_the_exponent_of_a_power_law_and_finds_none_in_flat_counts()
     {
         var fit = ZipfFit.Of(Enumerable.Range(1, 200).Select(r => (long)Math.Round(1e6 / Math.Pow(r, 1.5))).Reverse());

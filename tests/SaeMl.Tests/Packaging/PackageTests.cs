@@ -26,6 +26,8 @@ public sealed class PackageTests : IDisposable
             var folder = Path.Combine(cache, id, _version);
             if (Directory.Exists(folder))
                 Directory.Delete(folder, recursive: true);
+            if (Directory.Exists(Path.GetDirectoryName(folder)) && !Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(folder)!).Any())
+                Directory.Delete(Path.GetDirectoryName(folder)!);
         }
     }
 
@@ -42,7 +44,7 @@ public sealed class PackageTests : IDisposable
 
     private static async Task<CliResult> DotNet(string folder, params string[] args)
     {
-        var result = await CliProcess.RunDotNetAsync(folder, args);
+        var result = await CliProcess.RunDotNetAsync(folder, TimeSpan.FromMinutes(5), args);
         result.ExitCode.Should().Be(0, $"dotnet {string.Join(' ', args)} failed:\n{result.Output}\n{result.Error}");
         return result;
     }
@@ -56,8 +58,10 @@ public sealed class PackageTests : IDisposable
         var data = Path.Combine(_root, "data");
         Path.GetRelativePath(repository, app).Should().StartWith("..", "the app must live outside the repository");
 
-        await DotNet(repository, "pack", "src/SaeMl", "-c", "Release", "-o", feed, $"-p:Version={_version}");
-        await DotNet(repository, "pack", "src/SaeMl.Cpu", "-c", "Release", "-o", feed, $"-p:Version={_version}");
+        // Built under the test's own folder, so the repository's bin and obj folders are left as they are.
+        var artifacts = Path.Combine(_root, "artifacts");
+        await DotNet(repository, "pack", "src/SaeMl", "-c", "Release", "-o", feed, "--artifacts-path", artifacts, $"-p:Version={_version}");
+        await DotNet(repository, "pack", "src/SaeMl.Cpu", "-c", "Release", "-o", feed, "--artifacts-path", artifacts, $"-p:Version={_version}");
         Directory.CreateDirectory(app);
         await DotNet(app, "new", "console", "--framework", "net10.0", "--name", "OutsideApp", "--output", app);
         File.WriteAllText(Path.Combine(app, "nuget.config"),
