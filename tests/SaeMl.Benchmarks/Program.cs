@@ -7,6 +7,7 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     EmbedTextBenchmark.Create(),
     SaeRetrievalExperiment.Create(),
     SaeTrainingBenchmark.Create(),
+    SaeStepProfile.Create(),
     SparseIndexBenchmark.Create(),
     SparseIndexBenchmark.CreateTrained(),
     DeviceAgreement.Create(),

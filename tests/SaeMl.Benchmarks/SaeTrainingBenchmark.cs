@@ -82,7 +82,7 @@ internal static class SaeTrainingBenchmark
         return (timed[timed.Count / 2], monitor.PeakAnonymousBytes);
     }
 
-    private static double TimeProduct(int rows, int d, int n, int repeats, ComputeDevice device)
+    internal static double TimeProduct(int rows, int d, int n, int repeats, ComputeDevice device)
     {
         var torchDevice = device.ToTorchDevice();
         using var x = randn([rows, d], device: torchDevice);
@@ -145,7 +145,7 @@ internal static class SaeTrainingBenchmark
         return stopwatch.Elapsed.TotalSeconds;
     }
 
-    private static float[] UnitRows(Random random, int rows, int d)
+    internal static float[] UnitRows(Random random, int rows, int d)
     {
         var values = new float[(long)rows * d];
         for (var r = 0; r < rows; r++)

@@ -43,12 +43,13 @@ internal static class SaeObjective
     /// <param name="settings">λ, τ and the AuxK settings.</param>
     /// <param name="deadLatents">A boolean <c>[n]</c> mask of dead latents, or null.</param>
     /// <param name="deadCount">How many latents the mask marks.</param>
-    public static SaeLoss Compute(SparseAutoencoder model, Tensor queries, Tensor? documents, int neighbors, SaeObjectiveSettings settings, Tensor? deadLatents, int deadCount)
+    /// <param name="phaseEnded">For profiling: told when the latent selection and the forward pass end.</param>
+    public static SaeLoss Compute(SparseAutoencoder model, Tensor queries, Tensor? documents, int neighbors, SaeObjectiveSettings settings, Tensor? deadLatents, int deadCount, Action<string>? phaseEnded = null)
     {
         var inputs = documents is null ? queries : cat([queries, documents], 0);            // [N, d]
         var centered = inputs - model.DecoderBias;
         var deadK = deadLatents is null ? 0 : Math.Min(settings.AuxKLatents, deadCount);
-        var selection = model.SelectLatents(centered, deadK > 0 ? deadLatents : null, deadK);
+        var selection = model.SelectLatents(centered, deadK > 0 ? deadLatents : null, deadK, phaseEnded);
         var indices = selection.Indices;
         var values = model.Activate(centered, indices, selection.PreActivations);             // [N, K]
         var reconstruction = model.Decode(values, indices);                                  // [N, d]
@@ -72,6 +73,7 @@ internal static class SaeObjective
         using var klWeight = settings.KLWeight.ToScalar();
         using var auxKWeight = settings.AuxKWeight.ToScalar();
         var total = mse.add(kld, klWeight).add(auxK, auxKWeight);
+        phaseEnded?.Invoke("sparse forward: activations, decode, MSE, KL, AuxK");
         return new SaeLoss(total, mse, kld, auxK, values, indices, reconstruction);
     }
 

@@ -285,7 +285,7 @@ public sealed class SparseAutoencoder : IDisposable
     /// with <paramref name="deadLatents"/>, also the <paramref name="deadK"/> largest among those latents
     /// (for the AuxK loss) from the same pre-activations.
     /// </summary>
-    internal LatentSelection SelectLatents(Tensor centered, Tensor? deadLatents, int deadK)
+    internal LatentSelection SelectLatents(Tensor centered, Tensor? deadLatents, int deadK, Action<string>? phaseEnded = null)
     {
         var rows = centered.shape[0];
         var indices = empty([rows, ActiveLatents], ScalarType.Int64, centered.device);
@@ -300,6 +300,7 @@ public sealed class SparseAutoencoder : IDisposable
             using var scope = NewDisposeScope();
             var count = Math.Min(block, rows - start);
             var pre = centered.narrow(0, start, count).mm(EncoderWeight.t()).PlusInPlace(EncoderBias); // [c, n]
+            phaseEnded?.Invoke("centring, encoder product");
             var top = pre.topk(ActiveLatents, 1);
             indices.narrow(0, start, count).copy_(top.indexes);
             values.narrow(0, start, count).copy_(top.values);
@@ -309,6 +310,8 @@ public sealed class SparseAutoencoder : IDisposable
                 deadIndices!.narrow(0, start, count).copy_(dead.indexes);
                 deadValues!.narrow(0, start, count).copy_(dead.values);
             }
+
+            phaseEnded?.Invoke("TopK (and AuxK's dead TopK)");
         }
 
         return new LatentSelection(indices, values, deadIndices, deadValues);

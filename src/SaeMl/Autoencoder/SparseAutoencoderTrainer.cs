@@ -35,6 +35,13 @@ public sealed class SparseAutoencoderTrainer
         _options = options.Copy();
     }
 
+    /// <summary>
+    /// For profiling (the benchmarks' step profile): called with a phase's name as each phase of a training
+    /// step ends, on the training thread. On the CPU every operation has finished by then; on CUDA the
+    /// caller synchronises.
+    /// </summary>
+    internal Action<string>? PhaseEnded { get; set; }
+
     /// <summary>The validation metrics of every epoch trained so far (including those of a resumed run's earlier epochs).</summary>
     public IReadOnlyList<SaeValidationMetrics> History => _history;
 
@@ -52,7 +59,7 @@ public sealed class SparseAutoencoderTrainer
         if (o.NeighborsPerQuery > data.NeighborsAvailable)
             throw new ArgumentException($"NeighborsPerQuery is {o.NeighborsPerQuery}, but '{data.NeighborsSource}' has {data.NeighborsAvailable} neighbor documents per query.", nameof(data));
 
-        var run = new Run(o, data);
+        var run = new Run(o, data, PhaseEnded);
         _history.Clear();
         var model = run.CreateModel(_history, out var optimizer, out var vectorsSinceFired, out var startEpoch, out var startStep);
         try
@@ -110,9 +117,11 @@ public sealed class SparseAutoencoderTrainer
         private readonly SaeObjectiveSettings _settings;
         private readonly float[] _queryBuffer;
         private readonly float[] _documentBuffer;
+        private readonly Action<string>? _phaseEnded;
 
-        public Run(SparseAutoencoderOptions options, SaeTrainingData data)
+        public Run(SparseAutoencoderOptions options, SaeTrainingData data, Action<string>? phaseEnded)
         {
+            _phaseEnded = phaseEnded;
             _options = options;
             _data = data;
             _device = options.Device.ToTorchDevice();
@@ -181,17 +190,23 @@ public sealed class SparseAutoencoderTrainer
             using var scope = NewDisposeScope();
             var (batchQueries, batchDocuments) = Load(queries);
             var rate = optimizer.LearningRate;
+            _phaseEnded?.Invoke("load the batch");
 
-            var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbors, _settings, deadCount > 0 ? Dead(vectorsSinceFired) : null, deadCount);
+            var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbors, _settings, deadCount > 0 ? Dead(vectorsSinceFired) : null, deadCount, _phaseEnded);
             loss.Total.backward();
+            _phaseEnded?.Invoke("backward");
             RemoveParallelDecoderGradient(model);
+            _phaseEnded?.Invoke("decoder gradient projection");
             optimizer.Update();
+            _phaseEnded?.Invoke("Adam");
             foreach (var parameter in model.Parameters)
                 parameter.grad?.zero_();
             NormalizeDecoderRows(model);
+            _phaseEnded?.Invoke("zero gradients, renormalise decoder");
             CountFiring(vectorsSinceFired, loss.Values, loss.Indices);
             Tensor[] readBack = [loss.Total.detach(), loss.Mse.detach(), loss.Kld.detach(), loss.AuxK.detach(), Dead(vectorsSinceFired).sum()];
             var terms = stack(readBack.Select(term => term.to(ScalarType.Float64))).cpu().data<double>().ToArray();
+            _phaseEnded?.Invoke("firing counts, read back");
             deadCount = (int)terms[4];
             return new StepTerms(rate, terms[0], terms[1], terms[2], terms[3]);
         }
