@@ -141,7 +141,7 @@ public sealed class TrecRun
             byQuery[query] = new Orders(byScore, byRank);
             if (!byRank.AsSpan().SequenceEqual(byScore))
                 rankedOtherwise.Add(query);
-            lines[query] = null!; // let the parsed lines go as soon as they are ordered
+            lines.Remove(query); // let the parsed lines go as soon as they are ordered (removing during enumeration is safe)
         }
 
         return new TrecRun(path, tag, byQuery, lineCount, rankedOtherwise, firstBadRank);
