@@ -19,6 +19,7 @@ internal sealed class DemoEmbeddingModel
     private const double ConceptWordNoise = 0.5;
     private const double FillerNorm = 0.6;
     private const double SpecialNorm = 0.3;
+    private const int TopicSize = 10;
 
     private DemoEmbeddingModel(int dimension, float[] tokenTable, float[] map)
     {
@@ -44,9 +45,21 @@ internal sealed class DemoEmbeddingModel
     /// <param name="vocabulary">Tokens in id order.</param>
     /// <param name="conceptOfToken">The concept of each token id, or -1 for fillers and special tokens.</param>
     /// <param name="conceptCount">The number of concepts.</param>
-    public static DemoEmbeddingModel Create(Random random, int dimension, IReadOnlyList<string> vocabulary, IReadOnlyList<int> conceptOfToken, int conceptCount)
+    /// <param name="hardness">The hard world's stream and settings: a common direction added to every token but padding, and
+    /// concept directions correlated within topics of ten; null for the standard world (nothing more is drawn).</param>
+    public static DemoEmbeddingModel Create(Random random, int dimension, IReadOnlyList<string> vocabulary, IReadOnlyList<int> conceptOfToken, int conceptCount,
+        (Random Random, double CommonDirection, double ConceptCorrelation)? hardness = null)
     {
         var directions = Enumerable.Range(0, conceptCount).Select(_ => Normalised(Gaussian(random, dimension, 1.0))).ToArray();
+        var common = new double[dimension];
+        if (hardness is var (hardRandom, strength, correlation))
+        {
+            var topics = Enumerable.Range(0, (conceptCount + TopicSize - 1) / TopicSize).Select(_ => Normalised(Gaussian(hardRandom, dimension, 1.0))).ToArray();
+            for (var c = 0; c < conceptCount; c++)
+                directions[c] = Normalised(directions[c].Select((v, j) => Math.Sqrt(1 - correlation) * v + Math.Sqrt(correlation) * topics[c / TopicSize][j]).ToArray());
+            common = Normalised(Gaussian(hardRandom, dimension, 1.0)).Select(v => strength * v).ToArray();
+        }
+
         var table = new float[vocabulary.Count * dimension];
         for (var id = 0; id < vocabulary.Count; id++)
         {
@@ -56,8 +69,8 @@ internal sealed class DemoEmbeddingModel
             for (var j = 0; j < dimension; j++)
             {
                 table[id * dimension + j] = token == "[PAD]" ? 0f
-                    : concept >= 0 ? (float)(directions[concept][j] + ConceptWordNoise * noise[j])
-                    : (float)((token.StartsWith('[') ? SpecialNorm : FillerNorm) * noise[j]);
+                    : concept >= 0 ? (float)(directions[concept][j] + ConceptWordNoise * noise[j] + common[j])
+                    : (float)((token.StartsWith('[') ? SpecialNorm : FillerNorm) * noise[j] + common[j]);
             }
         }
 

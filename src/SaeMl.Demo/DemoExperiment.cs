@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML;
 using SaeMl.Autoencoder;
 using SaeMl.Compute;
@@ -37,7 +38,8 @@ public sealed class DemoExperiment : IDisposable
         World = DemoWorld.Generate(options.World);
         var world = options.World;
         WorldFolder = System.IO.Path.Combine(options.Folder,
-            $"world-s{world.Seed}-{world.Documents}x{world.Dimension}-q{world.Queries}-c{world.Concepts}-r{world.MaxRelevantPerQuery}");
+            $"world-s{world.Seed}-{world.Documents}x{world.Dimension}-q{world.Queries}-c{world.Concepts}-r{world.MaxRelevantPerQuery}"
+            + (world.IsHard ? string.Create(CultureInfo.InvariantCulture, $"-hard{world.CommonDirection}-{world.ConceptCorrelation}{(world.NoisyQueries ? "-noisy" : "")}{(world.SparseJudgements ? "-sparse" : "")}") : ""));
     }
 
     /// <summary>The settings.</summary>

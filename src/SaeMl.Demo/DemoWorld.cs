@@ -122,11 +122,14 @@ public sealed class DemoWorld
 
         var vocabulary = SpecialTokens.Concat(fillers).Concat(concepts.SelectMany(c => c.Words)).ToList();
         var conceptOfToken = SpecialTokens.Select(_ => -1).Concat(fillers.Select(_ => -1)).Concat(concepts.SelectMany(c => c.Words.Select(_ => c.Id))).ToList();
-        var model = DemoEmbeddingModel.Create(new Random(Stream(options.Seed, 2)), options.Dimension, vocabulary, conceptOfToken, concepts.Count);
+        var hardness = options.CommonDirection != 0 || options.ConceptCorrelation != 0
+            ? (new Random(Stream(options.Seed, 7)), options.CommonDirection, options.ConceptCorrelation)
+            : ((Random, double, double)?)null;
+        var model = DemoEmbeddingModel.Create(new Random(Stream(options.Seed, 2)), options.Dimension, vocabulary, conceptOfToken, concepts.Count, hardness);
 
         var popularity = new WeightedChoice(ZipfWeights(new Random(Stream(options.Seed, 3)), concepts.Count));
         var documents = GenerateDocuments(new Random(Stream(options.Seed, 4)), options.Documents, concepts, fillers, popularity);
-        var (queries, judgements) = GenerateQueries(new Random(Stream(options.Seed, 5)), options.Queries, "Q", options.MaxRelevantPerQuery, concepts, fillers, documents);
+        var (queries, judgements) = GenerateQueries(new Random(Stream(options.Seed, 5)), options.Queries, "Q", options, concepts, fillers, documents);
         return new DemoWorld(options, fillers, concepts, vocabulary, model, documents, queries, judgements);
     }
 
@@ -139,7 +142,7 @@ public sealed class DemoWorld
     public IReadOnlyList<DemoQuery> TrainingQueries(int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        return GenerateQueries(new Random(Stream(Options.Seed, 6)), count, "T", Options.MaxRelevantPerQuery, Concepts, _fillers, Documents).Queries;
+        return GenerateQueries(new Random(Stream(Options.Seed, 6)), count, "T", Options, Concepts, _fillers, Documents).Queries;
     }
 
     /// <summary>The text a document is embedded from: its title, a space and its text (BEIR's convention).</summary>
@@ -328,8 +331,9 @@ public sealed class DemoWorld
     }
 
     private static (List<DemoQuery> Queries, List<Judgement> Judgements) GenerateQueries(
-        Random random, int count, string idPrefix, int maxRelevant, IReadOnlyList<DemoConcept> concepts, List<string> fillers, IReadOnlyList<DemoDocument> documents)
+        Random random, int count, string idPrefix, DemoWorldOptions options, IReadOnlyList<DemoConcept> concepts, List<string> fillers, IReadOnlyList<DemoDocument> documents)
     {
+        var maxRelevant = options.MaxRelevantPerQuery;
         var postings = concepts.Select(_ => new List<int>()).ToArray();
         for (var d = 0; d < documents.Count; d++)
         {
@@ -358,11 +362,25 @@ public sealed class DemoWorld
 
             var words = new List<string>();
             foreach (var concept in asked)
-                words.AddRange(concepts[concept].Words.OrderBy(_ => random.Next()).Take(random.Next(2, 4)));
-            if (random.NextDouble() < 0.5)
+                words.AddRange(concepts[concept].Words.OrderBy(_ => random.Next()).Take(options.NoisyQueries ? random.Next(1, 3) : random.Next(2, 4)));
+            if (options.NoisyQueries)
+            {
+                for (var f = random.Next(1, 4); f > 0; f--)
+                    words.Add(fillers[random.Next(fillers.Count)]);
+            }
+            else if (random.NextDouble() < 0.5)
+            {
                 words.Add(fillers[random.Next(DemoVocabulary.CommonFillers.Length)]);
+            }
+
             var id = $"{idPrefix}{queries.Count:D5}";
             queries.Add(new DemoQuery(id, string.Join(' ', words.OrderBy(_ => random.Next())), asked));
+            if (options.SparseJudgements)
+            {
+                judgements.Add(new Judgement(id, seed.Id, 1));
+                continue;
+            }
+
             foreach (var d in relevant)
                 judgements.Add(new Judgement(id, documents[d].Id, asked.Contains(documents[d].Concepts[0]) ? 2 : 1));
         }

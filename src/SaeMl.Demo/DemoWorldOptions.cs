@@ -22,6 +22,27 @@ public sealed record DemoWorldOptions
     public int MaxRelevantPerQuery { get; init; } = 100;
 
     /// <summary>
+    /// The strength of one direction shared by every token, relative to a concept direction's unit norm: every
+    /// embedding then leans the same way, as real models' embeddings do (0 in the standard world).
+    /// </summary>
+    public double CommonDirection { get; init; }
+
+    /// <summary>
+    /// The share of each concept direction's variance that comes from its topic's direction (concepts in groups
+    /// of ten share a topic): related concepts whose directions overlap (0 in the standard world).
+    /// </summary>
+    public double ConceptCorrelation { get; init; }
+
+    /// <summary>Short noisy queries: one or two words of each concept asked, among one to three filler words.</summary>
+    public bool NoisyQueries { get; init; }
+
+    /// <summary>Only the document a query was drawn from is judged relevant, as in MS MARCO; the others that hold its concepts go unjudged.</summary>
+    public bool SparseJudgements { get; init; }
+
+    /// <summary>Whether any of the hard world's settings is on.</summary>
+    public bool IsHard => CommonDirection != 0 || ConceptCorrelation != 0 || NoisyQueries || SparseJudgements;
+
+    /// <summary>
     /// Options for a corpus of <paramref name="documents"/>: a query may have up to 5 % of the corpus
     /// relevant, between 1 and 100 documents, so that small worlds keep their queries selective.
     /// </summary>
@@ -32,6 +53,20 @@ public sealed record DemoWorldOptions
         MaxRelevantPerQuery = Math.Max(1, Math.Min(100, documents / 20)),
     };
 
+    /// <summary>
+    /// The hard world: the standard world's corpus of <paramref name="documents"/> with a strong common direction
+    /// (strength 0.7: unrelated documents' cosine about 0.8), correlated concepts (half of each direction's variance from its topic), short noisy queries and
+    /// one judged document per query. Its original embeddings retrieve far worse than the standard world's, so an
+    /// autoencoder's losses show, as on real data.
+    /// </summary>
+    public static DemoWorldOptions Hard(int documents, int seed = 42) => ForCorpus(documents, seed) with
+    {
+        CommonDirection = 0.7,
+        ConceptCorrelation = 0.5,
+        NoisyQueries = true,
+        SparseJudgements = true,
+    };
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Documents);
@@ -39,5 +74,9 @@ public sealed record DemoWorldOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(Dimension, 8);
         ArgumentOutOfRangeException.ThrowIfLessThan(Concepts, DemoVocabulary.HandPickedConcepts.Length);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxRelevantPerQuery);
+        if (!(CommonDirection >= 0 && double.IsFinite(CommonDirection)))
+            throw new ArgumentOutOfRangeException(nameof(CommonDirection), CommonDirection, "CommonDirection must be 0 or positive.");
+        if (!(ConceptCorrelation is >= 0 and < 1))
+            throw new ArgumentOutOfRangeException(nameof(ConceptCorrelation), ConceptCorrelation, "ConceptCorrelation must be in [0, 1).");
     }
 }

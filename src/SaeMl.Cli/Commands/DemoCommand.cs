@@ -38,6 +38,12 @@ internal static class DemoCommand
         var queries = CliOptions.PositiveInt("--queries", "Generated queries", new DemoWorldOptions().Queries);
         var dimension = CliOptions.PositiveInt("--dimension", "Embedding dimension of the world's model", new DemoWorldOptions().Dimension);
         var k = CliOptions.PositiveInt("--k", "Documents shown per query", 10);
+        var worldKind = new Option<string>("--world")
+        {
+            Description = "standard, or hard: a strong common direction, correlated concepts, short noisy queries and one judged document per query",
+            DefaultValueFactory = _ => "standard",
+        };
+        worldKind.AcceptOnlyFromAmong("standard", "hard");
         var defaults = new DemoExperimentOptions();
         var trainingQueries = CliOptions.PositiveInt("--training-queries", "Generated training queries for the autoencoders", defaults.TrainingQueries);
         var latents = CliOptions.PositiveInt("--latents", "n, the latents of each autoencoder", defaults.LatentSize);
@@ -46,7 +52,7 @@ internal static class DemoCommand
 
         var command = new Command("demo", "Runs SaeMl end to end on the built-in demo world: search, train sparse autoencoders, print Table 1")
         {
-            output, seed, documents, queries, dimension, k, trainingQueries, latents, epochs, device,
+            output, worldKind, seed, documents, queries, dimension, k, trainingQueries, latents, epochs, device,
         };
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
@@ -59,7 +65,7 @@ internal static class DemoCommand
             using var experiment = new DemoExperiment(new DemoExperimentOptions
             {
                 Folder = parse.GetValue(output)!,
-                World = DemoWorldOptions.ForCorpus(parse.GetValue(documents), parse.GetValue(seed)) with
+                World = (parse.GetValue(worldKind) == "hard" ? DemoWorldOptions.Hard(parse.GetValue(documents), parse.GetValue(seed)) : DemoWorldOptions.ForCorpus(parse.GetValue(documents), parse.GetValue(seed))) with
                 {
                     Queries = parse.GetValue(queries),
                     Dimension = parse.GetValue(dimension),

@@ -8,7 +8,7 @@ using SaeMl.Embedding;
 
 namespace SaeMl.Tests.Demo;
 
-public sealed class DemoWorldTests : IDisposable
+public sealed class DemoWorldTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private static readonly DemoWorldOptions Small = new() { Documents = 1_500, Queries = 120, Dimension = 32, Concepts = 60, MaxRelevantPerQuery = 60 };
     private readonly TempFolder _folder = new();
@@ -156,6 +156,49 @@ public sealed class DemoWorldTests : IDisposable
         }
 
         better.Should().Be(compared, "planted concepts make relevant documents score higher on average");
+    }
+
+    [Fact]
+    public void The_hard_world_leans_one_way_judges_one_document_per_query_and_retrieves_worse()
+    {
+        var options = DemoWorldOptions.ForCorpus(2_000) with { Queries = 200, Dimension = 64, Concepts = 60 };
+        var standard = DemoWorld.Generate(options);
+        var hard = DemoWorld.Generate(DemoWorldOptions.Hard(2_000) with { Queries = 200, Dimension = 64, Concepts = 60 });
+
+        hard.Documents.Select(d => d.Text).Should().Equal(standard.Documents.Select(d => d.Text), "the corpus is the standard world's; only the model, the queries and the judgements change");
+        hard.Judgements.GroupBy(j => j.QueryId).Should().OnlyContain(g => g.Count() == 1, "only the document a query was drawn from is judged");
+        var holds = hard.Documents.ToDictionary(d => d.Id, d => d.Concepts);
+        hard.Judgements.Should().OnlyContain(j => hard.Queries.Single(q => q.Id == j.QueryId).Concepts.All(c => holds[j.DocumentId].Contains(c)));
+        hard.Queries.Average(q => q.Text.Split(' ').Length).Should().BeLessThan(standard.Queries.Average(q => q.Text.Split(' ').Length) + 1,
+            "one or two words per concept keep the noisy queries as short as the standard ones, with fillers among them");
+
+        double MeanCosineOfDocumentPairs(DemoWorld world)
+        {
+            var vectors = world.Documents.Take(200).Select(d => world.ReferenceEmbedding(DemoWorld.EmbeddingText(d))).ToArray();
+            return Enumerable.Range(0, 199).Average(i => (double)vectors[i].Zip(vectors[i + 1]).Sum(p => p.First * p.Second));
+        }
+
+        var (standardCosine, hardCosine) = (MeanCosineOfDocumentPairs(standard), MeanCosineOfDocumentPairs(hard));
+        output.WriteLine($"mean cosine of unrelated documents: standard {standardCosine:F3}, hard {hardCosine:F3}");
+        standardCosine.Should().BeLessThan(0.3);
+        hardCosine.Should().BeInRange(0.5, 0.9, "a strong common direction, as real embeddings have, but not one that drowns the concepts");
+
+        double MeanReciprocalRank(DemoWorld world)
+        {
+            var corpus = world.Documents.Select(d => (d.Id, Vector: world.ReferenceEmbedding(DemoWorld.EmbeddingText(d)))).ToArray();
+            var judged = world.Judgements.GroupBy(j => j.QueryId).ToDictionary(g => g.Key, g => g.Select(j => j.DocumentId).ToHashSet());
+            return world.Queries.Average(query =>
+            {
+                var q = world.ReferenceEmbedding(query.Text);
+                var ranked = corpus.OrderByDescending(d => d.Vector.Zip(q).Sum(p => p.First * p.Second)).Take(10).ToList();
+                var first = ranked.FindIndex(d => judged[query.Id].Contains(d.Id));
+                return first < 0 ? 0 : 1.0 / (first + 1);
+            });
+        }
+
+        var (standardMrr, hardMrr) = (MeanReciprocalRank(standard), MeanReciprocalRank(hard));
+        output.WriteLine($"MRR@10: standard {standardMrr:F3}, hard {hardMrr:F3}");
+        hardMrr.Should().BeLessThan(standardMrr * 0.7).And.BeGreaterThan(0.05, "hard, not hopeless");
     }
 
     [Fact]
