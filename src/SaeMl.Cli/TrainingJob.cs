@@ -14,11 +14,13 @@ internal static class TrainingJob
     public static void Run(IAnsiConsole console, Action<IProgress<SaeTrainingProgress>> train)
     {
         var history = new List<SaeValidationMetrics>();
+        var temperature = double.NaN;
         ProgressBars.Run(console, "Training", (ProgressBar bar) =>
         {
             train(new CallbackProgress<SaeTrainingProgress>(p =>
             {
                 bar.Report(p.Step, p.TotalSteps);
+                temperature = p.Temperature;
                 if (p.Validation is { } v)
                     history.Add(v);
                 bar.Status(p.Validation is { } metrics
@@ -28,6 +30,8 @@ internal static class TrainingJob
             return 0;
         });
 
+        if (!double.IsNaN(temperature))
+            console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"The KL terms' temperature τ was {temperature:G4}."));
         foreach (var (epoch, metrics) in history.Select((m, i) => (i + 1, m)))
             console.MarkupLine(Markup.Escape($"epoch {epoch}: validation {metrics}"));
     }

@@ -135,22 +135,26 @@ public sealed class DemoExperiment : IDisposable
     public SaeTrainingData OpenTrainingData() =>
         SaeTrainingData.OpenStores(StorePath(DemoTexts.TrainingQueries), StorePath(DemoTexts.Corpus), TrainingNeighborsPaths.Rows);
 
-    /// <summary>Table 1's autoencoders: K = 32, 64 and 128 with the paper's objective, and K = 128 trained on MSE alone.</summary>
-    public IReadOnlyList<DemoModel> Table1Models() =>
-        TableActiveLatents.Select(active => Model($"K = {active}", active, new SparseAutoencoderOptions().KLWeight))
-            .Append(Model($"K = {AblationActiveLatents}, MSE only", AblationActiveLatents, klWeight: 0))
+    /// <summary>Table 1's autoencoders: K = 32, 64 and 128 with the default objective, and K = 128 trained on MSE alone.</summary>
+    public IReadOnlyList<DemoModel> Table1Models()
+    {
+        var defaults = new SparseAutoencoderOptions();
+        return TableActiveLatents.Select(active => Model($"K = {active}", active, defaults.KLWeight, defaults.LatentKLRatio))
+            .Append(Model($"K = {AblationActiveLatents}, MSE only", AblationActiveLatents, klWeight: 0, latentKLRatio: 0))
             .ToList();
+    }
 
-    private DemoModel Model(string label, int activeLatents, float klWeight) => new(
+    /// <summary>An autoencoder of the experiment; its zip's name carries every setting that differs between the demo's models, so a cached zip is reused only for the same objective.</summary>
+    private DemoModel Model(string label, int activeLatents, float klWeight, float latentKLRatio) => new(
         label,
         new SparseAutoencoderOptions
         {
             ReconstructionColumnName = SaeColumnNames.Reconstruction,
-            LatentSize = Options.LatentSize, ActiveLatents = activeLatents, KLWeight = klWeight, Epochs = Options.Epochs,
+            LatentSize = Options.LatentSize, ActiveLatents = activeLatents, KLWeight = klWeight, LatentKLRatio = latentKLRatio, Epochs = Options.Epochs,
             NeighborsPerQuery = Options.TrainingNeighbors, Device = Options.Device,
         },
-        System.IO.Path.Combine(WorldFolder,
-            $"sae-n{Options.LatentSize}-k{activeLatents}{(klWeight == 0 ? "-mse" : "")}-e{Options.Epochs}-q{Options.TrainingQueries}x{Options.TrainingNeighbors}.zip"));
+        System.IO.Path.Combine(WorldFolder, string.Create(CultureInfo.InvariantCulture,
+            $"sae-n{Options.LatentSize}-k{activeLatents}{(klWeight == 0 ? "-mse" : $"-kl{klWeight}r{latentKLRatio}")}-e{Options.Epochs}-q{Options.TrainingQueries}x{Options.TrainingNeighbors}.zip")));
 
     /// <summary>Trains <paramref name="model"/> and saves its zip unless the zip exists; false when reused.</summary>
     public bool Train(DemoModel model, IProgress<SaeTrainingProgress>? progress = null, CancellationToken cancellationToken = default)

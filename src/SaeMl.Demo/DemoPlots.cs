@@ -67,6 +67,36 @@ public static class DemoPlots
         WritePng(plot, path);
     }
 
+    /// <summary>
+    /// The retention frontier: share of the original MRR kept (reconstructions as circles on solid lines, latents as
+    /// squares on dashed lines) against the validation FVU, one pair of series per objective, each point a setting of
+    /// a sweep (e.g. of the KL weight), written as a PNG.
+    /// </summary>
+    public static void WriteFrontierFigure(IReadOnlyList<(string Name, IReadOnlyList<(double Fvu, double ReconstructedKept, double LatentKept)> Points)> series, string path, string title)
+    {
+        var plot = new ScottPlot.Plot();
+        ScottPlot.Color[] colors = [ScottPlot.Colors.Gray, ScottPlot.Colors.Blue, ScottPlot.Colors.OrangeRed, ScottPlot.Colors.Green];
+        for (var i = 0; i < series.Count; i++)
+        {
+            var points = series[i].Points.OrderBy(p => p.Fvu).ToList();
+            double[] xs = [.. points.Select(p => p.Fvu)];
+            var color = colors[i % colors.Length];
+            var reconstructed = plot.Add.Scatter(xs, [.. points.Select(p => 100 * p.ReconstructedKept)], color);
+            reconstructed.LegendText = $"{series[i].Name}: reconstructions";
+            reconstructed.MarkerShape = ScottPlot.MarkerShape.FilledCircle;
+            var latent = plot.Add.Scatter(xs, [.. points.Select(p => 100 * p.LatentKept)], color);
+            latent.LegendText = $"{series[i].Name}: latents";
+            latent.MarkerShape = ScottPlot.MarkerShape.FilledSquare;
+            latent.LinePattern = ScottPlot.LinePattern.Dashed;
+        }
+
+        plot.XLabel("validation FVU");
+        plot.YLabel("% of the original MRR kept");
+        plot.Title(title);
+        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+        WritePng(plot, path);
+    }
+
     /// <summary>Writes the plot as an 800 × 500 PNG, under a temporary name and then renamed.</summary>
     private static void WritePng(ScottPlot.Plot plot, string path)
     {

@@ -6,6 +6,7 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     ExactSearchBenchmark.Create(),
     EmbedTextBenchmark.Create(),
     SaeRetrievalExperiment.Create(),
+    RetentionStudy.Create(),
     SaeTrainingBenchmark.Create(),
     SaeStepProfile.Create(),
     SparseIndexBenchmark.Create(),

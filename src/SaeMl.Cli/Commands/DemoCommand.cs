@@ -130,7 +130,7 @@ internal static class DemoCommand
                 else
                 {
                     var o = model.Options;
-                    console.MarkupLine($"Training the autoencoder {Markup.Escape(model.Label)} (n = {o.LatentSize:N0}, λ = {o.KLWeight}, τ = {o.Temperature}) "
+                    console.MarkupLine($"Training the autoencoder {Markup.Escape(model.Label)} (n = {o.LatentSize:N0}, λ = {o.KLWeight}, r = {o.LatentKLRatio}, τ = {o.RelativeTemperature} × score spread) "
                         + $"on {experiment.Options.TrainingQueries:N0} training queries with their {o.NeighborsPerQuery} nearest documents.");
                     TrainingJob.Run(console, progress => experiment.Train(model, progress, cancellationToken));
                     TrainingJob.Wrote(console, model.Path);

@@ -29,7 +29,19 @@ internal static class TrainCommand
         var neighborsPerQuery = CliOptions.NonNegativeInt("--neighbors-per-query", "M, documents per query in the KL term (at least 2; with --kl-weight 0 they are not used)", defaults.NeighborsPerQuery);
         var learningRate = CliOptions.Float("--lr", "Adam's initial learning rate (cosine schedule to 0)", defaults.LearningRate, v => v > 0, "a positive number");
         var lambda = CliOptions.Float("--kl-weight", "λ, the KL term's weight; 0 gives the MSE-only ablation", defaults.KLWeight, v => v >= 0, "0 or a positive number");
-        var tau = CliOptions.Float("--temperature", "τ, the softmax temperature of the KL term", defaults.Temperature, v => v > 0, "a positive number");
+        var latentRatio = CliOptions.Float("--latent-kl-ratio", "r: the KL term on latent scores z_q · z_d (not in the paper) weighs λ·r; 0 leaves it out", defaults.LatentKLRatio, v => v >= 0, "0 or a positive number");
+        var tau = new Option<string>("--temperature")
+        {
+            Description = "τ, the softmax temperature of the KL terms: a positive number, or auto (--relative-temperature times the neighbors' score spread)",
+            DefaultValueFactory = _ => "auto",
+        };
+        tau.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string>();
+            if (value != "auto" && !(float.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0 && float.IsFinite(number)))
+                result.AddError($"--temperature must be auto or a positive number; got '{value}'.");
+        });
+        var relativeTau = CliOptions.Float("--relative-temperature", "τ in units of the neighbors' score spread, with --temperature auto", defaults.RelativeTemperature, v => v > 0, "a positive number");
         var auxWeight = CliOptions.Float("--auxk-weight", "The AuxK term's weight", defaults.AuxKWeight, v => v >= 0, "0 or a positive number");
         var validation = CliOptions.Float("--validation", "Share of queries held out for validation", defaults.ValidationFraction, v => v is >= 0 and < 1, "at least 0 and below 1");
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, split and shuffling", DefaultValueFactory = _ => defaults.Seed };
@@ -41,7 +53,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Trains a sparse autoencoder on embeddings and their neighbors and saves it as an ML.NET model zip")
         {
-            queries, corpus, neighbors, output, latents, k, epochs, batchSize, neighborsPerQuery, learningRate, lambda, tau, auxWeight, validation, seed, checkpoint, checkpointEvery, resume, overwrite, device,
+            queries, corpus, neighbors, output, latents, k, epochs, batchSize, neighborsPerQuery, learningRate, lambda, latentRatio, tau, relativeTau, auxWeight, validation, seed, checkpoint, checkpointEvery, resume, overwrite, device,
         };
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
@@ -49,7 +61,7 @@ internal static class TrainCommand
             if (parse.GetValue(k) > parse.GetValue(latents))
                 throw new UsageException($"--k ({parse.GetValue(k)}) must not exceed --latents ({parse.GetValue(latents)}).");
             if (parse.GetValue(lambda) > 0 && parse.GetValue(neighborsPerQuery) < 2)
-                throw new UsageException($"--neighbors-per-query ({parse.GetValue(neighborsPerQuery)}) must be at least 2 while --kl-weight is above 0: the KL term compares score distributions over each query's neighbors. Pass --kl-weight 0 for the MSE-only ablation.");
+                throw new UsageException($"--neighbors-per-query ({parse.GetValue(neighborsPerQuery)}) must be at least 2 while --kl-weight is above 0: the KL terms compare score distributions over each query's neighbors. Pass --kl-weight 0 for the MSE-only ablation.");
             if (parse.GetValue(resume) && parse.GetValue(checkpoint) is null)
                 throw new UsageException("--resume needs --checkpoint: the file to continue from.");
             var neighborRows = parse.GetValue(neighbors)!;
@@ -71,7 +83,9 @@ internal static class TrainCommand
                 NeighborsPerQuery = parse.GetValue(neighborsPerQuery),
                 LearningRate = parse.GetValue(learningRate),
                 KLWeight = parse.GetValue(lambda),
-                Temperature = parse.GetValue(tau),
+                LatentKLRatio = parse.GetValue(latentRatio),
+                Temperature = parse.GetValue(tau) is "auto" ? null : float.Parse(parse.GetValue(tau)!, System.Globalization.CultureInfo.InvariantCulture),
+                RelativeTemperature = parse.GetValue(relativeTau),
                 AuxKWeight = parse.GetValue(auxWeight),
                 ValidationFraction = parse.GetValue(validation),
                 Seed = parse.GetValue(seed),
@@ -85,7 +99,7 @@ internal static class TrainCommand
             if (options.NeighborsPerQuery > data.NeighborsAvailable)
                 throw new ArgumentException($"--neighbors-per-query is {options.NeighborsPerQuery}, but --neighbors '{neighborRows}' holds {data.NeighborsAvailable} neighbors per query.");
             console.MarkupLine($"Training a sparse autoencoder (n = {options.LatentSize:N0}, K = {options.ActiveLatents}) on {data.QueryCount:N0} queries "
-                + $"with {options.NeighborsPerQuery} neighbors each (dimension {data.Dimension}) on [bold]{options.Device.Resolve()}[/]; λ = {options.KLWeight}, τ = {options.Temperature}.");
+                + $"with {options.NeighborsPerQuery} neighbors each (dimension {data.Dimension}) on [bold]{options.Device.Resolve()}[/]; λ = {options.KLWeight}, r = {options.LatentKLRatio}, τ = {(options.Temperature is { } t ? t.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"{options.RelativeTemperature} × the neighbors' score spread")}.");
             TrainingJob.Run(console, progress =>
             {
                 using var transformer = new MLContext().Transforms

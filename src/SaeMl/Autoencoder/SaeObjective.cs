@@ -9,10 +9,11 @@ namespace SaeMl.Autoencoder;
 /// <param name="Temperature">τ, dividing the scores before the softmax.</param>
 /// <param name="AuxKWeight">The weight of the AuxK term.</param>
 /// <param name="AuxKLatents">k_aux, the dead latents an AuxK reconstruction may use.</param>
-internal readonly record struct SaeObjectiveSettings(float KLWeight, float Temperature, float AuxKWeight, int AuxKLatents);
+/// <param name="LatentKLWeight">λ·r, the weight of a second KL term whose reconstructed scores are the latent scores z_q · z_d.</param>
+internal readonly record struct SaeObjectiveSettings(float KLWeight, float Temperature, float AuxKWeight, int AuxKLatents, float LatentKLWeight = 0);
 
 /// <summary>One evaluation of the objective: its terms (scalars) and the latents chosen for each input row.</summary>
-/// <param name="Total">MSE + λ·KL + w_aux·AuxK, to differentiate.</param>
+/// <param name="Total">FVU + λ·KL + λ·r·latent KL + w_aux·AuxK, to differentiate.</param>
 /// <param name="Mse">The mean squared reconstruction error per element, over queries and documents.</param>
 /// <param name="Kld">The KL term (0 without documents or with λ = 0).</param>
 /// <param name="AuxK">The AuxK term (0 without dead latents).</param>
@@ -23,13 +24,19 @@ internal readonly record struct SaeLoss(Tensor Total, Tensor Mse, Tensor Kld, Te
 
 /// <summary>
 /// The retrieval-oriented SAE objective of the paper, done as its notes say it should have been:
-/// <c>MSE(x̂, x) + λ·KL(p ‖ p̂) + w_aux·AuxK</c>.
+/// <c>MSE(x̂, x) / σ² + λ·KL(p ‖ p̂) + λ·r·KL(p ‖ p_z) + w_aux·AuxK</c>.
 /// </summary>
 /// <remarks>
-/// <para><b>MSE</b> is the mean squared error per element over the B queries and their B·M documents.</para>
+/// <para><b>Reconstruction</b>: the mean squared error per element over the B queries and their B·M documents, divided by
+/// σ², the batch's variance per element (held constant): the batch's FVU. The paper's MSE alone would make λ mean
+/// something else at every dimension and spread of the embeddings (its scale follows the variance, about 1e-3 per element
+/// for unit vectors of d = 384 and 1e-4 on the hard demo world), and would leave the AuxK term, which is normalised,
+/// a hundred times the reconstruction's weight.</para>
 /// <para><b>KL</b>: for each query q and its M neighbor documents, p = softmax(⟨q, d_j⟩ / τ) from the
 /// original embeddings and p̂ = softmax(⟨q̂, d̂_j⟩ / τ) from the reconstructions (a true softmax, unlike
 /// the reference code's, in which the document counts twice), KL(p ‖ p̂) averaged over queries.</para>
+/// <para><b>Latent KL</b> (not in the paper): the same with p_z = softmax(z_q · z_d / τ) from the sparse latents, so that
+/// latent retrieval, which ranks by z_q · z_d, keeps the original ranking as the reconstructions do.</para>
 /// <para><b>AuxK</b> (OpenAI's fix for dead latents): the k_aux largest pre-activations among dead
 /// latents reconstruct the residual e = x − x̂ (held constant), without the decoder bias;
 /// the term is that reconstruction's MSE divided by the variance of e.</para>
@@ -59,6 +66,9 @@ internal static class SaeObjective
         var kld = documents is null || settings.KLWeight == 0 || neighbors == 0
             ? zero
             : Kld(queries, documents, reconstruction, neighbors, settings.Temperature);
+        var latentKld = documents is null || settings.LatentKLWeight == 0 || neighbors == 0
+            ? zero
+            : LatentKld(model.LatentSize, queries, documents, values, indices, neighbors, settings.Temperature);
 
         var auxK = zero;
         if (deadK > 0)
@@ -72,7 +82,9 @@ internal static class SaeObjective
 
         using var klWeight = settings.KLWeight.ToScalar();
         using var auxKWeight = settings.AuxKWeight.ToScalar();
-        var total = mse.add(kld, klWeight).add(auxK, auxKWeight);
+        using var latentKLWeight = settings.LatentKLWeight.ToScalar();
+        var reconstructionTerm = mse / (inputs - inputs.mean([0], keepdim: true)).Squared().mean().detach().clamp_min(HeldScalars.DivisorFloor);
+        var total = reconstructionTerm.add(kld, klWeight).add(auxK, auxKWeight).add(latentKld, latentKLWeight);
         phaseEnded?.Invoke("sparse forward: activations, decode, MSE, KL, AuxK");
         return new SaeLoss(total, mse, kld, auxK, values, indices, reconstruction);
     }
@@ -82,10 +94,30 @@ internal static class SaeObjective
     {
         var (batch, dimension) = (queries.shape[0], queries.shape[1]);
         using var tau = temperature.ToScalar();
-        var original = documents.view(batch, neighbors, dimension).bmm(queries.unsqueeze(-1)).squeeze(-1).div(tau);          // [B, M]
-        var reconstructedQueries = reconstruction.narrow(0, 0, batch);                                                           // [B, d]
-        var reconstructedDocuments = reconstruction.narrow(0, batch, batch * neighbors).view(batch, neighbors, dimension);     // [B, M, d]
-        var reconstructed = reconstructedDocuments.bmm(reconstructedQueries.unsqueeze(-1)).squeeze(-1).div(tau);                 // [B, M]
+        var original = documents.view(batch, neighbors, dimension).bmm(queries.unsqueeze(-1)).squeeze(-1).div(tau);                             // [B, M]
+        var reconstructedQueries = reconstruction.narrow(0, 0, batch);                                                                           // [B, d]
+        var reconstructedDocuments = reconstruction.narrow(0, batch, batch * neighbors).view(batch, neighbors, dimension);                     // [B, M, d]
+        var reconstructed = reconstructedDocuments.bmm(reconstructedQueries.unsqueeze(-1)).squeeze(-1).div(tau);                                 // [B, M]
+        return KL(original, reconstructed);
+    }
+
+    /// <summary>KL(p ‖ p_z) with p_z the softmax of the latent scores z_q · z_d over each query's M documents (gathered from the K-sparse codes).</summary>
+    private static Tensor LatentKld(int latentSize, Tensor queries, Tensor documents, Tensor values, Tensor indices, int neighbors, float temperature)
+    {
+        var (batch, dimension) = (queries.shape[0], queries.shape[1]);
+        var k = values.shape[1];
+        using var tau = temperature.ToScalar();
+        var original = documents.view(batch, neighbors, dimension).bmm(queries.unsqueeze(-1)).squeeze(-1).div(tau);               // [B, M]
+        var queryLatents = zeros([batch, latentSize], values.dtype, values.device).scatter(1, indices.narrow(0, 0, batch), values.narrow(0, 0, batch)); // [B, n]
+        var documentIndices = indices.narrow(0, batch, batch * neighbors).reshape(batch, neighbors * k);                             // [B, M·K]
+        var documentValues = values.narrow(0, batch, batch * neighbors).reshape(batch, neighbors, k);
+        var latentScores = (queryLatents.gather(1, documentIndices).view(batch, neighbors, k) * documentValues).sum([2]).div(tau); // [B, M]
+        return KL(original, latentScores);
+    }
+
+    /// <summary>KL(softmax(original) ‖ softmax(reconstructed)) per row, averaged over rows.</summary>
+    private static Tensor KL(Tensor original, Tensor reconstructed)
+    {
         var logP = original.log_softmax(1);
         var logQ = reconstructed.log_softmax(1);
         return (logP.exp() * (logP - logQ)).sum([1]).mean();                                           // sum([1]): sum(1) would be sum(ScalarType)

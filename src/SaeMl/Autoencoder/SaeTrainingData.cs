@@ -163,6 +163,13 @@ public sealed class SaeTrainingData : IDisposable
             (query, neighbor, destination) => documents!.AsSpan(checked((query * neighborsPerQuery + neighbor) * dimension), dimension).CopyTo(destination));
     }
 
+    /// <summary>A view of the first <paramref name="count"/> queries and their neighbors (for studies of the training budget); disposing it closes nothing.</summary>
+    internal SaeTrainingData FirstQueries(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        return new SaeTrainingData(Math.Min(count, QueryCount), Dimension, NeighborsAvailable, $"{Source} (first {count} queries)", NeighborsSource, _readQuery, _readDocument);
+    }
+
     /// <summary>Closes the stores this data opened (none when it was given open stores or arrays).</summary>
     public void Dispose()
     {

@@ -74,7 +74,7 @@ public sealed class SparseAutoencoderTrainer
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     var terms = run.Step(model, optimizer, vectorsSinceFired, ref deadCount, batches[step]);
-                    progress?.Report(new SaeTrainingProgress(epoch + 1, o.Epochs, optimizer.Step, run.TotalSteps, terms.LearningRate, terms.Loss, terms.Mse, terms.Kld, terms.AuxK, null));
+                    progress?.Report(new SaeTrainingProgress(epoch + 1, o.Epochs, optimizer.Step, run.TotalSteps, terms.LearningRate, run.Temperature, terms.Loss, terms.Mse, terms.Kld, terms.AuxK, null));
                     if (o.CheckpointEverySteps > 0 && optimizer.Step % o.CheckpointEverySteps == 0 && step + 1 < batches.Count)
                         run.SaveCheckpoint(epoch, step + 1, optimizer, model, vectorsSinceFired, _history);
                 }
@@ -82,7 +82,7 @@ public sealed class SparseAutoencoderTrainer
                 var metrics = run.Validate(model, vectorsSinceFired);
                 _history.Add(metrics);
                 run.SaveCheckpoint(epoch + 1, 0, optimizer, model, vectorsSinceFired, _history);
-                progress?.Report(new SaeTrainingProgress(epoch + 1, o.Epochs, optimizer.Step, run.TotalSteps, optimizer.LearningRate, double.NaN, metrics.Mse, metrics.Kld, 0, metrics));
+                progress?.Report(new SaeTrainingProgress(epoch + 1, o.Epochs, optimizer.Step, run.TotalSteps, optimizer.LearningRate, run.Temperature, double.NaN, metrics.Mse, metrics.Kld, 0, metrics));
             }
 
             foreach (var parameter in model.Parameters)
@@ -138,20 +138,49 @@ public sealed class SparseAutoencoderTrainer
             StepsPerEpoch = (_trainQueries.Length + options.BatchSize - 1) / options.BatchSize;
             TotalSteps = (long)StepsPerEpoch * options.Epochs;
             _deadAfter = options.DeadAfterVectors ?? Math.Min(DefaultDeadCap, (long)_trainQueries.Length * (1 + _neighbors));
-            _settings = new SaeObjectiveSettings(options.KLWeight, options.Temperature, options.AuxKWeight,
-                Math.Min(options.LatentSize, options.AuxKLatents ?? Math.Max(1, data.Dimension / 2)));
+            Temperature = options.Temperature ?? (_neighbors >= 2 ? (float)(options.RelativeTemperature * NeighborScoreSpread()) : float.NaN);
+            _settings = new SaeObjectiveSettings(options.KLWeight, Temperature, options.AuxKWeight,
+                Math.Min(options.LatentSize, options.AuxKLatents ?? Math.Max(1, data.Dimension / 2)), options.KLWeight * options.LatentKLRatio);
             _queryBuffer = new float[(long)options.BatchSize * data.Dimension];
             _documentBuffer = new float[(long)options.BatchSize * _neighbors * data.Dimension];
         }
 
         public int StepsPerEpoch { get; }
 
+        /// <summary>τ: the options' temperature, or the relative temperature times the neighbors' score spread (NaN without neighbors).</summary>
+        public float Temperature { get; }
+
+        /// <summary>The mean over a sample of training queries (those b_dec is initialised from) of the standard deviation of a query's scores with its M neighbors.</summary>
+        private double NeighborScoreSpread()
+        {
+            var d = _data.Dimension;
+            var sample = _trainQueries.Take(BiasSampleQueries).ToArray();
+            var queries = new float[(long)sample.Length * d];
+            var documents = new float[(long)sample.Length * _neighbors * d];
+            _data.Read(sample, _neighbors, queries, documents);
+            double total = 0;
+            var scores = new double[_neighbors];
+            for (var q = 0; q < sample.Length; q++)
+            {
+                var query = queries.AsSpan(q * d, d);
+                for (var j = 0; j < _neighbors; j++)
+                    scores[j] = System.Numerics.Tensors.TensorPrimitives.Dot(query, documents.AsSpan((q * _neighbors + j) * d, d));
+                var mean = scores.Average();
+                total += Math.Sqrt(scores.Sum(s => (s - mean) * (s - mean)) / _neighbors);
+            }
+
+            var spread = total / sample.Length;
+            if (!(spread > 1e-9))
+                throw new ArgumentException($"The training queries of '{_data.Source}' score their {_neighbors} neighbors alike (spread {spread:G3}), so no temperature can be taken relative to the spread; set Temperature.");
+            return spread;
+        }
+
         public long TotalSteps { get; }
 
         /// <summary>What a checkpoint must match: everything that shapes the run's trajectory.</summary>
         private string Fingerprint => string.Create(CultureInfo.InvariantCulture,
             $"queries {_data.QueryCount}, d {_data.Dimension}, n {_options.LatentSize}, K {_options.ActiveLatents}, B {_options.BatchSize}, M {_neighbors}, "
-            + $"epochs {_options.Epochs}, lr {_options.LearningRate}, λ {_options.KLWeight}, τ {_options.Temperature}, aux {_options.AuxKWeight}×{_settings.AuxKLatents}, "
+            + $"epochs {_options.Epochs}, lr {_options.LearningRate}, λ {_options.KLWeight}, r {_options.LatentKLRatio}, τ {Temperature}, aux {_options.AuxKWeight}×{_settings.AuxKLatents}, "
             + $"dead after {_deadAfter}, validation {_options.ValidationFraction}, seed {_options.Seed}, b_dec {_options.DecoderBiasInitialization}");
 
         /// <summary>A fresh model, or the checkpoint's when resuming.</summary>
@@ -229,7 +258,7 @@ public sealed class SparseAutoencoderTrainer
         public SaeValidationMetrics Validate(SparseAutoencoder model, Tensor vectorsSinceFired)
         {
             var queries = _validationQueries.Length > 0 ? _validationQueries : _trainQueries;
-            var metricSettings = _settings with { KLWeight = 1, AuxKWeight = 0 };
+            var metricSettings = _settings with { KLWeight = 1, AuxKWeight = 0, LatentKLWeight = 0 };
             double squaredError = 0, squares = 0, kld = 0, active = 0, overlap = 0, latentOverlap = 0;
             var sumVector = new double[_data.Dimension];
             long vectors = 0;

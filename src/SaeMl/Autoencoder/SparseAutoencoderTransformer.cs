@@ -31,7 +31,7 @@ namespace SaeMl.Autoencoder;
 /// Single of length M·d, best first); otherwise fitting finds them by exact search, over
 /// <see cref="SparseAutoencoderOptions.NeighborCorpusPath"/> or over the rows themselves, and holds only their
 /// row numbers. <see cref="SparseAutoencoderOptions.KLWeight"/> = 0 trains the MSE-only ablation (reconstruction
-/// MSE and AuxK). Fitting reads the embedding column into memory (rows × d floats); corpus-scale training goes
+/// error and AuxK). Fitting reads the embedding column into memory (rows × d floats); corpus-scale training goes
 /// through <see cref="Fit(SaeTrainingData, CancellationToken)"/> with stores (<see cref="SaeTrainingData.OpenStores"/>).
 /// ]]></format>
 /// </remarks>
@@ -201,7 +201,7 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
         // What trains, and each epoch's validation, go to ML.NET's log (mlContext.Log) as well as to the progress callback.
         const string Channel = "Training the sparse autoencoder";
         var objective = options.KLWeight > 0 && options.NeighborsPerQuery > 0
-            ? string.Create(CultureInfo.InvariantCulture, $"MSE + {options.KLWeight} × KL over each row's {options.NeighborsPerQuery} neighbor documents at temperature {options.Temperature} (the paper's)")
+            ? string.Create(CultureInfo.InvariantCulture, $"FVU + {options.KLWeight} × (KL (the paper's) + {options.LatentKLRatio} × latent-score KL) over each row's {options.NeighborsPerQuery} neighbor documents at temperature {(options.Temperature is { } tau ? tau.ToString(CultureInfo.InvariantCulture) : $"{options.RelativeTemperature} × their score spread")}")
             : "MSE only (the ablation; no KL term)";
         MLNetInternals.Info(_host, Channel, string.Create(CultureInfo.InvariantCulture,
             $"SparseAutoencode: n = {options.LatentSize}, K = {options.ActiveLatents}, {options.Epochs} epochs over {data.QueryCount} rows from {data.Source}; objective: {objective}; {options.ValidationFraction:P0} of the rows held out for validation."));

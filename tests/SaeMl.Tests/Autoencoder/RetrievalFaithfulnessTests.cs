@@ -45,7 +45,7 @@ public sealed class RetrievalFaithfulnessTests(ITestOutputHelper output) : IDisp
             using var model = new SparseAutoencoderTrainer(new SparseAutoencoderOptions
             {
                 LatentSize = LatentSize, ActiveLatents = ActiveLatents, NeighborsPerQuery = Neighbors, Epochs = 3, BatchSize = 256,
-                LearningRate = 2e-3f, KLWeight = klWeight, Temperature = 0.05f, Seed = 1, Device = ComputeDevice.Cpu,
+                LearningRate = 2e-3f, KLWeight = klWeight, Seed = 1, Device = ComputeDevice.Cpu,
             }).Train(data);
             var queryCodes = model.Encode(evaluation);
             var corpusCodes = model.Encode(corpus);
@@ -55,7 +55,7 @@ public sealed class RetrievalFaithfulnessTests(ITestOutputHelper output) : IDisp
         }
 
         var mseOnly = TrainAndRetrieve(0);
-        var withKl = TrainAndRetrieve(0.01f);
+        var withKl = TrainAndRetrieve(SparseAutoencoderOptions.Defaults.KLWeight);
 
         output.WriteLine($"MRR@10: original {original:F4}; MSE only: reconstructed {mseOnly.Reconstructed:F4}, latent {mseOnly.Latent:F4}; "
             + $"with KL: reconstructed {withKl.Reconstructed:F4}, latent {withKl.Latent:F4}");

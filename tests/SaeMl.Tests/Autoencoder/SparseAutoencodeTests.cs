@@ -87,7 +87,7 @@ public sealed class SparseAutoencodeTests : IDisposable
         searched.Autoencoder.GetWeights().Should().BeEquivalentTo(given.Autoencoder.GetWeights(), o => o.WithStrictOrdering(),
             "the neighbors found are each row's M nearest other rows, so training sees what an explicit column gives");
         mseOnly.Autoencoder.GetWeights().DecoderWeight.Should().NotEqual(given.Autoencoder.GetWeights().DecoderWeight, "without the KL term training differs");
-        messages.Should().ContainSingle(m => m.Contains($"objective: MSE + 0.001 × KL over each row's {M} neighbor documents", StringComparison.Ordinal)
+        messages.Should().ContainSingle(m => m.Contains($"objective: FVU + 1 × (KL (the paper's) + 10 × latent-score KL) over each row's {M} neighbor documents", StringComparison.Ordinal)
             && m.Contains("neighbors by exact search over the 100 training rows", StringComparison.Ordinal));
         messages.Should().ContainSingle(m => m.Contains("objective: MSE only (the ablation; no KL term)", StringComparison.Ordinal));
     }
@@ -132,7 +132,7 @@ public sealed class SparseAutoencodeTests : IDisposable
         using var mseOnly = ml.Transforms.SparseAutoencode(ablation).Fit(data);
 
         var lines = messages.Where(m => m.Contains("SparseAutoencode", StringComparison.Ordinal)).ToList();
-        lines.Should().ContainSingle(m => m.Contains($"objective: MSE + 0.001 × KL over each row's {M} neighbor documents", StringComparison.Ordinal));
+        lines.Should().ContainSingle(m => m.Contains($"objective: FVU + 1 × (KL (the paper's) + 10 × latent-score KL) over each row's {M} neighbor documents", StringComparison.Ordinal));
         lines.Should().ContainSingle(m => m.Contains("objective: MSE only (the ablation; no KL term)", StringComparison.Ordinal));
         lines.Should().OnlyContain(m => !m.Contains("objective") || m.Contains("5 % of the rows held out for validation", StringComparison.Ordinal));
         lines.Count(m => m.Contains("epoch 1/2: validation FVU", StringComparison.Ordinal)).Should().Be(2);

@@ -159,7 +159,7 @@ public sealed class SparseAutoencoderTests
     }
 
     /// <summary>
-    /// MSE + λ·KL against central differences in double precision. The AuxK term is left out: it holds
+    /// FVU + λ·KL + λ·r·latent KL against central differences in double precision. The AuxK term is left out: it holds
     /// the residual constant (a stop-gradient), which finite differences cannot; its effect is tested
     /// in training, where it must revive dead latents.
     /// </summary>
@@ -173,7 +173,7 @@ public sealed class SparseAutoencoderTests
         var queries = randn([batch, d], generator: generator, dtype: ScalarType.Float64);
         var documents = randn([batch * neighbors, d], generator: generator, dtype: ScalarType.Float64);
         var dead = tensor(new[] { false, true, false, false, true, false });
-        var settings = new SaeObjectiveSettings(KLWeight: 0.7f, Temperature: 0.5f, AuxKWeight: 0, AuxKLatents: 2);
+        var settings = new SaeObjectiveSettings(KLWeight: 0.7f, Temperature: 0.5f, AuxKWeight: 0, AuxKLatents: 2, LatentKLWeight: 0.3f);
 
         double Loss(Tensor[] values, bool withGradient)
         {
@@ -206,5 +206,62 @@ public sealed class SparseAutoencoderTests
                 analytic[i].Should().BeApproximately(numeric, 1e-6 + 1e-4 * Math.Abs(numeric), $"parameter {p}, element {i}");
             }
         }
+    }
+
+    /// <summary>
+    /// The objective's value against a plain computation in doubles: the batch's FVU (MSE over the batch's variance
+    /// per element), plus λ times the KL of the reconstructions' score distributions, plus λ·r times the KL of the
+    /// latent scores' (z_q · z_d over the shared latents), each KL(p ‖ ·) with p from the original scores at τ.
+    /// </summary>
+    [Fact]
+    public void The_objective_is_the_fvu_plus_both_kl_terms_computed_by_hand()
+    {
+        const int d = 3, n = 5, k = 2, batch = 2, neighbors = 3;
+        const float lambda = 0.6f, latentWeight = 0.9f, tau = 0.4f;
+        var random = new Random(11);
+        double[] Draw(int count) => Enumerable.Range(0, count).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+        var (encoder, encoderBias, decoder, decoderBias) = (Draw(n * d), Draw(n), Draw(n * d), Draw(d));
+        var rows = Draw((batch + batch * neighbors) * d); // queries first, then each query's documents
+        using var model = SparseAutoencoder.FromTensors(tensor(encoder, [n, d]), tensor(encoderBias, [n]), tensor(decoder, [n, d]), tensor(decoderBias, [d]), k, ComputeDevice.Cpu);
+        var inputs = tensor(rows, [batch + batch * neighbors, d]);
+        var loss = SaeObjective.Compute(model, inputs.narrow(0, 0, batch), inputs.narrow(0, batch, batch * neighbors), neighbors,
+            new SaeObjectiveSettings(KLWeight: lambda, Temperature: tau, AuxKWeight: 0, AuxKLatents: 1, LatentKLWeight: latentWeight), null, 0);
+
+        var count = batch + batch * neighbors;
+        double[] Row(double[] values, int row) => values.Skip(row * d).Take(d).ToArray();
+        double Dot(double[] a, double[] b) => a.Zip(b).Sum(p => p.First * p.Second);
+        var codes = new Dictionary<int, double>[count];
+        var reconstructions = new double[count][];
+        for (var r = 0; r < count; r++)
+        {
+            var centered = Row(rows, r).Select((v, j) => v - decoderBias[j]).ToArray();
+            var pre = Enumerable.Range(0, n).Select(i => Dot(Row(encoder, i), centered) + encoderBias[i]).ToArray();
+            codes[r] = Enumerable.Range(0, n).OrderByDescending(i => pre[i]).Take(k).ToDictionary(i => i, i => Math.Max(0, pre[i]));
+            reconstructions[r] = Enumerable.Range(0, d).Select(j => decoderBias[j] + codes[r].Sum(c => c.Value * decoder[c.Key * d + j])).ToArray();
+        }
+
+        var mse = Enumerable.Range(0, count).Sum(r => Row(rows, r).Zip(reconstructions[r]).Sum(p => (p.First - p.Second) * (p.First - p.Second))) / (count * d);
+        var means = Enumerable.Range(0, d).Select(j => Enumerable.Range(0, count).Average(r => rows[r * d + j])).ToArray();
+        var variance = Enumerable.Range(0, count).Sum(r => Enumerable.Range(0, d).Sum(j => Math.Pow(rows[r * d + j] - means[j], 2))) / (count * d);
+        double Kl(double[] original, double[] other)
+        {
+            double[] LogSoftmax(double[] x) { var max = x.Max(); var log = Math.Log(x.Sum(v => Math.Exp(v - max))) + max; return x.Select(v => v - log).ToArray(); }
+            var (logP, logQ) = (LogSoftmax(original), LogSoftmax(other));
+            return logP.Zip(logQ).Sum(p => Math.Exp(p.First) * (p.First - p.Second));
+        }
+
+        double kl = 0, latentKl = 0;
+        for (var q = 0; q < batch; q++)
+        {
+            var documents = Enumerable.Range(batch + q * neighbors, neighbors).ToArray();
+            var original = documents.Select(r => Dot(Row(rows, q), Row(rows, r)) / tau).ToArray();
+            kl += Kl(original, documents.Select(r => Dot(reconstructions[q], reconstructions[r]) / tau).ToArray()) / batch;
+            latentKl += Kl(original, documents.Select(r => codes[r].Sum(c => codes[q].GetValueOrDefault(c.Key) * c.Value) / tau).ToArray()) / batch;
+        }
+
+        loss.Mse.item<double>().Should().BeApproximately(mse, 1e-12);
+        loss.Kld.item<double>().Should().BeApproximately(kl, 1e-12);
+        loss.Total.item<double>().Should().BeApproximately(mse / variance + lambda * kl + latentWeight * latentKl, 1e-9);
+        latentKl.Should().BeGreaterThan(1e-3, "the case must exercise the latent term");
     }
 }

@@ -92,7 +92,7 @@ public sealed class TextPipelineTrainingTests(Xunit.Abstractions.ITestOutputHelp
         pipeline.Latent.Should().BeApproximately(stores.Latent, 0.01, "the pipeline trains the paper's method on the same neighbors");
         pipeline.Reconstructed.Should().BeApproximately(stores.Reconstructed, 0.01);
         (pipeline.Latent, pipeline.Reconstructed).Should().NotBe(mseOnly, "KLWeight = 0 trains the ablation, another model");
-        messages.Should().ContainSingle(m => m.Contains("objective: MSE + 0.001 × KL over each row's 16 neighbor documents", StringComparison.Ordinal)
+        messages.Should().ContainSingle(m => m.Contains("objective: FVU + 1 × (KL (the paper's) + 10 × latent-score KL) over each row's 16 neighbor documents at temperature 1 × their score spread", StringComparison.Ordinal)
             && m.Contains($"neighbors by exact search over '{corpusPath}' (2,000 documents)", StringComparison.Ordinal));
         messages.Should().ContainSingle(m => m.Contains("objective: MSE only (the ablation; no KL term)", StringComparison.Ordinal));
     }

@@ -349,8 +349,10 @@ public sealed class ReliabilityTests : IDisposable
     [Theory]
     [InlineData("--validation", "1.5", "--validation must be at least 0 and below 1; got 1.5.")]
     [InlineData("--lr", "0", "--lr must be a positive number; got 0.")]
-    [InlineData("--temperature", "0", "--temperature must be a positive number; got 0.")]
+    [InlineData("--temperature", "0", "--temperature must be auto or a positive number; got '0'.")]
     [InlineData("--kl-weight", "-1", "--kl-weight must be 0 or a positive number; got -1.")]
+    [InlineData("--latent-kl-ratio", "-1", "--latent-kl-ratio must be 0 or a positive number; got -1.")]
+    [InlineData("--temperature", "warm", "--temperature must be auto or a positive number; got 'warm'.")]
     [InlineData("--latents", "2", "--k (4) must not exceed --latents (2).")]
     [InlineData("--neighbors-per-query", "1", "--neighbors-per-query (1) must be at least 2 while --kl-weight is above 0")]
     public async Task Train_flags_are_checked_before_any_work_in_the_words_the_user_typed(string flag, string value, string expected)
