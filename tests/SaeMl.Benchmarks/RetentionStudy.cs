@@ -97,7 +97,7 @@ internal static class RetentionStudy
                 $"Spearman's ρ over the {trained.Count} trained settings, validation top-10 overlap (no judgements) against MRR kept (judged): reconstructions "
                 + $"{SaeRetrievalExperiment.Spearman([.. trained.Select(t => t.Validation.Top10Overlap)], [.. trained.Select(t => t.ReconstructedKept)]):F2}, latents "
                 + $"{SaeRetrievalExperiment.Spearman([.. trained.Select(t => t.Validation.LatentTop10Overlap)], [.. trained.Select(t => t.LatentKept)]):F2}; "
-                + $"validation FVU against reconstructions kept {SaeRetrievalExperiment.Spearman([.. trained.Select(t => -t.Validation.Fvu)], [.. trained.Select(t => t.ReconstructedKept)]):F2} (sign flipped: lower FVU, more kept)."));
+                + $"validation FVU against reconstructions kept {SaeRetrievalExperiment.Spearman([.. trained.Select(t => t.Validation.Fvu)], [.. trained.Select(t => t.ReconstructedKept)]):F2} (a faithful proxy would be near −1)."));
         }
 
         if (plotPath is not null)

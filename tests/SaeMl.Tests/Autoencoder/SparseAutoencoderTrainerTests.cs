@@ -196,4 +196,42 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
 
         train.Should().Throw<ArgumentOutOfRangeException>().WithMessage("ActiveLatents must be from 1 to LatentSize (16).*");
     }
+
+    [Fact]
+    public void Tau_defaults_to_the_neighbors_score_spread_times_the_relative_temperature()
+    {
+        const int d = 16, queryCount = 40, m = 5;
+        var random = new Random(9);
+        var (queries, documents) = (UnitRows(random, queryCount, d), UnitRows(random, queryCount * m, d));
+        var spread = Enumerable.Range(0, queryCount).Average(q =>
+        {
+            var scores = Enumerable.Range(0, m).Select(j => Enumerable.Range(0, d).Sum(k => (double)queries[q * d + k] * documents[(q * m + j) * d + k])).ToArray();
+            var mean = scores.Average();
+            return Math.Sqrt(scores.Sum(s => (s - mean) * (s - mean)) / m);
+        });
+
+        double TemperatureOf(SparseAutoencoderOptions options)
+        {
+            var temperatures = new List<double>();
+            using var model = new SparseAutoencoderTrainer(options).Train(SaeTrainingData.FromArrays(queries, d, documents, m), new CallbackProgress<SaeTrainingProgress>(p => temperatures.Add(p.Temperature)));
+            temperatures.Should().OnlyContain(t => t == temperatures[0], "one τ for the whole run");
+            return temperatures[0];
+        }
+
+        SparseAutoencoderOptions Options() => new()
+        {
+            LatentSize = 32, ActiveLatents = 4, BatchSize = 20, NeighborsPerQuery = m, Epochs = 1, ValidationFraction = 0, Seed = 1, Device = ComputeDevice.Cpu,
+        };
+        TemperatureOf(Options()).Should().BeApproximately(spread, 1e-5, "every training query is in the sample, so τ is their mean spread");
+        var twice = Options();
+        twice.RelativeTemperature = 2;
+        TemperatureOf(twice).Should().BeApproximately(2 * spread, 1e-5);
+        var fixedTau = Options();
+        fixedTau.Temperature = 0.07f;
+        TemperatureOf(fixedTau).Should().BeApproximately(0.07, 1e-7, "a set temperature is used as it is");
+
+        var alike = Enumerable.Range(0, queryCount * m).SelectMany(j => queries.AsSpan((j / m) * d, d).ToArray()).ToArray(); // every neighbor is its query: one score
+        var train = () => new SparseAutoencoderTrainer(Options()).Train(SaeTrainingData.FromArrays(queries, d, alike, m, source: "alike"));
+        train.Should().Throw<ArgumentException>().WithMessage("*'alike' score their 5 neighbors alike*set Temperature*");
+    }
 }
