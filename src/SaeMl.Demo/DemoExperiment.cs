@@ -154,7 +154,7 @@ public sealed class DemoExperiment : IDisposable
             NeighborsPerQuery = Options.TrainingNeighbors, Device = Options.Device,
         },
         System.IO.Path.Combine(WorldFolder, string.Create(CultureInfo.InvariantCulture,
-            $"sae-n{Options.LatentSize}-k{activeLatents}{(klWeight == 0 ? "-mse" : $"-kl{klWeight}r{latentKLRatio}")}-e{Options.Epochs}-q{Options.TrainingQueries}x{Options.TrainingNeighbors}.zip")));
+            $"sae-n{Options.LatentSize}-k{activeLatents}-kl{klWeight}r{(klWeight == 0 ? 0 : latentKLRatio)}-e{Options.Epochs}-q{Options.TrainingQueries}x{Options.TrainingNeighbors}.zip")));
 
     /// <summary>Trains <paramref name="model"/> and saves its zip unless the zip exists; false when reused.</summary>
     public bool Train(DemoModel model, IProgress<SaeTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
