@@ -144,7 +144,7 @@ public sealed class DemoExperiment : IDisposable
             .ToList();
     }
 
-    /// <summary>An autoencoder of the experiment; its zip's name carries every setting that differs between the demo's models, so a cached zip is reused only for the same objective.</summary>
+    /// <summary>An autoencoder of the experiment; its zip's name carries its K and KL weights, so a zip an earlier default objective wrote (named without them) is not reused.</summary>
     private DemoModel Model(string label, int activeLatents, float klWeight, float latentKLRatio) => new(
         label,
         new SparseAutoencoderOptions

@@ -38,7 +38,7 @@ internal static class TrainCommand
         tau.Validators.Add(result =>
         {
             var value = result.GetValueOrDefault<string>();
-            if (value != "auto" && !(float.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0 && float.IsFinite(number)))
+            if (!string.Equals(value, "auto", StringComparison.OrdinalIgnoreCase) && !(float.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0 && float.IsFinite(number)))
                 result.AddError($"--temperature must be auto or a positive number; got '{value}'.");
         });
         var relativeTau = CliOptions.Float("--relative-temperature", "τ in units of the neighbors' score spread, with --temperature auto", defaults.RelativeTemperature, v => v > 0, "a positive number");
@@ -84,7 +84,7 @@ internal static class TrainCommand
                 LearningRate = parse.GetValue(learningRate),
                 KLWeight = parse.GetValue(lambda),
                 LatentKLRatio = parse.GetValue(latentRatio),
-                Temperature = parse.GetValue(tau) is "auto" ? null : float.Parse(parse.GetValue(tau)!, System.Globalization.CultureInfo.InvariantCulture),
+                Temperature = string.Equals(parse.GetValue(tau), "auto", StringComparison.OrdinalIgnoreCase) ? null : float.Parse(parse.GetValue(tau)!, System.Globalization.CultureInfo.InvariantCulture),
                 RelativeTemperature = parse.GetValue(relativeTau),
                 AuxKWeight = parse.GetValue(auxWeight),
                 ValidationFraction = parse.GetValue(validation),

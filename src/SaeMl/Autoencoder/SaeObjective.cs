@@ -10,17 +10,19 @@ namespace SaeMl.Autoencoder;
 /// <param name="AuxKWeight">The weight of the AuxK term.</param>
 /// <param name="AuxKLatents">k_aux, the dead latents an AuxK reconstruction may use.</param>
 /// <param name="LatentKLWeight">λ·r, the weight of a second KL term whose reconstructed scores are the latent scores z_q · z_d.</param>
-internal readonly record struct SaeObjectiveSettings(float KLWeight, float Temperature, float AuxKWeight, int AuxKLatents, float LatentKLWeight = 0);
+/// <param name="ReconstructionVariance">σ², the training data's variance per element, dividing the MSE.</param>
+internal readonly record struct SaeObjectiveSettings(float KLWeight, float Temperature, float AuxKWeight, int AuxKLatents, float ReconstructionVariance = 1, float LatentKLWeight = 0);
 
 /// <summary>One evaluation of the objective: its terms (scalars) and the latents chosen for each input row.</summary>
 /// <param name="Total">FVU + λ·KL + λ·r·latent KL + w_aux·AuxK, to differentiate.</param>
 /// <param name="Mse">The mean squared reconstruction error per element, over queries and documents.</param>
-/// <param name="Kld">The KL term (0 without documents or with λ = 0).</param>
+/// <param name="Kld">The KL term (0 without documents, with fewer than 2 per query, or with λ = 0).</param>
+/// <param name="LatentKld">The latent-score KL term (0 likewise, or with its weight 0).</param>
 /// <param name="AuxK">The AuxK term (0 without dead latents).</param>
 /// <param name="Values">Latent values <c>[N, K]</c> of the input rows (queries first, then documents).</param>
 /// <param name="Indices">Latent indices <c>[N, K]</c>.</param>
 /// <param name="Reconstruction">x̂ <c>[N, d]</c>.</param>
-internal readonly record struct SaeLoss(Tensor Total, Tensor Mse, Tensor Kld, Tensor AuxK, Tensor Values, Tensor Indices, Tensor Reconstruction);
+internal readonly record struct SaeLoss(Tensor Total, Tensor Mse, Tensor Kld, Tensor LatentKld, Tensor AuxK, Tensor Values, Tensor Indices, Tensor Reconstruction);
 
 /// <summary>
 /// The retrieval-oriented SAE objective of the paper, done as its notes say it should have been:
@@ -28,7 +30,7 @@ internal readonly record struct SaeLoss(Tensor Total, Tensor Mse, Tensor Kld, Te
 /// </summary>
 /// <remarks>
 /// <para><b>Reconstruction</b>: the mean squared error per element over the B queries and their B·M documents, divided by
-/// σ², the batch's variance per element (held constant): the batch's FVU. The paper's MSE alone would make λ mean
+/// σ², the training data's variance per element (measured once, before training): an FVU. The paper's MSE alone would make λ mean
 /// something else at every dimension and spread of the embeddings (its scale follows the variance, about 1e-3 per element
 /// for unit vectors of d = 384 and 1e-4 on the hard demo world), and would leave the AuxK term, which is normalised,
 /// a hundred times the reconstruction's weight.</para>
@@ -63,10 +65,10 @@ internal static class SaeObjective
         var mse = (reconstruction - inputs).Squared().mean();
 
         var zero = zeros([], inputs.dtype, inputs.device);
-        var kld = documents is null || settings.KLWeight == 0 || neighbors == 0
+        var kld = documents is null || settings.KLWeight == 0 || neighbors < 2
             ? zero
             : Kld(queries, documents, reconstruction, neighbors, settings.Temperature);
-        var latentKld = documents is null || settings.LatentKLWeight == 0 || neighbors == 0
+        var latentKld = documents is null || settings.LatentKLWeight == 0 || neighbors < 2
             ? zero
             : LatentKld(model.LatentSize, queries, documents, values, indices, neighbors, settings.Temperature);
 
@@ -83,10 +85,11 @@ internal static class SaeObjective
         using var klWeight = settings.KLWeight.ToScalar();
         using var auxKWeight = settings.AuxKWeight.ToScalar();
         using var latentKLWeight = settings.LatentKLWeight.ToScalar();
-        var reconstructionTerm = mse / (inputs - inputs.mean([0], keepdim: true)).Squared().mean().detach().clamp_min(HeldScalars.DivisorFloor);
+        using var dataVariance = settings.ReconstructionVariance.ToScalar();
+        var reconstructionTerm = mse.div(dataVariance);
         var total = reconstructionTerm.add(kld, klWeight).add(auxK, auxKWeight).add(latentKld, latentKLWeight);
         phaseEnded?.Invoke("sparse forward: activations, decode, MSE, KL, AuxK");
-        return new SaeLoss(total, mse, kld, auxK, values, indices, reconstruction);
+        return new SaeLoss(total, mse, kld, latentKld, auxK, values, indices, reconstruction);
     }
 
     /// <summary>KL(p ‖ p̂) between each query's softmax over its documents' scores, original and reconstructed, averaged over queries.</summary>
@@ -108,12 +111,25 @@ internal static class SaeObjective
         var k = values.shape[1];
         using var tau = temperature.ToScalar();
         var original = documents.view(batch, neighbors, dimension).bmm(queries.unsqueeze(-1)).squeeze(-1).div(tau);               // [B, M]
-        var queryLatents = zeros([batch, latentSize], values.dtype, values.device).scatter(1, indices.narrow(0, 0, batch), values.narrow(0, 0, batch)); // [B, n]
         var documentIndices = indices.narrow(0, batch, batch * neighbors).reshape(batch, neighbors * k);                             // [B, M·K]
         var documentValues = values.narrow(0, batch, batch * neighbors).reshape(batch, neighbors, k);
-        var latentScores = (queryLatents.gather(1, documentIndices).view(batch, neighbors, k) * documentValues).sum([2]).div(tau); // [B, M]
-        return KL(original, latentScores);
+        // Each query's latents as a dense row, read at its documents' K indices; a few queries at a time, so that the dense
+        // rows stay small at any n (n = 196,000 would make one [B, n] block 400 MB).
+        var chunk = Math.Max(1, LatentRowBudget / latentSize);
+        var scores = new List<Tensor>();
+        for (long start = 0; start < batch; start += chunk)
+        {
+            var count = Math.Min(chunk, batch - start);
+            var queryLatents = zeros([count, latentSize], values.dtype, values.device)
+                .scatter(1, indices.narrow(0, start, count), values.narrow(0, start, count));                                   // [c, n]
+            scores.Add((queryLatents.gather(1, documentIndices.narrow(0, start, count)).view(count, neighbors, k) * documentValues.narrow(0, start, count)).sum([2]));
+        }
+
+        return KL(original, cat(scores, 0).div(tau));                                                                            // [B, M]
     }
+
+    /// <summary>The most values a block of dense query latent rows holds in <see cref="LatentKld"/> (16 MB of floats).</summary>
+    private const long LatentRowBudget = 4L << 20;
 
     /// <summary>KL(softmax(original) ‖ softmax(reconstructed)) per row, averaged over rows.</summary>
     private static Tensor KL(Tensor original, Tensor reconstructed)

@@ -29,10 +29,11 @@ public sealed record SaeValidationMetrics(double Fvu, double Mse, double L0, dou
 /// <param name="Step">Steps done, over all epochs.</param>
 /// <param name="TotalSteps">Steps in all.</param>
 /// <param name="LearningRate">The rate the step used.</param>
-/// <param name="Temperature">τ of the KL terms: the options' temperature, or the relative one times the neighbors' score spread (NaN without neighbors).</param>
+/// <param name="Temperature">τ of the KL terms: the options' temperature, or the relative one times the neighbors' score spread (NaN with fewer than 2 neighbors).</param>
 /// <param name="Loss">The step's objective.</param>
-/// <param name="Mse">The step's MSE (per element; the objective divides it by the batch's variance).</param>
+/// <param name="Mse">The step's MSE (per element; the objective divides it by the training data's variance).</param>
 /// <param name="Kld">The step's KL term (before λ).</param>
+/// <param name="LatentKld">The step's latent-score KL term (before its weight λ·r); NaN in an end-of-epoch report.</param>
 /// <param name="AuxK">The step's AuxK term (before its weight).</param>
 /// <param name="Validation">The epoch's validation metrics, at the end of an epoch; otherwise null.</param>
-public sealed record SaeTrainingProgress(int Epoch, int Epochs, long Step, long TotalSteps, double LearningRate, double Temperature, double Loss, double Mse, double Kld, double AuxK, SaeValidationMetrics? Validation);
+public sealed record SaeTrainingProgress(int Epoch, int Epochs, long Step, long TotalSteps, double LearningRate, double Temperature, double Loss, double Mse, double Kld, double LatentKld, double AuxK, SaeValidationMetrics? Validation);

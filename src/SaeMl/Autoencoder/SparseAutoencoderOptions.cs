@@ -43,8 +43,8 @@ public class SparseAutoencoderOptions
         public const float LearningRate = 1e-3f;
 
         /// <summary>
-        /// λ, the KL term's weight against the reconstruction term, which is the batch's FVU (the MSE over the
-        /// batch's variance), so that λ means the same at any dimension and spread of the embeddings; chosen by
+        /// λ, the KL term's weight against the reconstruction term, which is an FVU (the MSE over the training
+        /// data's variance), so that λ means the same at any dimension and spread of the embeddings; chosen by
         /// experiment on the demo world, the hard demo world and real text (docs/results.md).
         /// </summary>
         public const float KLWeight = 1f;
@@ -97,7 +97,7 @@ public class SparseAutoencoderOptions
 
     /// <summary>
     /// λ, the weight of KL(p ‖ p̂) between each query's original and reconstructed score distributions, against the
-    /// reconstruction term (the batch's FVU); 0 gives the MSE-only ablation (no KL term of either kind).
+    /// reconstruction term (an FVU); 0 gives the MSE-only ablation (no KL term of either kind).
     /// </summary>
     public float KLWeight = Defaults.KLWeight;
 

@@ -74,7 +74,7 @@ public sealed class SparseAutoencoderTrainer
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     var terms = run.Step(model, optimizer, vectorsSinceFired, ref deadCount, batches[step]);
-                    progress?.Report(new SaeTrainingProgress(epoch + 1, o.Epochs, optimizer.Step, run.TotalSteps, terms.LearningRate, run.Temperature, terms.Loss, terms.Mse, terms.Kld, terms.AuxK, null));
+                    progress?.Report(new SaeTrainingProgress(epoch + 1, o.Epochs, optimizer.Step, run.TotalSteps, terms.LearningRate, run.Temperature, terms.Loss, terms.Mse, terms.Kld, terms.LatentKld, terms.AuxK, null));
                     if (o.CheckpointEverySteps > 0 && optimizer.Step % o.CheckpointEverySteps == 0 && step + 1 < batches.Count)
                         run.SaveCheckpoint(epoch, step + 1, optimizer, model, vectorsSinceFired, _history);
                 }
@@ -82,7 +82,7 @@ public sealed class SparseAutoencoderTrainer
                 var metrics = run.Validate(model, vectorsSinceFired);
                 _history.Add(metrics);
                 run.SaveCheckpoint(epoch + 1, 0, optimizer, model, vectorsSinceFired, _history);
-                progress?.Report(new SaeTrainingProgress(epoch + 1, o.Epochs, optimizer.Step, run.TotalSteps, optimizer.LearningRate, run.Temperature, double.NaN, metrics.Mse, metrics.Kld, 0, metrics));
+                progress?.Report(new SaeTrainingProgress(epoch + 1, o.Epochs, optimizer.Step, run.TotalSteps, optimizer.LearningRate, run.Temperature, double.NaN, metrics.Mse, metrics.Kld, double.NaN, 0, metrics));
             }
 
             foreach (var parameter in model.Parameters)
@@ -102,7 +102,7 @@ public sealed class SparseAutoencoderTrainer
     }
 
     /// <summary>The loss terms of one step, read back from the device.</summary>
-    private readonly record struct StepTerms(double LearningRate, double Loss, double Mse, double Kld, double AuxK);
+    private readonly record struct StepTerms(double LearningRate, double Loss, double Mse, double Kld, double LatentKld, double AuxK);
 
     /// <summary>One training run: its split, schedule, dead threshold and the batch buffers it reuses.</summary>
     private sealed class Run
@@ -138,49 +138,76 @@ public sealed class SparseAutoencoderTrainer
             StepsPerEpoch = (_trainQueries.Length + options.BatchSize - 1) / options.BatchSize;
             TotalSteps = (long)StepsPerEpoch * options.Epochs;
             _deadAfter = options.DeadAfterVectors ?? Math.Min(DefaultDeadCap, (long)_trainQueries.Length * (1 + _neighbors));
-            Temperature = options.Temperature ?? (_neighbors >= 2 ? (float)(options.RelativeTemperature * NeighborScoreSpread()) : float.NaN);
+            var (variance, spread) = SampleStatistics();
+            if (options.KLWeight > 0 && options.Temperature is null && !(spread > 1e-9))
+                throw new ArgumentException($"The training queries of '{data.Source}' score their {_neighbors} neighbors alike (spread {spread:G3}), so no temperature can be taken relative to the spread; set Temperature.", nameof(data));
+            Temperature = options.Temperature ?? (_neighbors >= 2 ? (float)(options.RelativeTemperature * spread) : float.NaN);
             _settings = new SaeObjectiveSettings(options.KLWeight, Temperature, options.AuxKWeight,
-                Math.Min(options.LatentSize, options.AuxKLatents ?? Math.Max(1, data.Dimension / 2)), options.KLWeight * options.LatentKLRatio);
+                Math.Min(options.LatentSize, options.AuxKLatents ?? Math.Max(1, data.Dimension / 2)), (float)variance, options.KLWeight * options.LatentKLRatio);
             _queryBuffer = new float[(long)options.BatchSize * data.Dimension];
             _documentBuffer = new float[(long)options.BatchSize * _neighbors * data.Dimension];
         }
 
         public int StepsPerEpoch { get; }
 
-        /// <summary>τ: the options' temperature, or the relative temperature times the neighbors' score spread (NaN without neighbors).</summary>
+        /// <summary>τ: the options' temperature, or the relative temperature times the neighbors' score spread (NaN with fewer than 2 neighbors).</summary>
         public float Temperature { get; }
 
-        /// <summary>The mean over a sample of training queries (those b_dec is initialised from) of the standard deviation of a query's scores with its M neighbors.</summary>
-        private double NeighborScoreSpread()
+        /// <summary>
+        /// From a sample of training queries and their M neighbors (those b_dec is initialised from), in double precision so
+        /// that every machine finds the same values: the variance per element of the vectors (the reconstruction term's
+        /// divisor) and the mean over the queries of the standard deviation of a query's scores with its neighbors (NaN
+        /// with fewer than 2 neighbors).
+        /// </summary>
+        private (double Variance, double Spread) SampleStatistics()
         {
             var d = _data.Dimension;
             var sample = _trainQueries.Take(BiasSampleQueries).ToArray();
             var queries = new float[(long)sample.Length * d];
             var documents = new float[(long)sample.Length * _neighbors * d];
             _data.Read(sample, _neighbors, queries, documents);
+            var (sums, squares) = (new double[d], 0.0);
+            foreach (var values in new[] { queries, documents })
+            {
+                for (long i = 0; i < values.LongLength; i++)
+                {
+                    sums[i % d] += values[i];
+                    squares += (double)values[i] * values[i];
+                }
+            }
+
+            var vectors = (double)sample.Length * (1 + _neighbors);
+            var variance = Math.Max(1e-12, (squares - sums.Sum(v => v * v) / vectors) / (vectors * d));
+            if (_neighbors < 2)
+                return (variance, double.NaN);
             double total = 0;
             var scores = new double[_neighbors];
             for (var q = 0; q < sample.Length; q++)
             {
-                var query = queries.AsSpan(q * d, d);
                 for (var j = 0; j < _neighbors; j++)
-                    scores[j] = System.Numerics.Tensors.TensorPrimitives.Dot(query, documents.AsSpan((q * _neighbors + j) * d, d));
+                {
+                    double dot = 0;
+                    for (var k = 0; k < d; k++)
+                        dot += (double)queries[(long)q * d + k] * documents[((long)q * _neighbors + j) * d + k];
+                    scores[j] = dot;
+                }
+
                 var mean = scores.Average();
                 total += Math.Sqrt(scores.Sum(s => (s - mean) * (s - mean)) / _neighbors);
             }
 
-            var spread = total / sample.Length;
-            if (!(spread > 1e-9))
-                throw new ArgumentException($"The training queries of '{_data.Source}' score their {_neighbors} neighbors alike (spread {spread:G3}), so no temperature can be taken relative to the spread; set Temperature.");
-            return spread;
+            return (variance, total / sample.Length);
         }
 
         public long TotalSteps { get; }
 
+        /// <summary>τ as the options state it (a measured spread could differ in its last bit between machines; the data's own checks cover it).</summary>
+        private string TemperatureRule => _options.Temperature is { } tau ? tau.ToString(CultureInfo.InvariantCulture) : $"{_options.RelativeTemperature.ToString(CultureInfo.InvariantCulture)} × spread";
+
         /// <summary>What a checkpoint must match: everything that shapes the run's trajectory.</summary>
         private string Fingerprint => string.Create(CultureInfo.InvariantCulture,
             $"queries {_data.QueryCount}, d {_data.Dimension}, n {_options.LatentSize}, K {_options.ActiveLatents}, B {_options.BatchSize}, M {_neighbors}, "
-            + $"epochs {_options.Epochs}, lr {_options.LearningRate}, λ {_options.KLWeight}, r {_options.LatentKLRatio}, τ {Temperature}, aux {_options.AuxKWeight}×{_settings.AuxKLatents}, "
+            + $"epochs {_options.Epochs}, lr {_options.LearningRate}, λ {_options.KLWeight}, r {_options.LatentKLRatio}, τ {TemperatureRule}, aux {_options.AuxKWeight}×{_settings.AuxKLatents}, "
             + $"dead after {_deadAfter}, validation {_options.ValidationFraction}, seed {_options.Seed}, b_dec {_options.DecoderBiasInitialization}");
 
         /// <summary>A fresh model, or the checkpoint's when resuming.</summary>
@@ -233,11 +260,11 @@ public sealed class SparseAutoencoderTrainer
             NormalizeDecoderRows(model);
             _phaseEnded?.Invoke("zero gradients, renormalise decoder");
             CountFiring(vectorsSinceFired, loss.Values, loss.Indices);
-            Tensor[] readBack = [loss.Total.detach(), loss.Mse.detach(), loss.Kld.detach(), loss.AuxK.detach(), Dead(vectorsSinceFired).sum()];
+            Tensor[] readBack = [loss.Total.detach(), loss.Mse.detach(), loss.Kld.detach(), loss.LatentKld.detach(), loss.AuxK.detach(), Dead(vectorsSinceFired).sum()];
             var terms = stack(readBack.Select(term => term.to(ScalarType.Float64))).cpu().data<double>().ToArray();
             _phaseEnded?.Invoke("firing counts, read back");
-            deadCount = (int)terms[4];
-            return new StepTerms(rate, terms[0], terms[1], terms[2], terms[3]);
+            deadCount = (int)terms[5];
+            return new StepTerms(rate, terms[0], terms[1], terms[2], terms[3], terms[4]);
         }
 
         /// <summary>How many latents are dead now (one read from the device, when a run starts or resumes).</summary>

@@ -209,8 +209,8 @@ public sealed class SparseAutoencoderTests
     }
 
     /// <summary>
-    /// The objective's value against a plain computation in doubles: the batch's FVU (MSE over the batch's variance
-    /// per element), plus λ times the KL of the reconstructions' score distributions, plus λ·r times the KL of the
+    /// The objective's value against a plain computation in doubles: the MSE over the training data's variance per
+    /// element (an FVU), plus λ times the KL of the reconstructions' score distributions, plus λ·r times the KL of the
     /// latent scores' (z_q · z_d over the shared latents), each KL(p ‖ ·) with p from the original scores at τ.
     /// </summary>
     [Fact]
@@ -223,9 +223,10 @@ public sealed class SparseAutoencoderTests
         var (encoder, encoderBias, decoder, decoderBias) = (Draw(n * d), Draw(n), Draw(n * d), Draw(d));
         var rows = Draw((batch + batch * neighbors) * d); // queries first, then each query's documents
         using var model = SparseAutoencoder.FromTensors(tensor(encoder, [n, d]), tensor(encoderBias, [n]), tensor(decoder, [n, d]), tensor(decoderBias, [d]), k, ComputeDevice.Cpu);
+        const float variance = 0.37f; // the training data's variance per element, which the trainer measures before training
         var inputs = tensor(rows, [batch + batch * neighbors, d]);
         var loss = SaeObjective.Compute(model, inputs.narrow(0, 0, batch), inputs.narrow(0, batch, batch * neighbors), neighbors,
-            new SaeObjectiveSettings(KLWeight: lambda, Temperature: tau, AuxKWeight: 0, AuxKLatents: 1, LatentKLWeight: latentWeight), null, 0);
+            new SaeObjectiveSettings(KLWeight: lambda, Temperature: tau, AuxKWeight: 0, AuxKLatents: 1, ReconstructionVariance: variance, LatentKLWeight: latentWeight), null, 0);
 
         var count = batch + batch * neighbors;
         double[] Row(double[] values, int row) => values.Skip(row * d).Take(d).ToArray();
@@ -241,8 +242,6 @@ public sealed class SparseAutoencoderTests
         }
 
         var mse = Enumerable.Range(0, count).Sum(r => Row(rows, r).Zip(reconstructions[r]).Sum(p => (p.First - p.Second) * (p.First - p.Second))) / (count * d);
-        var means = Enumerable.Range(0, d).Select(j => Enumerable.Range(0, count).Average(r => rows[r * d + j])).ToArray();
-        var variance = Enumerable.Range(0, count).Sum(r => Enumerable.Range(0, d).Sum(j => Math.Pow(rows[r * d + j] - means[j], 2))) / (count * d);
         double Kl(double[] original, double[] other)
         {
             double[] LogSoftmax(double[] x) { var max = x.Max(); var log = Math.Log(x.Sum(v => Math.Exp(v - max))) + max; return x.Select(v => v - log).ToArray(); }
@@ -261,6 +260,7 @@ public sealed class SparseAutoencoderTests
 
         loss.Mse.item<double>().Should().BeApproximately(mse, 1e-12);
         loss.Kld.item<double>().Should().BeApproximately(kl, 1e-12);
+        loss.LatentKld.item<double>().Should().BeApproximately(latentKl, 1e-12);
         loss.Total.item<double>().Should().BeApproximately(mse / variance + lambda * kl + latentWeight * latentKl, 1e-9);
         latentKl.Should().BeGreaterThan(1e-3, "the case must exercise the latent term");
     }
