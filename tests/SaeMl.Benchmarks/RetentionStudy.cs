@@ -25,7 +25,7 @@ internal static class RetentionStudy
         var neighbors = new Option<string>("--neighbors") { Required = true, Description = "The training queries' neighbor rows (<prefix>.ids.npy)" };
         var queries = new Option<string>("--queries") { Required = true, Description = "Test query store (its ids.txt names the rows)" };
         var qrels = new Option<string>("--qrels") { Required = true };
-        var runs = new Option<string[]>("--run") { Description = "A setting: key=value pairs separated by commas (n, k, epochs, lambda, ratio, tau, rtau, lr, batch, m, queries, seed, group)", AllowMultipleArgumentsPerToken = true };
+        var runs = new Option<string[]>("--run") { Description = "A setting: key=value pairs separated by commas (n, k, epochs, lambda, ratio, tau, rtau, lr, batch, m, queries, seed, auxk, device, group)", AllowMultipleArgumentsPerToken = true };
         var models = new Option<string[]>("--model") { Description = "Evaluate saved models instead of training", AllowMultipleArgumentsPerToken = true };
         var save = new Option<string?>("--save") { Description = "Folder to save each trained model in" };
         var plot = new Option<string?>("--plot") { Description = "PNG of retention against validation FVU, one series per group= of the runs" };
@@ -79,7 +79,7 @@ internal static class RetentionStudy
             using var data = queryCount is { } count ? all.FirstQueries(count) : all;
             var trainer = new SparseAutoencoderTrainer(options);
             var stopwatch = Stopwatch.StartNew();
-            using var transformer = SparseAutoencoderTransformer.FromAutoencoder(trainer.Train(data), SaeColumnNames.Latent, SaeColumnNames.Embedding, null);
+            using var transformer = SparseAutoencoderTransformer.FromAutoencoder(trainer.Train(data, new EpochLog(run, stopwatch)), SaeColumnNames.Latent, SaeColumnNames.Embedding, null);
             var seconds = stopwatch.Elapsed.TotalSeconds;
             if (saveFolder is not null)
             {
@@ -139,11 +139,23 @@ internal static class RetentionStudy
                 case "group": group = value; break;
                 case "ratio": options.LatentKLRatio = Float(); break;
                 case "rtau": options.RelativeTemperature = Float(); break;
+                case "device": options.Device = ComputeDevice.Parse(value); break;
                 default: throw new ArgumentException($"Unknown setting '{parts[0]}' in '{run}'.");
             }
         }
 
         return (options, queries, group);
+    }
+
+    /// <summary>Each epoch's validation on stderr, so that a long run shows its curve without disturbing the table on stdout.</summary>
+    private sealed class EpochLog(string run, Stopwatch stopwatch) : IProgress<SaeTrainingProgress>
+    {
+        public void Report(SaeTrainingProgress value)
+        {
+            if (value.Validation is { } v)
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{run}: epoch {value.Epoch}/{value.Epochs}, {stopwatch.Elapsed.TotalSeconds:F0} s, val FVU {v.Fvu:F3}, top-10 overlap rec. {v.Top10Overlap:F3} / latent {v.LatentTop10Overlap:F3}, dead {v.DeadFraction:P1}"));
+        }
     }
 
     private readonly record struct Diagnosis(double SharedLatents, double SharingNone, int QueryOnly, int DocumentOnly);

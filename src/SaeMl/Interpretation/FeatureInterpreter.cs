@@ -10,7 +10,7 @@ namespace SaeMl.Interpretation;
 /// document embedder), labels, label scores (the embedding score with a query embedder) and decoder
 /// neighbours. The result saves as a <see cref="FeatureAtlas"/>.
 /// </summary>
-public sealed class FeatureInterpreter
+public sealed partial class FeatureInterpreter
 {
     private readonly SparseAutoencoder _autoencoder;
     private readonly EmbeddingStore _corpus;
@@ -84,7 +84,12 @@ public sealed class FeatureInterpreter
 
     /// <summary>Every setting of <paramref name="options"/> (their public fields, nested ones included), as the checkpoint key holds them.</summary>
     internal static string SettingsKey(InterpretationOptions options) =>
-        System.Text.Json.JsonSerializer.Serialize(options, new System.Text.Json.JsonSerializerOptions { IncludeFields = true });
+        System.Text.Json.JsonSerializer.Serialize(options, OptionsJson.Default.InterpretationOptions);
+
+    /// <summary>The options' JSON, fields included, generated at build time so that trimmed applications keep it working.</summary>
+    [System.Text.Json.Serialization.JsonSourceGenerationOptions(IncludeFields = true)]
+    [System.Text.Json.Serialization.JsonSerializable(typeof(InterpretationOptions))]
+    private sealed partial class OptionsJson : System.Text.Json.Serialization.JsonSerializerContext;
 
     /// <summary>A SHA-256 of every document's id and text, in row order.</summary>
     private string TextsIdentity()

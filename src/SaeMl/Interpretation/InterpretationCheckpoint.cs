@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 
 namespace SaeMl.Interpretation;
@@ -9,7 +10,7 @@ namespace SaeMl.Interpretation;
 /// done. One SQLite file; give it to <see cref="FeatureInterpreter.Checkpoint"/>. Its contents apply only to the
 /// same autoencoder, corpus and settings: a run with others empties it first.
 /// </summary>
-public sealed class InterpretationCheckpoint : IDisposable
+public sealed partial class InterpretationCheckpoint : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly object _gate = new();
@@ -119,7 +120,7 @@ public sealed class InterpretationCheckpoint : IDisposable
     {
         if (Scalar("SELECT data FROM saliency WHERE latent = $p0", latent) is not string json)
             return null;
-        var stored = JsonSerializer.Deserialize<StoredSaliency>(json)!;
+        var stored = JsonSerializer.Deserialize(json, SaliencyJson.Default.StoredSaliency)!;
         return new LatentSaliency(latent, stored.Documents.ToDictionary(d => d.Row, d => FeatureAtlas.ParseSalientWords(d.Words)),
             [.. stored.Patterns.Select(p => (p.Pattern, p.Documents))], stored.Precision ?? double.NaN, stored.Recall ?? double.NaN);
     }
@@ -129,7 +130,7 @@ public sealed class InterpretationCheckpoint : IDisposable
         var json = JsonSerializer.Serialize(new StoredSaliency(
             [.. saliency.SalientWords.Select(p => new StoredDocument(p.Key, FeatureAtlas.FormatSalientWords(p.Value)))],
             [.. saliency.Patterns.Select(p => new StoredPattern(p.Pattern, p.Documents))],
-            double.IsNaN(saliency.Precision) ? null : saliency.Precision, double.IsNaN(saliency.Recall) ? null : saliency.Recall));
+            double.IsNaN(saliency.Precision) ? null : saliency.Precision, double.IsNaN(saliency.Recall) ? null : saliency.Recall), SaliencyJson.Default.StoredSaliency);
         lock (_gate)
             Run("INSERT OR REPLACE INTO saliency VALUES ($p0, $p1)", null, saliency.Latent, json);
     }
@@ -186,6 +187,10 @@ public sealed class InterpretationCheckpoint : IDisposable
     private sealed record StoredPattern(string Pattern, int Documents);
 
     private sealed record StoredSaliency(List<StoredDocument> Documents, List<StoredPattern> Patterns, double? Precision, double? Recall);
+
+    /// <summary>The saliency records' JSON, generated at build time so that trimmed applications keep it working.</summary>
+    [JsonSerializable(typeof(StoredSaliency))]
+    private sealed partial class SaliencyJson : JsonSerializerContext;
 
     private void Run(string sql, SqliteTransaction? transaction, params object?[] parameters) => SqliteStatements.Execute(_connection, sql, transaction, parameters);
 

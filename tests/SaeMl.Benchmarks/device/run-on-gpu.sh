@@ -31,27 +31,11 @@ nvidia-smi 2>&1 | head -20
 uname -r; grep PRETTY /etc/os-release; nproc; free -g | head -2
 strings /usr/lib/x86_64-linux-gnu/libstdc++.so.6 2>/dev/null | grep -c GLIBCXX_3.4.32 | sed 's/^/libstdc++ has GLIBCXX_3.4.32: /'
 
-PY=/opt/torch/.venv/bin/python3
-[ -x "$PY" ] || PY=python3
-TORCHLIB=${TORCHLIB:-}
-[ -n "$TORCHLIB" ] || TORCHLIB=$("$PY" -c "import torch, os; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))" 2>/dev/null)
-if [ ! -e "$TORCHLIB/libtorch.so" ]; then
-  TORCHLIB=$(dirname "$(find /opt/torch/.venv -name libtorch_cuda.so -path '*torch/lib/*' 2>/dev/null | head -1)")
-fi
-if [ ! -e "$TORCHLIB/libtorch.so" ]; then
-  echo "error: no PyTorch libtorch found (looked under /opt/torch/.venv and python3's torch); set TORCHLIB to a torch/lib folder"
-  exit 2
-fi
 if [ ! -e "$APPDIR/SaeMl.Benchmarks" ]; then
   echo "error: $APPDIR/SaeMl.Benchmarks is missing; publish the benchmarks into app/ beside this script (docs/gpu.md)"
   exit 2
 fi
-SITE=$(dirname "$(dirname "$TORCHLIB")")
-echo "python $PY; torch/lib $TORCHLIB; site-packages $SITE"
-ls "$TORCHLIB"
-NVLIBS=$(find "$SITE/nvidia" -maxdepth 3 -type d -name lib 2>/dev/null | sort | tr '\n' ':')
-export LD_LIBRARY_PATH=$TORCHLIB:${NVLIBS%:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+. "$HERE/torch-env.sh"
 export TMPDIR=/tmp
 chmod +x "$APPDIR/SaeMl.Benchmarks" 2>/dev/null
 
