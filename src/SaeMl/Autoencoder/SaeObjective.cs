@@ -56,11 +56,11 @@ internal static class SaeObjective
     public static SaeLoss Compute(SparseAutoencoder model, Tensor queries, Tensor? documents, int neighbors, SaeObjectiveSettings settings, Tensor? deadLatents, int deadCount, Action<string>? phaseEnded = null)
     {
         var inputs = documents is null ? queries : cat([queries, documents], 0);            // [N, d]
-        var centered = inputs - model.DecoderBias;
+        var centered = model.Center(inputs);
         var deadK = deadLatents is null ? 0 : Math.Min(settings.AuxKLatents, deadCount);
         var selection = model.SelectLatents(centered, deadK > 0 ? deadLatents : null, deadK, phaseEnded);
         var indices = selection.Indices;
-        var values = model.Activate(centered, indices, selection.PreActivations);             // [N, K]
+        var values = model.Activate(inputs, indices, selection.PreActivations);               // [N, K]
         var reconstruction = model.Decode(values, indices);                                  // [N, d]
         var mse = (reconstruction - inputs).Squared().mean();
 
@@ -76,7 +76,7 @@ internal static class SaeObjective
         if (deadK > 0)
         {
             var residual = (inputs - reconstruction).detach();                                // [N, d]
-            var deadValues = model.Activate(centered, selection.DeadIndices!, selection.DeadPreActivations!);
+            var deadValues = model.Activate(inputs, selection.DeadIndices!, selection.DeadPreActivations!);
             var deadReconstruction = model.DecodeWithoutBias(deadValues, selection.DeadIndices!);
             var variance = (residual - residual.mean([0], keepdim: true)).Squared().mean();
             auxK = (deadReconstruction - residual).Squared().mean() / variance.clamp_min(HeldScalars.DivisorFloor);

@@ -19,7 +19,7 @@ internal sealed class SaeOptimizer : IDisposable
     private static readonly Scalar Beta2Scalar = Beta2.ToScalar();
     private static readonly Scalar FirstMomentShare = (1 - Beta1).ToScalar();
     private static readonly Scalar SecondMomentShare = (1 - Beta2).ToScalar();
-    private static readonly Scalar Epsilon = 1e-8.ToScalar();
+    private const double Epsilon = 1e-8;
 
     private readonly IReadOnlyList<Tensor> _parameters;
     private readonly double _initialRate;
@@ -51,8 +51,11 @@ internal sealed class SaeOptimizer : IDisposable
     {
         var rate = LearningRate;
         Step++;
-        using var secondCorrection = Math.Sqrt(1 - Math.Pow(Beta2, Step)).ToScalar();
-        using var stepSize = (-rate / (1 - Math.Pow(Beta1, Step))).ToScalar();
+        // m̂ / (√v̂ + ε) with v̂ = v / c², c = √(1 − β₂ᵗ), is c·m̂ / (√v + c·ε): the correction folds into the step
+        // size and ε, and the denominator takes one pass less over the weights.
+        var secondCorrection = Math.Sqrt(1 - Math.Pow(Beta2, Step));
+        using var correctedEpsilon = (Epsilon * secondCorrection).ToScalar();
+        using var stepSize = (-rate * secondCorrection / (1 - Math.Pow(Beta1, Step))).ToScalar();
         using var noGrad = no_grad();
         for (var i = 0; i < _parameters.Count; i++)
         {
@@ -60,7 +63,7 @@ internal sealed class SaeOptimizer : IDisposable
             var gradient = _parameters[i].grad!;
             FirstMoments[i].mul_(Beta1Scalar).add_(gradient, FirstMomentShare);
             SecondMoments[i].mul_(Beta2Scalar).addcmul_(gradient, gradient, SecondMomentShare);
-            var denominator = SecondMoments[i].sqrt().div_(secondCorrection).add_(Epsilon, HeldScalars.One);
+            var denominator = SecondMoments[i].sqrt().add_(correctedEpsilon, HeldScalars.One);
             _parameters[i].addcdiv_(FirstMoments[i], denominator, stepSize);
         }
     }

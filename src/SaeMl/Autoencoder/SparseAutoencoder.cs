@@ -138,11 +138,18 @@ public sealed class SparseAutoencoder : IDisposable
 
     /// <summary>Encodes vectors (row-major, <see cref="Dimension"/> wide) into their K latents.</summary>
     /// <exception cref="ArgumentException">The input is not a whole number of vectors, or a value is NaN or infinite (reported with its row).</exception>
-    public SparseCodes Encode(ReadOnlySpan<float> inputs)
+    public SparseCodes Encode(ReadOnlySpan<float> inputs) => EncodeRows(inputs, reconstruct: false).Codes;
+
+    /// <summary>
+    /// <see cref="Encode(ReadOnlySpan{float})"/>, and with <paramref name="reconstruct"/> the reconstructions too, decoded
+    /// from each block's codes while they are still on the device (row-major <c>[rows, Dimension]</c>).
+    /// </summary>
+    internal (SparseCodes Codes, float[]? Reconstruction) EncodeRows(ReadOnlySpan<float> inputs, bool reconstruct)
     {
         var rows = CheckInputs(inputs);
         var values = new float[(long)rows * ActiveLatents];
         var indices = new int[values.LongLength];
+        var reconstruction = reconstruct ? new float[(long)rows * Dimension] : null;
         var block = HostBlockRows();
         for (var start = 0; start < rows; start += block)
         {
@@ -151,11 +158,14 @@ public sealed class SparseAutoencoder : IDisposable
             using var noGrad = no_grad();
             var codes = Encode(ToDevice(inputs.Slice(start * Dimension, count * Dimension), count));
             var (sortedIndices, order) = codes.Indices.sort(1);                          // ascending latent index
-            CopyToHost(codes.Values.gather(1, order), values.AsSpan(start * ActiveLatents, count * ActiveLatents));
+            var sortedValues = codes.Values.gather(1, order);
+            CopyToHost(sortedValues, values.AsSpan(start * ActiveLatents, count * ActiveLatents));
             CopyToHost(sortedIndices.to(ScalarType.Int32), indices.AsSpan(start * ActiveLatents, count * ActiveLatents));
+            if (reconstruction is not null)                                              // the sorted codes, as Decode(Encode(x)) sums them
+                CopyToHost(Decode(sortedValues, sortedIndices), reconstruction.AsSpan(start * Dimension, count * Dimension));
         }
 
-        return new SparseCodes(rows, ActiveLatents, values, indices);
+        return (new SparseCodes(rows, ActiveLatents, values, indices), reconstruction);
     }
 
     /// <summary>
@@ -237,23 +247,23 @@ public sealed class SparseAutoencoder : IDisposable
             foreach (var batch in store.ReadBatches(batchRows))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                SparseCodes codes;
+                (SparseCodes Codes, float[]? Reconstruction) encoded;
                 try
                 {
-                    codes = Encode(batch.Values.Span);
+                    encoded = EncodeRows(batch.Values.Span, reconstruct);
                 }
                 catch (ArgumentException e)
                 {
                     throw new ArgumentException($"Embedding store '{store.Name}', batch from row {batch.FirstRow}: {e.Message}", nameof(store), e);
                 }
 
-                yield return new EncodedBatch(batch, codes, reconstruct ? Decode(codes) : null);
+                yield return new EncodedBatch(batch, encoded.Codes, encoded.Reconstruction);
             }
         }
     }
 
     /// <summary>Encodes and decodes vectors: their reconstructions, row-major.</summary>
-    public float[] Reconstruct(ReadOnlySpan<float> inputs) => Decode(Encode(inputs));
+    public float[] Reconstruct(ReadOnlySpan<float> inputs) => EncodeRows(inputs, reconstruct: true).Reconstruction!;
 
     /// <summary>Releases the weights.</summary>
     public void Dispose()
@@ -268,9 +278,8 @@ public sealed class SparseAutoencoder : IDisposable
     /// </summary>
     internal (Tensor Values, Tensor Indices) Encode(Tensor inputs)
     {
-        var centered = inputs - DecoderBias;                                               // [N, d]
-        var selection = SelectLatents(centered, deadLatents: null, deadK: 0);
-        return (Activate(centered, selection.Indices, selection.PreActivations), selection.Indices);
+        var selection = SelectLatents(Center(inputs), deadLatents: null, deadK: 0);
+        return (Activate(inputs, selection.Indices, selection.PreActivations), selection.Indices);
     }
 
     /// <summary>x̂ = W_dec h + b_dec from K latents per row: <c>[N, K]</c> values and indices → <c>[N, d]</c>.</summary>
@@ -317,12 +326,20 @@ public sealed class SparseAutoencoder : IDisposable
         return new LatentSelection(indices, values, deadIndices, deadValues);
     }
 
+    /// <summary>x − b_dec, without gradient: what <see cref="SelectLatents"/> reads.</summary>
+    internal Tensor Center(Tensor inputs)
+    {
+        using var noGrad = no_grad();
+        return inputs - DecoderBias;
+    }
+
     /// <summary>
-    /// ReLU of the chosen latents' pre-activations W_enc[j] · (x − b_dec) + b_enc[j], given their values
-    /// from <see cref="SelectLatents"/>; differentiable in the weights and the decoder bias.
+    /// ReLU of the chosen latents' pre-activations W_enc[j] · (x − b_dec) + b_enc[j] of the rows of
+    /// <paramref name="inputs"/> (x), given their values from <see cref="SelectLatents"/>; differentiable in
+    /// the weights and the decoder bias.
     /// </summary>
-    internal Tensor Activate(Tensor centered, Tensor indices, Tensor preActivations) =>
-        SparseRows.SelectedFunction.apply(centered, EncoderWeight, EncoderBias, indices, preActivations).relu();
+    internal Tensor Activate(Tensor inputs, Tensor indices, Tensor preActivations) =>
+        SparseRows.SelectedFunction.apply(inputs, DecoderBias, EncoderWeight, EncoderBias, indices, preActivations).relu();
 
     /// <summary>Throws when a caller's latent index is not one of this autoencoder's; <paramref name="parameterName"/> names the caller's parameter.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The latent is outside 0..n−1.</exception>

@@ -59,7 +59,7 @@ public sealed class SparseAutoencoderTrainer
         if (o.NeighborsPerQuery > data.NeighborsAvailable)
             throw new ArgumentException($"NeighborsPerQuery is {o.NeighborsPerQuery}, but '{data.NeighborsSource}' has {data.NeighborsAvailable} neighbor documents per query.", nameof(data));
 
-        var run = new Run(o, data, PhaseEnded);
+        using var run = new Run(o, data, PhaseEnded);
         _history.Clear();
         var model = run.CreateModel(_history, out var optimizer, out var vectorsSinceFired, out var startEpoch, out var startStep);
         try
@@ -105,7 +105,7 @@ public sealed class SparseAutoencoderTrainer
     private readonly record struct StepTerms(double LearningRate, double Loss, double Mse, double Kld, double LatentKld, double AuxK);
 
     /// <summary>One training run: its split, schedule, dead threshold and the batch buffers it reuses.</summary>
-    private sealed class Run
+    private sealed class Run : IDisposable
     {
         private readonly SparseAutoencoderOptions _options;
         private readonly SaeTrainingData _data;
@@ -115,8 +115,8 @@ public sealed class SparseAutoencoderTrainer
         private readonly int _neighbors;
         private readonly long _deadAfter;
         private readonly SaeObjectiveSettings _settings;
-        private readonly float[] _queryBuffer;
-        private readonly float[] _documentBuffer;
+        private readonly Tensor _queryBuffer;
+        private readonly Tensor? _documentBuffer;
         private readonly Action<string>? _phaseEnded;
 
         public Run(SparseAutoencoderOptions options, SaeTrainingData data, Action<string>? phaseEnded)
@@ -144,8 +144,9 @@ public sealed class SparseAutoencoderTrainer
             Temperature = options.Temperature ?? (_neighbors >= 2 ? (float)(options.RelativeTemperature * spread) : float.NaN);
             _settings = new SaeObjectiveSettings(options.KLWeight, Temperature, options.AuxKWeight,
                 Math.Min(options.LatentSize, options.AuxKLatents ?? Math.Max(1, data.Dimension / 2)), (float)variance, options.KLWeight * options.LatentKLRatio);
-            _queryBuffer = new float[(long)options.BatchSize * data.Dimension];
-            _documentBuffer = new float[(long)options.BatchSize * _neighbors * data.Dimension];
+            // Host tensors the stores' rows are read straight into (no array copies); on a GPU each batch is copied in from them.
+            _queryBuffer = empty([options.BatchSize, data.Dimension], ScalarType.Float32);
+            _documentBuffer = _neighbors > 0 ? empty([(long)options.BatchSize * _neighbors, data.Dimension], ScalarType.Float32) : null;
         }
 
         public int StepsPerEpoch { get; }
@@ -371,16 +372,25 @@ public sealed class SparseAutoencoderTrainer
         private (Tensor Queries, Tensor? Documents) Load(IReadOnlyList<int> queries)
         {
             var d = _data.Dimension;
-            var queryValues = _queryBuffer.AsSpan(0, queries.Count * d);
-            var documentValues = _documentBuffer.AsSpan(0, queries.Count * _neighbors * d);
+            var batchQueries = _queryBuffer.narrow(0, 0, queries.Count);
+            var batchDocuments = _documentBuffer?.narrow(0, 0, (long)queries.Count * _neighbors);
+            var queryValues = HostSpan(batchQueries);
+            var documentValues = batchDocuments is null ? Span<float>.Empty : HostSpan(batchDocuments);
             _data.Read(queries, _neighbors, queryValues, documentValues);
             if (FiniteValues.FirstNonFiniteRow(queryValues, d) is var badQuery and >= 0)
                 throw new FormatException($"Query row {queries[badQuery]} of '{_data.Source}' holds NaN or infinity.");
             if (_neighbors > 0 && FiniteValues.FirstNonFiniteRow(documentValues, d) is var badDocument and >= 0)
                 throw new FormatException($"Neighbor document {badDocument % _neighbors} of query row {queries[badDocument / _neighbors]} of '{_data.Source}' holds NaN or infinity.");
-            var batchQueries = tensor(queryValues.ToArray(), [queries.Count, d], device: _device);
-            var batchDocuments = _neighbors > 0 ? tensor(documentValues.ToArray(), [queries.Count * _neighbors, d], device: _device) : null;
-            return (batchQueries, batchDocuments);
+            return (batchQueries.to(_device), batchDocuments?.to(_device));
+        }
+
+        /// <summary>The memory of a contiguous host tensor of floats, to read rows into.</summary>
+        private static Span<float> HostSpan(Tensor hostRows) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(hostRows.bytes);
+
+        public void Dispose()
+        {
+            _queryBuffer.Dispose();
+            _documentBuffer?.Dispose();
         }
 
         /// <summary>b_dec from a sample of training queries and their documents: zero, their mean, or their geometric median.</summary>
@@ -413,7 +423,8 @@ public sealed class SparseAutoencoderTrainer
             using var noGrad = no_grad();
             var decoder = model.DecoderWeight;
             var gradient = decoder.grad!;
-            gradient.sub_((gradient * decoder).sum([1], keepdim: true) * decoder);         // rows are unit: subtract (g·w) w
+            var along = gradient.unsqueeze(1).bmm(decoder.unsqueeze(2)).squeeze(2);          // [n, 1]: g_j · w_j, with no [n, d] temporary
+            gradient.addcmul_(decoder, along, HeldScalars.MinusOne);                          // rows are unit: subtract (g·w) w
         }
 
         private static void NormalizeDecoderRows(SparseAutoencoder model)

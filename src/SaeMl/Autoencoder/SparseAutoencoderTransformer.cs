@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -360,32 +361,38 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
     private void Compute(IReadOnlyList<float[]> inputs, IReadOnlyList<VectorOutputBatch> outputs)
     {
         var dimension = Autoencoder.Dimension;
-        var flat = new float[inputs.Count * dimension];
-        for (var i = 0; i < inputs.Count; i++)
-            inputs[i].CopyTo(flat, i * dimension);
-        var codes = Autoencoder.Encode(flat);
-
-        var latents = outputs[0];
-        for (var row = 0; row < inputs.Count; row++)
+        var length = inputs.Count * dimension;
+        var flat = ArrayPool<float>.Shared.Rent(length);
+        try
         {
-            var values = codes.ValuesOf(row);
-            var indices = codes.IndicesOf(row);
-            var targetValues = latents.ValuesOf(row);
-            var targetIndices = latents.IndicesOf(row);
-            var count = 0;
-            for (var j = 0; j < values.Length; j++)
+            for (var i = 0; i < inputs.Count; i++)
+                inputs[i].CopyTo(flat, i * dimension);
+            var (codes, reconstruction) = Autoencoder.EncodeRows(flat.AsSpan(0, length), reconstruct: outputs.Count > 1);
+            var latents = outputs[0];
+            for (var row = 0; row < inputs.Count; row++)
             {
-                if (values[j] > 0)
+                var values = codes.ValuesOf(row);
+                var indices = codes.IndicesOf(row);
+                var targetValues = latents.ValuesOf(row);
+                var targetIndices = latents.IndicesOf(row);
+                var count = 0;
+                for (var j = 0; j < values.Length; j++)
                 {
-                    targetValues[count] = values[j];
-                    targetIndices[count++] = indices[j];
+                    if (values[j] > 0)
+                    {
+                        targetValues[count] = values[j];
+                        targetIndices[count++] = indices[j];
+                    }
                 }
+
+                latents.Counts![row] = count;
             }
 
-            latents.Counts![row] = count;
+            reconstruction?.CopyTo(outputs[1].Values, 0);
         }
-
-        if (outputs.Count > 1)
-            Autoencoder.Decode(codes).CopyTo(outputs[1].Values, 0);
+        finally
+        {
+            ArrayPool<float>.Shared.Return(flat);
+        }
     }
 }

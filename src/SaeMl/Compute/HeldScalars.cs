@@ -26,6 +26,9 @@ internal static class HeldScalars
     /// <summary>1, the alpha of a plain sum.</summary>
     public static readonly Scalar One = 1.ToScalar();
 
+    /// <summary>−1, the alpha of a difference written as an in-place multiply-add.</summary>
+    public static readonly Scalar MinusOne = (-1).ToScalar();
+
     /// <summary>2, the exponent of a square.</summary>
     public static readonly Scalar Two = 2.ToScalar();
 

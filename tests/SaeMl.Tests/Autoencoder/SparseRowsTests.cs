@@ -59,22 +59,36 @@ public sealed class SparseRowsTests
         var (_, matrix, indices, vectors) = Case();
         using var generator = new Generator(5);
         var bias = randn([Latents], generator: generator, dtype: ScalarType.Float64);
+        var offset = randn([Dimension], generator: generator, dtype: ScalarType.Float64);
         var upstream = randn([Rows, Active], generator: generator, dtype: ScalarType.Float64);
-        var values = vectors.mm(matrix.t()).Plus(bias).gather(1, indices);
+        var values = (vectors - offset).mm(matrix.t()).Plus(bias).gather(1, indices);
 
-        var sparseVectors = vectors.clone().requires_grad_(true);
+        var sparseOffset = offset.clone().requires_grad_(true);
         var sparseMatrix = matrix.clone().requires_grad_(true);
         var sparseBias = bias.clone().requires_grad_(true);
-        var selected = SparseRows.SelectedFunction.apply(sparseVectors, sparseMatrix, sparseBias, indices, values);
+        var selected = SparseRows.SelectedFunction.apply(vectors, sparseOffset, sparseMatrix, sparseBias, indices, values);
         (selected * upstream).sum().backward();
-        var denseVectors = vectors.clone().requires_grad_(true);
+        var denseOffset = offset.clone().requires_grad_(true);
         var denseMatrix = matrix.clone().requires_grad_(true);
         var denseBias = bias.clone().requires_grad_(true);
-        (denseVectors.mm(denseMatrix.t()).Plus(denseBias).gather(1, indices) * upstream).sum().backward();
+        ((vectors - denseOffset).mm(denseMatrix.t()).Plus(denseBias).gather(1, indices) * upstream).sum().backward();
 
         Values(selected).Should().Equal(Values(values));
-        Values(sparseVectors.grad!).Should().Equal(Values(denseVectors.grad!), (a, b) => Math.Abs(a - b) < 1e-12);
+        Values(sparseOffset.grad!).Should().Equal(Values(denseOffset.grad!), (a, b) => Math.Abs(a - b) < 1e-12);
         Values(sparseMatrix.grad!).Should().Equal(Values(denseMatrix.grad!), (a, b) => Math.Abs(a - b) < 1e-12);
         Values(sparseBias.grad!).Should().Equal(Values(denseBias.grad!), (a, b) => Math.Abs(a - b) < 1e-12);
+    }
+
+    [Fact]
+    public void Selected_pre_activations_refuse_inputs_that_require_a_gradient()
+    {
+        var (_, matrix, indices, vectors) = Case();
+        var values = vectors.mm(matrix.t()).gather(1, indices);
+        var bias = zeros([Latents], dtype: ScalarType.Float64);
+        var offset = zeros([Dimension], dtype: ScalarType.Float64);
+
+        var act = () => SparseRows.SelectedFunction.apply(vectors.clone().requires_grad_(true), offset, matrix, bias, indices, values);
+
+        act.Should().Throw<ArgumentException>().WithMessage("*inputs*are data*");
     }
 }
