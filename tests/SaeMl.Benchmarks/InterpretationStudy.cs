@@ -107,7 +107,7 @@ internal static class InterpretationStudy
         {
             var top = scan.Top.Of(latent)[0].Row;
             Console.WriteLine($"| {latent} | {scan.Statistics.Frequency(latent):P2} | {concept!.Name} | {result.Labels[latent].Text} | "
-                + $"{(result.Scores.TryGetValue(latent, out var s) ? F(s.EmbeddingScore) : "–")} | {string.Join(", ", result.Saliency[latent].SalientWords.GetValueOrDefault(top) ?? [])} |");
+                + $"{(result.Scores.TryGetValue(latent, out var s) ? F(s.EmbeddingScore) : "–")} | {string.Join(", ", (result.Saliency[latent].SalientWords.GetValueOrDefault(top) ?? []).Select(w => w.Word))} |");
         }
 
         return 0;
