@@ -28,8 +28,16 @@ internal static partial class CpuAllocations
 #pragma warning restore CA2255
     internal static void AskForHugePages()
     {
-        if (OperatingSystem.IsLinux())
+        if (!OperatingSystem.IsLinux())
+            return;
+        try
+        {
             _ = SetEnvironment(HugePagesVariable, "1", overwrite: 0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // A C library without setenv under this name: libtorch keeps its default, and SaeMl still loads.
+        }
     }
 
     /// <summary>The variable as the native environment holds it (what libtorch reads), or null.</summary>
