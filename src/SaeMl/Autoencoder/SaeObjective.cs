@@ -65,12 +65,11 @@ internal static class SaeObjective
         var mse = (reconstruction - inputs).Squared().mean();
 
         var zero = zeros([], inputs.dtype, inputs.device);
-        var kld = documents is null || settings.KLWeight == 0 || neighbors < 2
-            ? zero
-            : Kld(queries, documents, reconstruction, neighbors, settings.Temperature);
-        var latentKld = documents is null || settings.LatentKLWeight == 0 || neighbors < 2
-            ? zero
-            : LatentKld(model.LatentSize, queries, documents, values, indices, neighbors, settings.Temperature);
+        var (withKld, withLatentKld) = (documents is not null && neighbors >= 2 && settings.KLWeight != 0, documents is not null && neighbors >= 2 && settings.LatentKLWeight != 0);
+        using var tau = settings.Temperature.ToScalar();
+        var original = withKld || withLatentKld ? NeighborScores(queries, documents!, neighbors).div(tau) : null;              // [B, M]
+        var kld = withKld ? Kld(original!, reconstruction, neighbors, tau) : zero;
+        var latentKld = withLatentKld ? LatentKld(model.LatentSize, original!, values, indices, neighbors, tau) : zero;
 
         var auxK = zero;
         if (deadK > 0)
@@ -92,25 +91,24 @@ internal static class SaeObjective
         return new SaeLoss(total, mse, kld, latentKld, auxK, values, indices, reconstruction);
     }
 
-    /// <summary>KL(p ‖ p̂) between each query's softmax over its documents' scores, original and reconstructed, averaged over queries.</summary>
-    private static Tensor Kld(Tensor queries, Tensor documents, Tensor reconstruction, int neighbors, float temperature)
+    /// <summary>Each query's scores with its M documents, <c>[B, M]</c>: documents <c>[B·M, d]</c> in query order.</summary>
+    private static Tensor NeighborScores(Tensor queries, Tensor documents, int neighbors) =>
+        documents.view(queries.shape[0], neighbors, queries.shape[1]).bmm(queries.unsqueeze(-1)).squeeze(-1);
+
+    /// <summary>KL(p ‖ p̂) between each query's softmax over its documents' scores, original (already divided by τ) and reconstructed, averaged over queries.</summary>
+    private static Tensor Kld(Tensor original, Tensor reconstruction, int neighbors, Scalar tau)
     {
-        var (batch, dimension) = (queries.shape[0], queries.shape[1]);
-        using var tau = temperature.ToScalar();
-        var original = documents.view(batch, neighbors, dimension).bmm(queries.unsqueeze(-1)).squeeze(-1).div(tau);                             // [B, M]
+        var batch = original.shape[0];
         var reconstructedQueries = reconstruction.narrow(0, 0, batch);                                                                           // [B, d]
-        var reconstructedDocuments = reconstruction.narrow(0, batch, batch * neighbors).view(batch, neighbors, dimension);                     // [B, M, d]
-        var reconstructed = reconstructedDocuments.bmm(reconstructedQueries.unsqueeze(-1)).squeeze(-1).div(tau);                                 // [B, M]
-        return KL(original, reconstructed);
+        var reconstructedDocuments = reconstruction.narrow(0, batch, batch * neighbors);                                                       // [B·M, d]
+        return KL(original, NeighborScores(reconstructedQueries, reconstructedDocuments, neighbors).div(tau));
     }
 
     /// <summary>KL(p ‖ p_z) with p_z the softmax of the latent scores z_q · z_d over each query's M documents (gathered from the K-sparse codes).</summary>
-    private static Tensor LatentKld(int latentSize, Tensor queries, Tensor documents, Tensor values, Tensor indices, int neighbors, float temperature)
+    private static Tensor LatentKld(int latentSize, Tensor original, Tensor values, Tensor indices, int neighbors, Scalar tau)
     {
-        var (batch, dimension) = (queries.shape[0], queries.shape[1]);
+        var batch = original.shape[0];
         var k = values.shape[1];
-        using var tau = temperature.ToScalar();
-        var original = documents.view(batch, neighbors, dimension).bmm(queries.unsqueeze(-1)).squeeze(-1).div(tau);               // [B, M]
         var documentIndices = indices.narrow(0, batch, batch * neighbors).reshape(batch, neighbors * k);                             // [B, M·K]
         var documentValues = values.narrow(0, batch, batch * neighbors).reshape(batch, neighbors, k);
         // Each query's latents as a dense row, read at its documents' K indices; a few queries at a time, so that the dense
