@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using SaeMl.Compute;
 using SaeMl.Data;
 using TorchSharp;
@@ -159,10 +158,10 @@ public sealed class SparseAutoencoder : IDisposable
             var codes = Encode(ToDevice(inputs.Slice(start * Dimension, count * Dimension), count));
             var (sortedIndices, order) = codes.Indices.sort(1);                          // ascending latent index
             var sortedValues = codes.Values.gather(1, order);
-            CopyToHost(sortedValues, values.AsSpan(start * ActiveLatents, count * ActiveLatents));
-            CopyToHost(sortedIndices.to(ScalarType.Int32), indices.AsSpan(start * ActiveLatents, count * ActiveLatents));
+            HostTensors.CopyToHost(sortedValues, values.AsSpan(start * ActiveLatents, count * ActiveLatents));
+            HostTensors.CopyToHost(sortedIndices.to(ScalarType.Int32), indices.AsSpan(start * ActiveLatents, count * ActiveLatents));
             if (reconstruction is not null)                                              // the sorted codes, as Decode(Encode(x)) sums them
-                CopyToHost(Decode(sortedValues, sortedIndices), reconstruction.AsSpan(start * Dimension, count * Dimension));
+                HostTensors.CopyToHost(Decode(sortedValues, sortedIndices), reconstruction.AsSpan(start * Dimension, count * Dimension));
         }
 
         return (new SparseCodes(rows, ActiveLatents, values, indices), reconstruction);
@@ -195,7 +194,7 @@ public sealed class SparseAutoencoder : IDisposable
             var count = Math.Min(block, rows - start);
             using var inner = NewDisposeScope();
             var centered = ToDevice(inputs.Slice(start * Dimension, count * Dimension), count) - DecoderBias;
-            CopyToHost(centered.mm(weights.t()).PlusInPlace(biases).relu_(), result.AsSpan(start * latents.Length, count * latents.Length));
+            HostTensors.CopyToHost(centered.mm(weights.t()).PlusInPlace(biases).relu_(), result.AsSpan(start * latents.Length, count * latents.Length));
         }
 
         return result;
@@ -217,9 +216,9 @@ public sealed class SparseAutoencoder : IDisposable
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var k = codes.ActiveLatents;
-            var values = tensor(codes.Values.AsSpan(start * k, count * k).ToArray(), [count, k], device: torchDevice);
-            var indices = tensor(codes.Indices.AsSpan(start * k, count * k).ToArray(), [count, k], device: torchDevice).to(ScalarType.Int64);
-            CopyToHost(Decode(values, indices), result.AsSpan(start * Dimension, count * Dimension));
+            var values = HostTensors.ToDevice<float>(codes.Values.AsSpan(start * k, count * k), [count, k], torchDevice);
+            var indices = HostTensors.ToDevice<int>(codes.Indices.AsSpan(start * k, count * k), [count, k], torchDevice).to(ScalarType.Int64);
+            HostTensors.CopyToHost(Decode(values, indices), result.AsSpan(start * Dimension, count * Dimension));
         }
 
         return result;
@@ -367,21 +366,14 @@ public sealed class SparseAutoencoder : IDisposable
         return inputs.Length / Dimension;
     }
 
-    private Tensor ToDevice(ReadOnlySpan<float> rows, int count) => tensor(rows.ToArray(), [count, Dimension], device: Device.ToTorchDevice());
-
-    private static void CopyToHost<T>(Tensor values, Span<T> destination) where T : unmanaged
-    {
-        using var scope = NewDisposeScope();     // holds the intermediate tensors until the copy is done
-        var host = values.contiguous().cpu();
-        MemoryMarshal.Cast<byte, T>(host.bytes).CopyTo(destination);
-    }
+    private Tensor ToDevice(ReadOnlySpan<float> rows, int count) => HostTensors.ToDevice(rows, [count, Dimension], Device.ToTorchDevice());
 
     private static float[] ToHost(Tensor values)
     {
         var result = new float[values.numel()];
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        CopyToHost(values.detach(), result.AsSpan());
+        HostTensors.CopyToHost(values.detach(), result.AsSpan());
         return result;
     }
 }

@@ -374,8 +374,8 @@ public sealed class SparseAutoencoderTrainer
             var d = _data.Dimension;
             var batchQueries = _queryBuffer.narrow(0, 0, queries.Count);
             var batchDocuments = _documentBuffer?.narrow(0, 0, (long)queries.Count * _neighbors);
-            var queryValues = HostSpan(batchQueries);
-            var documentValues = batchDocuments is null ? Span<float>.Empty : HostSpan(batchDocuments);
+            var queryValues = HostTensors.Memory<float>(batchQueries);
+            var documentValues = batchDocuments is null ? Span<float>.Empty : HostTensors.Memory<float>(batchDocuments);
             _data.Read(queries, _neighbors, queryValues, documentValues);
             if (FiniteValues.FirstNonFiniteRow(queryValues, d) is var badQuery and >= 0)
                 throw new FormatException($"Query row {queries[badQuery]} of '{_data.Source}' holds NaN or infinity.");
@@ -383,9 +383,6 @@ public sealed class SparseAutoencoderTrainer
                 throw new FormatException($"Neighbor document {badDocument % _neighbors} of query row {queries[badDocument / _neighbors]} of '{_data.Source}' holds NaN or infinity.");
             return (batchQueries.to(_device), batchDocuments?.to(_device));
         }
-
-        /// <summary>The memory of a contiguous host tensor of floats, to read rows into.</summary>
-        private static Span<float> HostSpan(Tensor hostRows) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(hostRows.bytes);
 
         public void Dispose()
         {
