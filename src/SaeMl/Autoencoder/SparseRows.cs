@@ -10,9 +10,9 @@ namespace SaeMl.Autoencoder;
 /// <c>[N, n]</c> matrix.
 /// </summary>
 /// <remarks>
-/// <para><see cref="Combine"/> and <see cref="Dots"/> gather the selected rows a cache-sized chunk at a time
-/// (1.6 times faster than a sparse × dense product for <see cref="Combine"/> at N = 8,704, K = 64, d = 768);
-/// <see cref="Scatter"/>, which writes rather than reads them, is a product with the transposed sparse
+/// <para>On the CPU they are <see cref="CpuSparseRows"/>'s kernels, in .NET over the tensors' memory. Elsewhere
+/// <see cref="Combine"/> and <see cref="Dots"/> gather the selected rows a large block at a time and multiply the
+/// block; <see cref="Scatter"/>, which writes rather than reads them, is a product with the transposed sparse
 /// <c>[N, n]</c> matrix holding each row's K weights.</para>
 /// <para><see cref="DecodeFunction"/> and <see cref="SelectedFunction"/> give autograd the gradients of
 /// the decoder product and of the encoder's selected pre-activations in these terms: the gradient of a
@@ -21,19 +21,14 @@ namespace SaeMl.Autoencoder;
 /// </remarks>
 internal static class SparseRows
 {
-    /// <summary>
-    /// Elements of one gathered block in <see cref="Combine"/> and <see cref="Dots"/> on the CPU: 1M floats, 4 MB, small enough to
-    /// stay in cache between the gather and the multiply (5.5 times faster than 64 MB blocks at N = 8,704,
-    /// K = 64, d = 768; see docs/benchmarks.md).
-    /// </summary>
-    private const long CpuChunkElements = 1L << 20;
-
-    /// <summary>Elements of one gathered block in <see cref="Combine"/> and <see cref="Dots"/> on a GPU, where fewer, larger launches win: 64M floats, 256 MB.</summary>
-    private const long GpuChunkElements = 1L << 26;
+    /// <summary>Elements of one gathered block in <see cref="Combine"/> and <see cref="Dots"/> off the CPU, where fewer, larger launches win: 64M floats, 256 MB.</summary>
+    private const long ChunkElements = 1L << 26;
 
     /// <summary><c>out[b] = Σ_k weights[b, k] · matrix[indices[b, k]]</c>: <c>[N, K]</c>, <c>[n, d]</c>, <c>[N, K]</c> → <c>[N, d]</c>.</summary>
     public static Tensor Combine(Tensor weights, Tensor matrix, Tensor indices)
     {
+        if (CpuSparseRows.Handles(weights, matrix, indices))
+            return CpuSparseRows.Combine(weights, matrix, indices, get_num_threads());
         var result = empty([indices.shape[0], matrix.shape[1]], matrix.dtype, matrix.device);
         foreach (var (start, count) in Chunks(indices, matrix))
         {
@@ -51,6 +46,8 @@ internal static class SparseRows
     /// </summary>
     public static Tensor Scatter(Tensor weights, Tensor vectors, Tensor indices, long matrixRows)
     {
+        if (CpuSparseRows.Handles(weights, vectors, indices))
+            return CpuSparseRows.Scatter(weights, vectors, indices, matrixRows, get_num_threads());
         using var scope = NewDisposeScope();
         var sparse = Sparse(weights, indices, matrixRows);
         return sparse.t().mm(vectors).MoveToOuterDisposeScope();
@@ -59,6 +56,8 @@ internal static class SparseRows
     /// <summary><c>out[b, k] = vectors[b] · matrix[indices[b, k]]</c>: <c>[N, d]</c>, <c>[n, d]</c>, <c>[N, K]</c> → <c>[N, K]</c>.</summary>
     public static Tensor Dots(Tensor vectors, Tensor matrix, Tensor indices)
     {
+        if (CpuSparseRows.Handles(vectors, matrix, indices))
+            return CpuSparseRows.Dots(vectors, matrix, indices, get_num_threads());
         var result = empty([indices.shape[0], indices.shape[1]], matrix.dtype, matrix.device);
         foreach (var (start, count) in Chunks(indices, matrix))
         {
@@ -70,12 +69,11 @@ internal static class SparseRows
         return result;
     }
 
-    /// <summary>Row ranges of <paramref name="indices"/> whose gathered rows of <paramref name="matrix"/> fit one cache-sized block (a larger one on a GPU).</summary>
+    /// <summary>Row ranges of <paramref name="indices"/> whose gathered rows of <paramref name="matrix"/> fit one block of <see cref="ChunkElements"/>.</summary>
     private static IEnumerable<(long Start, long Count)> Chunks(Tensor indices, Tensor matrix)
     {
         var (rows, k, d) = (indices.shape[0], indices.shape[1], matrix.shape[1]);
-        var chunkElements = matrix.device.type == DeviceType.CPU ? CpuChunkElements : GpuChunkElements;
-        var chunk = Math.Max(1, chunkElements / Math.Max(1, k * d));
+        var chunk = Math.Max(1, ChunkElements / Math.Max(1, k * d));
         for (long start = 0; start < rows; start += chunk)
             yield return (start, Math.Min(chunk, rows - start));
     }

@@ -35,6 +35,60 @@ public sealed class SparseRowsTests
         Values(SparseRows.Scatter(weights, vectors, indices, Latents)).Should().Equal(Values(Dense(weights, indices).t().mm(vectors)), (a, b) => Math.Abs(a - b) < 1e-12);
     }
 
+    [Theory]
+    [InlineData(ScalarType.Float32, 1e-4)]
+    [InlineData(ScalarType.Float64, 1e-12)]
+    public void The_cpu_kernels_equal_the_dense_products_and_do_not_depend_on_the_thread_count(ScalarType type, double tolerance)
+    {
+        const int rows = 300, latents = 50, chosenFrom = 40, active = 8, dimension = 37;   // 37 columns: whole tiles and a remainder
+        using var generator = new Generator(23);
+        var weights = randn([rows, active], generator: generator, dtype: type);
+        var vectors = randn([rows, dimension], generator: generator, dtype: type);
+        var matrix = randn([latents, dimension], generator: generator, dtype: type);
+        var indices = rand([rows, chosenFrom], generator: generator).argsort(1).narrow(1, 0, active); // latents 40..49 chosen by no row
+        var (weights64, vectors64, matrix64) = (weights.to(ScalarType.Float64), vectors.to(ScalarType.Float64), matrix.to(ScalarType.Float64));
+        var selection = zeros([rows, latents], dtype: ScalarType.Float64).scatter(1, indices, weights64);
+        var expected = new[] { selection.mm(matrix64), vectors64.mm(matrix64.t()).gather(1, indices), selection.t().mm(vectors64) };
+
+        foreach (var threads in new[] { 1, 2, 3, 64 })
+        {
+            var results = new[]
+            {
+                CpuSparseRows.Combine(weights, matrix, indices, threads),
+                CpuSparseRows.Dots(vectors, matrix, indices, threads),
+                CpuSparseRows.Scatter(weights, vectors, indices, latents, threads),
+            };
+            for (var kernel = 0; kernel < results.Length; kernel++)
+            {
+                results[kernel].dtype.Should().Be(type);
+                Values(results[kernel]).Should().Equal(Values(expected[kernel]), (a, b) => Math.Abs(a - b) < tolerance, $"kernel {kernel} on {threads} threads");
+                if (threads > 1)
+                    Values(results[kernel]).Should().Equal(Values(kernel switch
+                    {
+                        0 => CpuSparseRows.Combine(weights, matrix, indices, 1),
+                        1 => CpuSparseRows.Dots(vectors, matrix, indices, 1),
+                        _ => CpuSparseRows.Scatter(weights, vectors, indices, latents, 1),
+                    }), $"kernel {kernel} gives the same bits on {threads} threads as on one");
+            }
+
+            Values(results[2]).Skip(chosenFrom * dimension).Should().OnlyContain(value => value == 0);
+        }
+    }
+
+    [Fact]
+    public void The_cpu_kernels_refuse_an_index_outside_the_matrix_before_reading_it()
+    {
+        var (weights, matrix, indices, vectors) = Case();
+        var shortMatrix = matrix.narrow(0, 0, 4);
+
+        new Action[]
+        {
+            () => CpuSparseRows.Combine(weights, shortMatrix, indices, threads: 2),
+            () => CpuSparseRows.Dots(vectors, shortMatrix, indices, threads: 2),
+            () => CpuSparseRows.Scatter(weights, vectors, indices, matrixRows: 4, threads: 2),
+        }.Should().AllSatisfy(act => act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*outside 0..3*"));
+    }
+
     [Fact]
     public void Decode_gradients_equal_autograd_through_the_dense_product()
     {

@@ -1,0 +1,252 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+using SaeMl.Compute;
+using TorchSharp;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
+
+namespace SaeMl.Autoencoder;
+
+/// <summary>
+/// The products of <see cref="SparseRows"/> on the CPU, in .NET over the tensors' memory: each K-sparse product
+/// reads the selected rows where they lie (no gathered copies), sums a tile of columns at a time in registers, and
+/// splits its output rows between the compute threads. Float and double.
+/// </summary>
+/// <remarks>
+/// <para>Going through the columns a tile at a time keeps that tile of every row read (N × 32 floats of the vectors,
+/// or n × 32 of the matrix) in cache while all the pairs read it; whole rows read in pair order would come from
+/// memory. <see cref="Scatter"/> sorts the N·K pairs by latent first (a counting sort) so that each output row is
+/// written once by one thread; libtorch's sparse × dense product, which the general path uses, runs on one core.
+/// Figures: docs/benchmarks.md, "A training step by phase".</para>
+/// <para>Every sum runs in a fixed order (over k, or over a latent's pairs in row order), so results do not depend
+/// on the thread count. Indices are checked before any memory is read.</para>
+/// </remarks>
+internal static class CpuSparseRows
+{
+    /// <summary>Vectors of columns summed at once: the tile of one output row held in registers.</summary>
+    private const int TileVectors = 8;
+
+    private const int PrefetchDistance = 8;
+
+    /// <summary>Whether these tensors are CPU tensors of one float type (float or double) with long indices, which the kernels here take.</summary>
+    public static bool Handles(Tensor values, Tensor matrix, Tensor indices) =>
+        values.device.type == DeviceType.CPU && matrix.device.type == DeviceType.CPU && indices.device.type == DeviceType.CPU
+        && values.dtype == matrix.dtype && matrix.dtype is ScalarType.Float32 or ScalarType.Float64 && indices.dtype == ScalarType.Int64;
+
+    /// <inheritdoc cref="SparseRows.Combine"/>
+    public static Tensor Combine(Tensor weights, Tensor matrix, Tensor indices, int threads) =>
+        Apply(weights, matrix, indices, [indices.shape[0], matrix.shape[1]], (int)matrix.shape[0], threads, Combine<float>, Combine<double>);
+
+    /// <inheritdoc cref="SparseRows.Dots"/>
+    public static Tensor Dots(Tensor vectors, Tensor matrix, Tensor indices, int threads) =>
+        Apply(vectors, matrix, indices, [indices.shape[0], indices.shape[1]], (int)matrix.shape[0], threads, Dots<float>, Dots<double>);
+
+    /// <inheritdoc cref="SparseRows.Scatter"/>
+    public static Tensor Scatter(Tensor weights, Tensor vectors, Tensor indices, long matrixRows, int threads) =>
+        Apply(weights, vectors, indices, [matrixRows, vectors.shape[1]], checked((int)matrixRows), threads, Scatter<float>, Scatter<double>);
+
+    private delegate void Kernel(Tensor first, Tensor second, Tensor indices, Tensor result, int threads);
+
+    private static Tensor Apply(Tensor first, Tensor second, Tensor indices, long[] shape, int latents, int threads, Kernel overFloats, Kernel overDoubles)
+    {
+        using var scope = NewDisposeScope();
+        var (heldFirst, heldSecond, heldIndices) = (first.detach().contiguous(), second.detach().contiguous(), indices.contiguous());
+        CheckIndices(HostTensors.Memory<long>(heldIndices), latents);
+        var result = empty(shape, second.dtype);
+        (second.dtype == ScalarType.Float32 ? overFloats : overDoubles)(heldFirst, heldSecond, heldIndices, result, Math.Max(1, threads));
+        return result.MoveToOuterDisposeScope();
+    }
+
+    private static void CheckIndices(ReadOnlySpan<long> indices, int latents)
+    {
+        foreach (var latent in indices)
+        {
+            if ((ulong)latent >= (ulong)latents)
+                throw new ArgumentOutOfRangeException(nameof(indices), latent, $"Latent index {latent} is outside 0..{latents - 1}.");
+        }
+    }
+
+    private static unsafe T* Pointer<T>(Tensor tensor) where T : unmanaged =>
+        (T*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<T>(tensor)));
+
+    /// <summary>Runs <paramref name="body"/> over ranges of 0 … <paramref name="count"/> − 1 split evenly, one per thread.</summary>
+    private static void InParts(int count, int threads, Action<int, int> body)
+    {
+        var parts = Math.Clamp(threads, 1, Math.Max(1, count));
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
+            part => body((int)((long)count * part / parts), (int)((long)count * (part + 1) / parts)));
+    }
+
+    private static unsafe void Combine<T>(Tensor weights, Tensor matrix, Tensor indices, Tensor result, int threads) where T : unmanaged, INumber<T>
+    {
+        var (rows, active, dimension) = ((int)indices.shape[0], (int)indices.shape[1], (int)matrix.shape[1]);
+        var weightMemory = Pointer<T>(weights);
+        var matrixMemory = Pointer<T>(matrix);
+        var indexMemory = Pointer<long>(indices);
+        var resultMemory = Pointer<T>(result);
+        var width = TileVectors * Vector<T>.Count;
+        InParts(rows, threads, (first, end) =>
+        {
+            var column = 0;
+            for (; column + width <= dimension; column += width)
+            {
+                for (var row = first; row < end; row++)
+                    SumTile(weightMemory + (long)row * active, indexMemory + (long)row * active, active, matrixMemory + column, dimension, resultMemory + (long)row * dimension + column);
+            }
+
+            for (var row = first; row < end && column < dimension; row++)
+            {
+                var output = new Span<T>(resultMemory + (long)row * dimension + column, dimension - column);
+                output.Clear();
+                for (var k = 0; k < active; k++)
+                {
+                    var pair = (long)row * active + k;
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(matrixMemory + indexMemory[pair] * dimension + column, output.Length), weightMemory[pair], output, output);
+                }
+            }
+        });
+    }
+
+    private static unsafe void Dots<T>(Tensor vectors, Tensor matrix, Tensor indices, Tensor result, int threads) where T : unmanaged, INumber<T>
+    {
+        var (rows, active, dimension) = ((int)indices.shape[0], (int)indices.shape[1], (int)matrix.shape[1]);
+        var vectorMemory = Pointer<T>(vectors);
+        var matrixMemory = Pointer<T>(matrix);
+        var indexMemory = Pointer<long>(indices);
+        var resultMemory = Pointer<T>(result);
+        InParts(rows, threads, (first, end) =>
+        {
+            for (var row = first; row < end; row++)
+            {
+                var vector = new ReadOnlySpan<T>(vectorMemory + (long)row * dimension, dimension);
+                for (var k = 0; k < active; k++)
+                {
+                    var pair = (long)row * active + k;
+                    resultMemory[pair] = TensorPrimitives.Dot(vector, new ReadOnlySpan<T>(matrixMemory + indexMemory[pair] * dimension, dimension));
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// One tile of an output row: Σ over the <paramref name="count"/> pairs of weights[p] · rows[indices[p]], from
+    /// <paramref name="rows"/> offset to the tile's first column, rows <paramref name="dimension"/> apart.
+    /// </summary>
+    private static unsafe void SumTile<T>(T* weights, long* indices, int count, T* rows, int dimension, T* output) where T : unmanaged, INumber<T>
+    {
+        var lanes = Vector<T>.Count;
+        var (sum0, sum1, sum2, sum3) = (Vector<T>.Zero, Vector<T>.Zero, Vector<T>.Zero, Vector<T>.Zero);
+        var (sum4, sum5, sum6, sum7) = (Vector<T>.Zero, Vector<T>.Zero, Vector<T>.Zero, Vector<T>.Zero);
+        for (var pair = 0; pair < count; pair++)
+        {
+            if (Sse.IsSupported && pair + PrefetchDistance < count)
+            {
+                var ahead = (byte*)(rows + indices[pair + PrefetchDistance] * dimension);
+                Sse.Prefetch0(ahead);
+                Sse.Prefetch0(ahead + 64);
+                Sse.Prefetch0(ahead + 128);
+                Sse.Prefetch0(ahead + 192);
+            }
+
+            var weight = new Vector<T>(weights[pair]);
+            var row = rows + indices[pair] * dimension;
+            sum0 += weight * Unsafe.ReadUnaligned<Vector<T>>(row);
+            sum1 += weight * Unsafe.ReadUnaligned<Vector<T>>(row + lanes);
+            sum2 += weight * Unsafe.ReadUnaligned<Vector<T>>(row + 2 * lanes);
+            sum3 += weight * Unsafe.ReadUnaligned<Vector<T>>(row + 3 * lanes);
+            sum4 += weight * Unsafe.ReadUnaligned<Vector<T>>(row + 4 * lanes);
+            sum5 += weight * Unsafe.ReadUnaligned<Vector<T>>(row + 5 * lanes);
+            sum6 += weight * Unsafe.ReadUnaligned<Vector<T>>(row + 6 * lanes);
+            sum7 += weight * Unsafe.ReadUnaligned<Vector<T>>(row + 7 * lanes);
+        }
+
+        Unsafe.WriteUnaligned(output, sum0);
+        Unsafe.WriteUnaligned(output + lanes, sum1);
+        Unsafe.WriteUnaligned(output + 2 * lanes, sum2);
+        Unsafe.WriteUnaligned(output + 3 * lanes, sum3);
+        Unsafe.WriteUnaligned(output + 4 * lanes, sum4);
+        Unsafe.WriteUnaligned(output + 5 * lanes, sum5);
+        Unsafe.WriteUnaligned(output + 6 * lanes, sum6);
+        Unsafe.WriteUnaligned(output + 7 * lanes, sum7);
+    }
+
+    private static unsafe void Scatter<T>(Tensor weights, Tensor vectors, Tensor indices, Tensor result, int threads) where T : unmanaged, INumber<T>
+    {
+        var (latents, dimension) = ((int)result.shape[0], (int)result.shape[1]);
+        var pairs = PairsByLatent<T>(HostTensors.Memory<long>(indices), HostTensors.Memory<T>(weights), (int)indices.shape[1], latents);
+        var vectorMemory = Pointer<T>(vectors);
+        var resultMemory = Pointer<T>(result);
+        var ranges = Ranges(pairs.Starts, threads);
+        var width = TileVectors * Vector<T>.Count;
+        Parallel.For(0, ranges.Length - 1, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
+        {
+            fixed (long* rowMemory = pairs.Rows)
+            fixed (T* pairWeights = pairs.Weights)
+            {
+                var column = 0;
+                for (; column + width <= dimension; column += width)
+                {
+                    for (var latent = ranges[part]; latent < ranges[part + 1]; latent++)
+                    {
+                        var first = pairs.Starts[latent];
+                        SumTile(pairWeights + first, rowMemory + first, pairs.Starts[latent + 1] - first, vectorMemory + column, dimension, resultMemory + (long)latent * dimension + column);
+                    }
+                }
+
+                for (var latent = ranges[part]; latent < ranges[part + 1] && column < dimension; latent++)
+                {
+                    var output = new Span<T>(resultMemory + (long)latent * dimension + column, dimension - column);
+                    output.Clear();
+                    for (var pair = pairs.Starts[latent]; pair < pairs.Starts[latent + 1]; pair++)
+                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(vectorMemory + rowMemory[pair] * dimension + column, output.Length), pairWeights[pair], output, output);
+                }
+            }
+        });
+    }
+
+    /// <summary>The N·K (row, weight) pairs grouped by latent, in row order within a latent: latent j's are at Starts[j] … Starts[j + 1] − 1.</summary>
+    private static (int[] Starts, long[] Rows, T[] Weights) PairsByLatent<T>(ReadOnlySpan<long> indices, ReadOnlySpan<T> weights, int active, int latents)
+    {
+        var starts = new int[latents + 1];
+        foreach (var latent in indices)
+            starts[latent + 1]++;
+
+        for (var latent = 0; latent < latents; latent++)
+            starts[latent + 1] += starts[latent];
+        var next = starts[..latents];
+        var rows = new long[indices.Length];
+        var sortedWeights = new T[indices.Length];
+        for (var pair = 0; pair < indices.Length; pair++)
+        {
+            var slot = next[indices[pair]]++;
+            rows[slot] = pair / active;
+            sortedWeights[slot] = weights[pair];
+        }
+
+        return (starts, rows, sortedWeights);
+    }
+
+    /// <summary>Latent ranges of about equal work (a pair's vector read and added, a latent's row written), one per thread: boundaries 0 … latents.</summary>
+    private static int[] Ranges(int[] starts, int threads)
+    {
+        var latents = starts.Length - 1;
+        var parts = Math.Clamp(threads, 1, Math.Max(1, latents));
+        long Work(int latentEnd) => (long)starts[latentEnd] + latentEnd;
+        var total = Work(latents);
+        var boundaries = new int[parts + 1];
+        boundaries[parts] = latents;
+        var latent = 0;
+        for (var part = 1; part < parts; part++)
+        {
+            var target = total * part / parts;
+            while (latent < latents && Work(latent) < target)
+                latent++;
+            boundaries[part] = latent;
+        }
+
+        return boundaries;
+    }
+}
