@@ -301,28 +301,42 @@ public sealed class SparseAutoencoder : IDisposable
         var withDead = deadLatents is not null && deadK > 0;
         var deadIndices = withDead ? empty([rows, deadK], ScalarType.Int64, centered.device) : null;
         var deadValues = withDead ? empty([rows, deadK], centered.dtype, centered.device) : null;
-        var block = Math.Max(1, PreActivationBudget / LatentSize);
+        var budgetRows = Math.Max(1, PreActivationBudget / LatentSize);
+        var blockCount = Math.Max(1, (rows + budgetRows - 1) / budgetRows);
+        var block = (rows + blockCount - 1) / blockCount;                       // blocks of equal size: no small last product
         using var noGrad = no_grad();
         for (long start = 0; start < rows; start += block)
         {
             using var scope = NewDisposeScope();
             var count = Math.Min(block, rows - start);
-            var pre = centered.narrow(0, start, count).mm(EncoderWeight.t()).PlusInPlace(EncoderBias); // [c, n]
+            var products = centered.narrow(0, start, count).mm(EncoderWeight.t());                    // [c, n], pre-activations less the bias
             phaseEnded?.Invoke("centring, encoder product");
-            var top = pre.topk(ActiveLatents, 1);
-            indices.narrow(0, start, count).copy_(top.indexes);
-            values.narrow(0, start, count).copy_(top.values);
+            var top = LargestPerRow(products, EncoderBias, ActiveLatents);
+            indices.narrow(0, start, count).copy_(top.Indices);
+            values.narrow(0, start, count).copy_(top.Values);
             if (withDead)
             {
-                var dead = pre.masked_fill_(deadLatents!.logical_not(), HeldScalars.NegativeInfinity).topk(deadK, 1);
-                deadIndices!.narrow(0, start, count).copy_(dead.indexes);
-                deadValues!.narrow(0, start, count).copy_(dead.values);
+                var dead = LargestPerRow(products.masked_fill_(deadLatents!.logical_not(), HeldScalars.NegativeInfinity), EncoderBias, deadK);
+                deadIndices!.narrow(0, start, count).copy_(dead.Indices);
+                deadValues!.narrow(0, start, count).copy_(dead.Values);
             }
 
             phaseEnded?.Invoke("TopK (and AuxK's dead TopK)");
         }
 
         return new LatentSelection(indices, values, deadIndices, deadValues);
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/> largest pre-activations (<paramref name="products"/> plus <paramref name="bias"/>) of each row and their
+    /// latents, largest first: <see cref="CpuTopK"/> on the CPU, the bias added and libtorch's <c>topk</c> elsewhere.
+    /// </summary>
+    private static (Tensor Values, Tensor Indices) LargestPerRow(Tensor products, Tensor bias, int k)
+    {
+        if (CpuTopK.Handles(products, bias, k))
+            return CpuTopK.Run(products, bias, k, get_num_threads());
+        var (values, indices) = products.Plus(bias).topk(k, 1);
+        return (values, indices);
     }
 
     /// <summary>x − b_dec, without gradient: what <see cref="SelectLatents"/> reads.</summary>
