@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using SaeMl.Compute;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,6 +11,7 @@ namespace SaeMl.Autoencoder;
 /// Adam with a cosine learning-rate schedule from the initial rate to 0 over the whole run, written
 /// out (rather than TorchSharp's optimiser and scheduler) so that its whole state — the moment
 /// estimates and the step count — is plain tensors that a checkpoint saves and restores exactly.
+/// On the CPU each parameter's update is one fused pass in .NET.
 /// </summary>
 internal sealed class SaeOptimizer : IDisposable
 {
@@ -61,12 +65,65 @@ internal sealed class SaeOptimizer : IDisposable
         {
             using var scope = NewDisposeScope();
             var gradient = _parameters[i].grad!;
+            if (OnCpu(_parameters[i], gradient, FirstMoments[i], SecondMoments[i]))
+            {
+                UpdateOnCpu(_parameters[i], gradient, FirstMoments[i], SecondMoments[i], (float)(-rate * secondCorrection / (1 - Math.Pow(Beta1, Step))), (float)(Epsilon * secondCorrection));
+                continue;
+            }
+
             FirstMoments[i].mul_(Beta1Scalar).add_(gradient, FirstMomentShare);
             SecondMoments[i].mul_(Beta2Scalar).addcmul_(gradient, gradient, SecondMomentShare);
             var denominator = SecondMoments[i].sqrt().add_(correctedEpsilon, HeldScalars.One);
             _parameters[i].addcdiv_(FirstMoments[i], denominator, stepSize);
         }
     }
+
+    /// <summary>Whether these tensors take <see cref="UpdateOnCpu"/>: contiguous float tensors on the CPU.</summary>
+    private static bool OnCpu(params Tensor[] tensors) =>
+        tensors.All(t => t.device.type == DeviceType.CPU && t.dtype == ScalarType.Float32 && t.is_contiguous());
+
+    /// <summary>
+    /// The update of one parameter in a single pass over its four tensors, split between the compute threads: the same
+    /// arithmetic as the general path in five passes and a temporary (0.07 s of a 2.1 s step at n = 16,384, d = 768).
+    /// </summary>
+    private static unsafe void UpdateOnCpu(Tensor parameter, Tensor gradient, Tensor firstMoment, Tensor secondMoment, float stepSize, float epsilon)
+    {
+        var weights = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<float>(parameter)));
+        var gradients = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<float>(gradient)));
+        var first = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<float>(firstMoment)));
+        var second = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<float>(secondMoment)));
+        var count = parameter.numel();
+        var parts = (int)Math.Clamp(count / MinimumElementsPerThread, 1, Math.Max(1, get_num_threads()));
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
+        {
+            var lanes = Vector<float>.Count;
+            var (start, end) = (count * part / parts, count * (part + 1) / parts);
+            var (beta1, beta2, share1, share2) = ((float)Beta1, (float)Beta2, (float)(1 - Beta1), (float)(1 - Beta2));
+            var (beta1s, beta2s, share1s, share2s) = (new Vector<float>(beta1), new Vector<float>(beta2), new Vector<float>(share1), new Vector<float>(share2));
+            var (sizes, epsilons) = (new Vector<float>(stepSize), new Vector<float>(epsilon));
+            var at = start;
+            for (; at + lanes <= end; at += lanes)
+            {
+                var g = Unsafe.ReadUnaligned<Vector<float>>(gradients + at);
+                var m = Unsafe.ReadUnaligned<Vector<float>>(first + at) * beta1s + g * share1s;
+                var v = Unsafe.ReadUnaligned<Vector<float>>(second + at) * beta2s + g * g * share2s;
+                Unsafe.WriteUnaligned(first + at, m);
+                Unsafe.WriteUnaligned(second + at, v);
+                Unsafe.WriteUnaligned(weights + at, Unsafe.ReadUnaligned<Vector<float>>(weights + at) + sizes * m / (Vector.SquareRoot(v) + epsilons));
+            }
+
+            for (; at < end; at++)
+            {
+                var g = gradients[at];
+                var m = first[at] = first[at] * beta1 + g * share1;
+                var v = second[at] = second[at] * beta2 + g * g * share2;
+                weights[at] += stepSize * m / (MathF.Sqrt(v) + epsilon);
+            }
+        });
+    }
+
+    /// <summary>Below this many elements per thread, a parameter is updated on fewer threads (the biases on one).</summary>
+    private const long MinimumElementsPerThread = 1 << 16;
 
     public void Dispose()
     {
