@@ -16,13 +16,13 @@ namespace SaeMl.Autoencoder;
 /// splits its output rows between the compute threads. Float and double.
 /// </summary>
 /// <remarks>
-/// <para>Going through the columns a tile at a time keeps that tile of every row read (N × 32 floats of the vectors,
-/// or n × 32 of the matrix) in cache while all the pairs read it; whole rows read in pair order would come from
+/// <para>Going through the columns a tile at a time keeps that tile of every row read (N × 64 floats of the vectors,
+/// or n × 64 of the matrix) in cache while all the pairs read it; whole rows read in pair order would come from
 /// memory. <see cref="Scatter"/> sorts the N·K pairs by latent first (a counting sort) so that each output row is
 /// written once by one thread; libtorch's sparse × dense product, which the general path uses, runs on one core.
 /// Figures: docs/benchmarks.md, "A training step by phase".</para>
 /// <para>Every sum runs in a fixed order (over k, or over a latent's pairs in row order), so results do not depend
-/// on the thread count. Indices are checked before any memory is read.</para>
+/// on the thread count. Shapes and indices are checked before any memory is read.</para>
 /// </remarks>
 internal static class CpuSparseRows
 {
@@ -31,22 +31,48 @@ internal static class CpuSparseRows
 
     private const int PrefetchDistance = 8;
 
-    /// <summary>Whether these tensors are CPU tensors of one float type (float or double) with long indices, which the kernels here take.</summary>
-    public static bool Handles(Tensor values, Tensor matrix, Tensor indices) =>
+    /// <summary>
+    /// Whether these tensors are CPU tensors of one float type (float or double) with long indices, which the kernels here take, and
+    /// each of them and the result of <paramref name="resultElements"/> fits one span (2 GiB); larger ones take libtorch's path.
+    /// </summary>
+    public static bool Handles(Tensor values, Tensor matrix, Tensor indices, long resultElements) =>
         values.device.type == DeviceType.CPU && matrix.device.type == DeviceType.CPU && indices.device.type == DeviceType.CPU
-        && values.dtype == matrix.dtype && matrix.dtype is ScalarType.Float32 or ScalarType.Float64 && indices.dtype == ScalarType.Int64;
+        && values.dtype == matrix.dtype && matrix.dtype is ScalarType.Float32 or ScalarType.Float64 && indices.dtype == ScalarType.Int64
+        && FitsASpan(values.numel(), values.ElementSize) && FitsASpan(matrix.numel(), matrix.ElementSize)
+        && FitsASpan(indices.numel(), indices.ElementSize) && FitsASpan(resultElements, matrix.ElementSize);
+
+    private static bool FitsASpan(long elements, long elementSize) => elements * elementSize <= int.MaxValue;
 
     /// <inheritdoc cref="SparseRows.Combine"/>
-    public static Tensor Combine(Tensor weights, Tensor matrix, Tensor indices, int threads) =>
-        Apply(weights, matrix, indices, [indices.shape[0], matrix.shape[1]], (int)matrix.shape[0], threads, Combine<float>, Combine<double>);
+    public static Tensor Combine(Tensor weights, Tensor matrix, Tensor indices, int threads)
+    {
+        CheckShapes(weights.shape.SequenceEqual(indices.shape), "the weights", "[N, K] like the indices", weights, indices, matrix);
+        return Apply(weights, matrix, indices, [indices.shape[0], matrix.shape[1]], (int)matrix.shape[0], threads, Combine<float>, Combine<double>);
+    }
 
     /// <inheritdoc cref="SparseRows.Dots"/>
-    public static Tensor Dots(Tensor vectors, Tensor matrix, Tensor indices, int threads) =>
-        Apply(vectors, matrix, indices, [indices.shape[0], indices.shape[1]], (int)matrix.shape[0], threads, Dots<float>, Dots<double>);
+    public static Tensor Dots(Tensor vectors, Tensor matrix, Tensor indices, int threads)
+    {
+        CheckShapes(vectors.dim() == 2 && vectors.shape[0] == indices.shape[0] && vectors.shape[1] == matrix.shape[1], "the vectors", "[N, d]", vectors, indices, matrix);
+        return Apply(vectors, matrix, indices, [indices.shape[0], indices.shape[1]], (int)matrix.shape[0], threads, Dots<float>, Dots<double>);
+    }
 
     /// <inheritdoc cref="SparseRows.Scatter"/>
-    public static Tensor Scatter(Tensor weights, Tensor vectors, Tensor indices, long matrixRows, int threads) =>
-        Apply(weights, vectors, indices, [matrixRows, vectors.shape[1]], checked((int)matrixRows), threads, Scatter<float>, Scatter<double>);
+    public static Tensor Scatter(Tensor weights, Tensor vectors, Tensor indices, long matrixRows, int threads)
+    {
+        CheckShapes(weights.shape.SequenceEqual(indices.shape) && vectors.dim() == 2 && vectors.shape[0] == indices.shape[0], "the weights and vectors",
+            "[N, K] like the indices and [N, d]", weights, indices, vectors);
+        return Apply(weights, vectors, indices, [matrixRows, vectors.shape[1]], checked((int)matrixRows), threads, Scatter<float>, Scatter<double>);
+    }
+
+    /// <summary>Throws unless the indices are <c>[N, K]</c>, the matrix 2-dimensional and <paramref name="agrees"/> holds for the other operand.</summary>
+    private static void CheckShapes(bool agrees, string operand, string expected, Tensor other, Tensor indices, Tensor matrix)
+    {
+        if (indices.dim() != 2 || matrix.dim() != 2 || !agrees)
+            throw new ArgumentException(
+                $"Shapes do not fit: indices [{string.Join(", ", indices.shape)}] (expected [N, K]), {operand} [{string.Join(", ", other.shape)}] (expected {expected}), " +
+                $"matrix [{string.Join(", ", matrix.shape)}] (expected 2-dimensional).");
+    }
 
     private delegate void Kernel(Tensor first, Tensor second, Tensor indices, Tensor result, int threads);
 

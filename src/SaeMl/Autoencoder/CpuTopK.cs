@@ -29,6 +29,7 @@ internal static class CpuTopK
     /// </summary>
     public static bool Handles(Tensor values, Tensor rowOffset, int k) =>
         values.device.type == DeviceType.CPU && values.dtype == ScalarType.Float32 && values.dim() == 2 && k >= 1 && values.shape[1] >= k
+        && values.numel() <= int.MaxValue / sizeof(float) && values.shape[0] * (long)k <= int.MaxValue / sizeof(long)
         && rowOffset.device.type == DeviceType.CPU && rowOffset.dtype == ScalarType.Float32 && rowOffset.dim() == 1 && rowOffset.shape[0] == values.shape[1];
 
     /// <summary>
@@ -84,34 +85,50 @@ internal static class CpuTopK
     private static int Candidates(ReadOnlySpan<float> values, int k, ulong[] keys)
     {
         var threshold = SmallestGroupMaximum(values, k);
-        var count = 0;
-        if (!float.IsNaN(threshold))
-        {
-            var lanes = Vector<float>.Count;
-            var column = 0;
-            var bound = new Vector<float>(threshold);
-            for (; column + lanes <= values.Length; column += lanes)
-            {
-                var vector = new Vector<float>(values.Slice(column, lanes));
-                if (!Vector.GreaterThanOrEqualAny(vector, bound) && Vector.EqualsAll(vector, vector))       // no candidate, no NaN
-                    continue;
-                for (var lane = column; lane < column + lanes; lane++)
-                {
-                    if (values[lane] >= threshold || float.IsNaN(values[lane]))
-                        keys[count++] = Key(values[lane], lane);
-                }
-            }
+        if (float.IsNaN(threshold))
+            return AllColumns(values, keys);                        // a group's maximum was NaN: every column is a candidate
 
-            for (; column < values.Length; column++)
+        // A threshold of −∞ (some group holds only −∞, as in the dead-latent selection, where live latents are masked) would
+        // take every column: then the values above −∞ are the candidates, and the first −∞ columns make up any shortfall.
+        var aboveOnly = float.IsNegativeInfinity(threshold);
+        var count = 0;
+        var lanes = Vector<float>.Count;
+        var column = 0;
+        var bound = new Vector<float>(threshold);
+        for (; column + lanes <= values.Length; column += lanes)
+        {
+            var vector = new Vector<float>(values.Slice(column, lanes));
+            var reaches = aboveOnly ? Vector.GreaterThanAny(vector, bound) : Vector.GreaterThanOrEqualAny(vector, bound);
+            if (!reaches && Vector.EqualsAll(vector, vector))       // no candidate, no NaN
+                continue;
+            for (var lane = column; lane < column + lanes; lane++)
             {
-                if (values[column] >= threshold || float.IsNaN(values[column]))
-                    keys[count++] = Key(values[column], column);
+                if (IsCandidate(values[lane], threshold, aboveOnly))
+                    keys[count++] = Key(values[lane], lane);
             }
         }
 
-        if (count >= k)
-            return count;
-        for (var column = 0; column < values.Length; column++)   // a group's maximum was NaN: every column is a candidate
+        for (; column < values.Length; column++)
+        {
+            if (IsCandidate(values[column], threshold, aboveOnly))
+                keys[count++] = Key(values[column], column);
+        }
+
+        for (column = 0; count < k && column < values.Length; column++)
+        {
+            if (float.IsNegativeInfinity(values[column]))
+                keys[count++] = Key(values[column], column);
+        }
+
+        return count >= k ? count : AllColumns(values, keys);
+    }
+
+    private static bool IsCandidate(float value, float threshold, bool aboveOnly) =>
+        (aboveOnly ? value > threshold : value >= threshold) || float.IsNaN(value);
+
+    private static int AllColumns(ReadOnlySpan<float> values, ulong[] keys)
+    {
+        for (var column = 0; column < values.Length; column++)
             keys[column] = Key(values[column], column);
         return values.Length;
     }
@@ -180,7 +197,7 @@ internal static class CpuTopK
     /// <summary>A key whose ascending order is descending value, then ascending column; NaN first.</summary>
     private static ulong Key(float value, int column)
     {
-        var bits = BitConverter.SingleToInt32Bits(value);
+        var bits = BitConverter.SingleToInt32Bits(value == 0 ? 0f : value);      // −0 ties with +0
         var ordered = bits >= 0 ? bits : bits ^ int.MaxValue;                    // ascending with the value
         if (float.IsNaN(value))
             ordered = int.MaxValue;

@@ -78,13 +78,14 @@ internal sealed class SaeOptimizer : IDisposable
         }
     }
 
-    /// <summary>Whether these tensors take <see cref="UpdateOnCpu"/>: contiguous float tensors on the CPU.</summary>
-    private static bool OnCpu(params Tensor[] tensors) =>
-        tensors.All(t => t.device.type == DeviceType.CPU && t.dtype == ScalarType.Float32 && t.is_contiguous());
+    /// <summary>Whether these tensors take <see cref="UpdateOnCpu"/>: contiguous float tensors on the CPU, each within one span (2 GiB).</summary>
+    internal static bool OnCpu(params Tensor[] tensors) =>
+        tensors.All(t => t.device.type == DeviceType.CPU && t.dtype == ScalarType.Float32 && t.is_contiguous() && t.numel() <= int.MaxValue / sizeof(float));
 
     /// <summary>
     /// The update of one parameter in a single pass over its four tensors, split between the compute threads: the same
-    /// arithmetic as the general path in five passes and a temporary (0.07 s of a 2.1 s step at n = 16,384, d = 768).
+    /// formula as the general path, which takes five passes and a temporary (0.07–0.14 s against 0.017 s a step at n = 16,384,
+    /// d = 768), equal to it within a rounding of each operation.
     /// </summary>
     private static unsafe void UpdateOnCpu(Tensor parameter, Tensor gradient, Tensor firstMoment, Tensor secondMoment, float stepSize, float epsilon)
     {
@@ -106,7 +107,7 @@ internal sealed class SaeOptimizer : IDisposable
             {
                 var g = Unsafe.ReadUnaligned<Vector<float>>(gradients + at);
                 var m = Unsafe.ReadUnaligned<Vector<float>>(first + at) * beta1s + g * share1s;
-                var v = Unsafe.ReadUnaligned<Vector<float>>(second + at) * beta2s + g * g * share2s;
+                var v = Unsafe.ReadUnaligned<Vector<float>>(second + at) * beta2s + share2s * g * g;
                 Unsafe.WriteUnaligned(first + at, m);
                 Unsafe.WriteUnaligned(second + at, v);
                 Unsafe.WriteUnaligned(weights + at, Unsafe.ReadUnaligned<Vector<float>>(weights + at) + sizes * m / (Vector.SquareRoot(v) + epsilons));
@@ -116,7 +117,7 @@ internal sealed class SaeOptimizer : IDisposable
             {
                 var g = gradients[at];
                 var m = first[at] = first[at] * beta1 + g * share1;
-                var v = second[at] = second[at] * beta2 + g * g * share2;
+                var v = second[at] = second[at] * beta2 + share2 * g * g;
                 weights[at] += stepSize * m / (MathF.Sqrt(v) + epsilon);
             }
         });

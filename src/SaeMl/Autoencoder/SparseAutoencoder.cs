@@ -335,7 +335,8 @@ public sealed class SparseAutoencoder : IDisposable
     {
         if (CpuTopK.Handles(products, bias, k))
             return CpuTopK.Run(products, bias, k, get_num_threads());
-        var (values, indices) = products.Plus(bias).topk(k, 1);
+        using var preActivations = products.Plus(bias);
+        var (values, indices) = preActivations.topk(k, 1);
         return (values, indices);
     }
 

@@ -25,10 +25,14 @@ internal static class SparseRows
     private const long ChunkElements = 1L << 26;
 
     /// <summary><c>out[b] = Σ_k weights[b, k] · matrix[indices[b, k]]</c>: <c>[N, K]</c>, <c>[n, d]</c>, <c>[N, K]</c> → <c>[N, d]</c>.</summary>
-    public static Tensor Combine(Tensor weights, Tensor matrix, Tensor indices)
+    public static Tensor Combine(Tensor weights, Tensor matrix, Tensor indices) =>
+        CpuSparseRows.Handles(weights, matrix, indices, indices.shape[0] * matrix.shape[1])
+            ? CpuSparseRows.Combine(weights, matrix, indices, get_num_threads())
+            : GatheredCombine(weights, matrix, indices);
+
+    /// <summary><see cref="Combine"/> in libtorch's operations: the selected rows gathered a block at a time and multiplied.</summary>
+    internal static Tensor GatheredCombine(Tensor weights, Tensor matrix, Tensor indices)
     {
-        if (CpuSparseRows.Handles(weights, matrix, indices))
-            return CpuSparseRows.Combine(weights, matrix, indices, get_num_threads());
         var result = empty([indices.shape[0], matrix.shape[1]], matrix.dtype, matrix.device);
         foreach (var (start, count) in Chunks(indices, matrix))
         {
@@ -44,20 +48,28 @@ internal static class SparseRows
     /// <c>out[j] = Σ over (b, k) with indices[b, k] = j of weights[b, k] · vectors[b]</c>:
     /// <c>[N, K]</c>, <c>[N, d]</c>, <c>[N, K]</c> → <c>[n, d]</c>, zero for rows no vector selects.
     /// </summary>
-    public static Tensor Scatter(Tensor weights, Tensor vectors, Tensor indices, long matrixRows)
+    public static Tensor Scatter(Tensor weights, Tensor vectors, Tensor indices, long matrixRows) =>
+        CpuSparseRows.Handles(weights, vectors, indices, matrixRows * vectors.shape[1])
+            ? CpuSparseRows.Scatter(weights, vectors, indices, matrixRows, get_num_threads())
+            : SparseProductScatter(weights, vectors, indices, matrixRows);
+
+    /// <summary><see cref="Scatter"/> in libtorch's operations: a product with the transposed sparse matrix of the weights.</summary>
+    internal static Tensor SparseProductScatter(Tensor weights, Tensor vectors, Tensor indices, long matrixRows)
     {
-        if (CpuSparseRows.Handles(weights, vectors, indices))
-            return CpuSparseRows.Scatter(weights, vectors, indices, matrixRows, get_num_threads());
         using var scope = NewDisposeScope();
         var sparse = Sparse(weights, indices, matrixRows);
         return sparse.t().mm(vectors).MoveToOuterDisposeScope();
     }
 
     /// <summary><c>out[b, k] = vectors[b] · matrix[indices[b, k]]</c>: <c>[N, d]</c>, <c>[n, d]</c>, <c>[N, K]</c> → <c>[N, K]</c>.</summary>
-    public static Tensor Dots(Tensor vectors, Tensor matrix, Tensor indices)
+    public static Tensor Dots(Tensor vectors, Tensor matrix, Tensor indices) =>
+        CpuSparseRows.Handles(vectors, matrix, indices, indices.numel())
+            ? CpuSparseRows.Dots(vectors, matrix, indices, get_num_threads())
+            : GatheredDots(vectors, matrix, indices);
+
+    /// <summary><see cref="Dots"/> in libtorch's operations: the selected rows gathered a block at a time and multiplied.</summary>
+    internal static Tensor GatheredDots(Tensor vectors, Tensor matrix, Tensor indices)
     {
-        if (CpuSparseRows.Handles(vectors, matrix, indices))
-            return CpuSparseRows.Dots(vectors, matrix, indices, get_num_threads());
         var result = empty([indices.shape[0], indices.shape[1]], matrix.dtype, matrix.device);
         foreach (var (start, count) in Chunks(indices, matrix))
         {

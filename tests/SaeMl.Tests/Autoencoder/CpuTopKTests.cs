@@ -53,6 +53,36 @@ public sealed class CpuTopKTests
     }
 
     [Fact]
+    public void A_nan_among_many_columns_and_rows_of_minus_infinity_are_selected_as_libtorch_selects_them()
+    {
+        var random = new Random(4);
+        var data = new float[3, 256];
+        for (var column = 0; column < 256; column++)
+            (data[0, column], data[1, column], data[2, column]) = ((float)random.NextDouble() - 0.5f, float.NegativeInfinity, float.NegativeInfinity);
+        data[0, 3] = float.NaN;                                        // inside a vector of an 85-column group
+        data[1, 200] = 2f;                                             // live values among −∞, as the dead-latent selection sees them
+        data[1, 17] = -5f;
+        var values = tensor(data);
+
+        var (topValues, topIndices) = CpuTopK.Run(values, zeros(256), 3, threads: 2);
+        var expected = values.topk(3, 1);
+
+        topIndices[0].data<long>().ToArray().Should().Equal(expected.indexes[0].data<long>().ToArray());
+        topIndices[1].data<long>().ToArray().Should().Equal(200, 17, 0);
+        topValues[1].data<float>().ToArray().Should().Equal(2f, -5f, float.NegativeInfinity);
+        topIndices[2].data<long>().ToArray().Should().Equal(0, 1, 2);
+        expected.values[1].data<float>().ToArray().Should().Equal(topValues[1].data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Minus_zero_ties_with_zero()
+    {
+        var (_, topIndices) = CpuTopK.Run(tensor(new[,] { { -0f, 0f, -1f } }), zeros(3), 1, threads: 1);
+
+        topIndices.data<long>().ToArray().Should().Equal(0);
+    }
+
+    [Fact]
     public void Only_cpu_float_matrices_with_at_least_k_columns_and_an_offset_per_column_are_taken()
     {
         CpuTopK.Handles(zeros([3, 8]), zeros(8), 8).Should().BeTrue();

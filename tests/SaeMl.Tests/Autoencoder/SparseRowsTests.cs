@@ -35,12 +35,22 @@ public sealed class SparseRowsTests
         Values(SparseRows.Scatter(weights, vectors, indices, Latents)).Should().Equal(Values(Dense(weights, indices).t().mm(vectors)), (a, b) => Math.Abs(a - b) < 1e-12);
     }
 
+    [Fact]
+    public void The_libtorch_paths_used_off_the_cpu_equal_their_dense_products()
+    {
+        var (weights, matrix, indices, vectors) = Case();
+
+        Values(SparseRows.GatheredCombine(weights, matrix, indices)).Should().Equal(Values(Dense(weights, indices).mm(matrix)), (a, b) => Math.Abs(a - b) < 1e-12);
+        Values(SparseRows.GatheredDots(vectors, matrix, indices)).Should().Equal(Values(vectors.mm(matrix.t()).gather(1, indices)), (a, b) => Math.Abs(a - b) < 1e-12);
+        Values(SparseRows.SparseProductScatter(weights, vectors, indices, Latents)).Should().Equal(Values(Dense(weights, indices).t().mm(vectors)), (a, b) => Math.Abs(a - b) < 1e-12);
+    }
+
     [Theory]
     [InlineData(ScalarType.Float32, 1e-4)]
     [InlineData(ScalarType.Float64, 1e-12)]
     public void The_cpu_kernels_equal_the_dense_products_and_do_not_depend_on_the_thread_count(ScalarType type, double tolerance)
     {
-        const int rows = 300, latents = 50, chosenFrom = 40, active = 8, dimension = 37;   // 37 columns: whole tiles and a remainder
+        const int rows = 300, latents = 50, chosenFrom = 40, active = 12, dimension = 133;   // 133 columns: whole 64-float tiles and a remainder
         using var generator = new Generator(23);
         var weights = randn([rows, active], generator: generator, dtype: type);
         var vectors = randn([rows, dimension], generator: generator, dtype: type);
@@ -73,6 +83,31 @@ public sealed class SparseRowsTests
 
             Values(results[2]).Skip(chosenFrom * dimension).Should().OnlyContain(value => value == 0);
         }
+    }
+
+    [Fact]
+    public void The_cpu_kernels_refuse_operands_of_the_wrong_shape_before_reading_them()
+    {
+        var (weights, matrix, indices, vectors) = Case();
+
+        new Action[]
+        {
+            () => CpuSparseRows.Combine(weights.narrow(1, 0, 2), matrix, indices, threads: 2),
+            () => CpuSparseRows.Dots(vectors.narrow(0, 0, 2), matrix, indices, threads: 2),
+            () => CpuSparseRows.Dots(vectors.narrow(1, 0, 2), matrix, indices, threads: 2),
+            () => CpuSparseRows.Scatter(weights, vectors.narrow(0, 0, 2), indices, Latents, threads: 2),
+            () => CpuSparseRows.Scatter(weights.narrow(0, 0, 2), vectors, indices, Latents, threads: 2),
+        }.Should().AllSatisfy(act => act.Should().Throw<ArgumentException>().WithMessage("Shapes do not fit*"));
+    }
+
+    [Fact]
+    public void The_cpu_kernels_leave_tensors_past_two_gigabytes_to_libtorch()
+    {
+        var (weights, matrix, indices, vectors) = Case();
+
+        CpuSparseRows.Handles(weights, vectors, indices, resultElements: Latents * Dimension).Should().BeTrue();
+        CpuSparseRows.Handles(weights, vectors, indices, resultElements: 300_000_000).Should().BeFalse("300M doubles are 2.4 GB");
+        CpuSparseRows.Handles(weights.to(ScalarType.Float32), matrix, indices, resultElements: 1).Should().BeFalse("mixed float types");
     }
 
     [Fact]
