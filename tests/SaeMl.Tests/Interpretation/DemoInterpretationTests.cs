@@ -105,13 +105,16 @@ public sealed class DemoInterpretationTests(DemoInterpretationFixture demo, ITes
 
     private sealed class CountingLabeler(IFeatureLabeler inner) : IFeatureLabeler
     {
-        public int Calls { get; private set; }
+        private int _calls;
+
+        /// <summary>Labels asked for; the interpreter asks several at a time, so the count is kept atomically.</summary>
+        public int Calls => Volatile.Read(ref _calls);
 
         public string Name => inner.Name;
 
         public Task<FeatureLabel> LabelAsync(LabelingExamples examples, CancellationToken cancellationToken = default)
         {
-            Calls++;
+            Interlocked.Increment(ref _calls);
             return inner.LabelAsync(examples, cancellationToken);
         }
     }
