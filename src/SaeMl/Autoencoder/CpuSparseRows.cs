@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using SaeMl.Compute;
 using TorchSharp;
@@ -95,9 +94,6 @@ internal static class CpuSparseRows
         }
     }
 
-    private static unsafe T* Pointer<T>(Tensor tensor) where T : unmanaged =>
-        (T*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<T>(tensor)));
-
     /// <summary>Runs <paramref name="body"/> over ranges of 0 … <paramref name="count"/> − 1 split evenly, one per thread.</summary>
     private static void InParts(int count, int threads, Action<int, int> body)
     {
@@ -109,10 +105,10 @@ internal static class CpuSparseRows
     private static unsafe void Combine<T>(Tensor weights, Tensor matrix, Tensor indices, Tensor result, int threads) where T : unmanaged, INumber<T>
     {
         var (rows, active, dimension) = ((int)indices.shape[0], (int)indices.shape[1], (int)matrix.shape[1]);
-        var weightMemory = Pointer<T>(weights);
-        var matrixMemory = Pointer<T>(matrix);
-        var indexMemory = Pointer<long>(indices);
-        var resultMemory = Pointer<T>(result);
+        var weightMemory = HostTensors.Pointer<T>(weights);
+        var matrixMemory = HostTensors.Pointer<T>(matrix);
+        var indexMemory = HostTensors.Pointer<long>(indices);
+        var resultMemory = HostTensors.Pointer<T>(result);
         var width = TileVectors * Vector<T>.Count;
         InParts(rows, threads, (first, end) =>
         {
@@ -139,10 +135,10 @@ internal static class CpuSparseRows
     private static unsafe void Dots<T>(Tensor vectors, Tensor matrix, Tensor indices, Tensor result, int threads) where T : unmanaged, INumber<T>
     {
         var (rows, active, dimension) = ((int)indices.shape[0], (int)indices.shape[1], (int)matrix.shape[1]);
-        var vectorMemory = Pointer<T>(vectors);
-        var matrixMemory = Pointer<T>(matrix);
-        var indexMemory = Pointer<long>(indices);
-        var resultMemory = Pointer<T>(result);
+        var vectorMemory = HostTensors.Pointer<T>(vectors);
+        var matrixMemory = HostTensors.Pointer<T>(matrix);
+        var indexMemory = HostTensors.Pointer<long>(indices);
+        var resultMemory = HostTensors.Pointer<T>(result);
         InParts(rows, threads, (first, end) =>
         {
             for (var row = first; row < end; row++)
@@ -203,8 +199,8 @@ internal static class CpuSparseRows
     {
         var (latents, dimension) = ((int)result.shape[0], (int)result.shape[1]);
         var pairs = PairsByLatent<T>(HostTensors.Memory<long>(indices), HostTensors.Memory<T>(weights), (int)indices.shape[1], latents);
-        var vectorMemory = Pointer<T>(vectors);
-        var resultMemory = Pointer<T>(result);
+        var vectorMemory = HostTensors.Pointer<T>(vectors);
+        var resultMemory = HostTensors.Pointer<T>(result);
         var ranges = Ranges(pairs.Starts, threads);
         var width = TileVectors * Vector<T>.Count;
         Parallel.For(0, ranges.Length - 1, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>

@@ -1,7 +1,5 @@
 using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using SaeMl.Compute;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -50,10 +48,10 @@ internal static class CpuTopK
 
     private static unsafe void Select(Tensor held, Tensor rowOffset, Tensor topValues, Tensor topIndices, int rows, int columns, int k, int threads)
     {
-        var input = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<float>(held)));
-        var offset = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<float>(rowOffset)));
-        var outputValues = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<float>(topValues)));
-        var outputIndices = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<long>(topIndices)));
+        var input = HostTensors.Pointer<float>(held);
+        var offset = HostTensors.Pointer<float>(rowOffset);
+        var outputValues = HostTensors.Pointer<float>(topValues);
+        var outputIndices = HostTensors.Pointer<long>(topIndices);
         var parts = Math.Clamp(threads, 1, Math.Max(1, rows));
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
         {

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using SaeMl.Compute;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -58,8 +57,9 @@ internal sealed class SaeOptimizer : IDisposable
         // m̂ / (√v̂ + ε) with v̂ = v / c², c = √(1 − β₂ᵗ), is c·m̂ / (√v + c·ε): the correction folds into the step
         // size and ε, and the denominator takes one pass less over the weights.
         var secondCorrection = Math.Sqrt(1 - Math.Pow(Beta2, Step));
-        using var correctedEpsilon = (Epsilon * secondCorrection).ToScalar();
-        using var stepSize = (-rate * secondCorrection / (1 - Math.Pow(Beta1, Step))).ToScalar();
+        var (epsilon, step) = (Epsilon * secondCorrection, -rate * secondCorrection / (1 - Math.Pow(Beta1, Step)));
+        using var correctedEpsilon = epsilon.ToScalar();
+        using var stepSize = step.ToScalar();
         using var noGrad = no_grad();
         for (var i = 0; i < _parameters.Count; i++)
         {
@@ -67,7 +67,7 @@ internal sealed class SaeOptimizer : IDisposable
             var gradient = _parameters[i].grad!;
             if (OnCpu(_parameters[i], gradient, FirstMoments[i], SecondMoments[i]))
             {
-                UpdateOnCpu(_parameters[i], gradient, FirstMoments[i], SecondMoments[i], (float)(-rate * secondCorrection / (1 - Math.Pow(Beta1, Step))), (float)(Epsilon * secondCorrection));
+                UpdateOnCpu(_parameters[i], gradient, FirstMoments[i], SecondMoments[i], (float)step, (float)epsilon);
                 continue;
             }
 
@@ -89,10 +89,10 @@ internal sealed class SaeOptimizer : IDisposable
     /// </summary>
     private static unsafe void UpdateOnCpu(Tensor parameter, Tensor gradient, Tensor firstMoment, Tensor secondMoment, float stepSize, float epsilon)
     {
-        var weights = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<float>(parameter)));
-        var gradients = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<float>(gradient)));
-        var first = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<float>(firstMoment)));
-        var second = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostTensors.Memory<float>(secondMoment)));
+        var weights = HostTensors.Pointer<float>(parameter);
+        var gradients = HostTensors.Pointer<float>(gradient);
+        var first = HostTensors.Pointer<float>(firstMoment);
+        var second = HostTensors.Pointer<float>(secondMoment);
         var count = parameter.numel();
         var parts = (int)Math.Clamp(count / MinimumElementsPerThread, 1, Math.Max(1, get_num_threads()));
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,6 +10,13 @@ internal static class HostTensors
 {
     /// <summary>The memory of a contiguous CPU tensor, to read values into or out of.</summary>
     public static Span<T> Memory<T>(Tensor hostTensor) where T : unmanaged => MemoryMarshal.Cast<byte, T>(hostTensor.bytes);
+
+    /// <summary>
+    /// The address of a contiguous CPU tensor's first element, for kernels that split its memory between threads (a span
+    /// cannot cross into a lambda). Native memory does not move; the pointer is valid while the tensor is alive.
+    /// </summary>
+    public static unsafe T* Pointer<T>(Tensor hostTensor) where T : unmanaged =>
+        (T*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(Memory<T>(hostTensor)));
 
     /// <summary>
     /// A tensor of <paramref name="shape"/> on <paramref name="device"/> holding <paramref name="values"/> (float or int): written
