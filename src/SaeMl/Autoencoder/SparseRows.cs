@@ -11,17 +11,17 @@ namespace SaeMl.Autoencoder;
 /// </summary>
 /// <remarks>
 /// <para>On the CPU they are <see cref="CpuSparseRows"/>'s kernels, in .NET over the tensors' memory. Elsewhere
-/// <see cref="Combine"/> and <see cref="Dots"/> gather the selected rows a large block at a time and multiply the
+/// <see cref="Combine"/> and the dot products of <see cref="DotsAndScatter"/> gather the selected rows a large block at a time and multiply the
 /// block; <see cref="Scatter"/>, which writes rather than reads them, is a product with the transposed sparse
 /// <c>[N, n]</c> matrix holding each row's K weights.</para>
 /// <para><see cref="DecodeFunction"/> and <see cref="SelectedFunction"/> give autograd the gradients of
 /// the decoder product and of the encoder's selected pre-activations in these terms: the gradient of a
-/// combination is a <see cref="Dots"/> and a <see cref="Scatter"/>, that of selected dot products a
+/// combination is <see cref="DotsAndScatter"/>, that of selected dot products a
 /// <see cref="Combine"/> and a <see cref="Scatter"/>.</para>
 /// </remarks>
 internal static class SparseRows
 {
-    /// <summary>Elements of one gathered block in <see cref="Combine"/> and <see cref="Dots"/> off the CPU, where fewer, larger launches win: 64M floats, 256 MB.</summary>
+    /// <summary>Elements of one gathered block in <see cref="Combine"/> and <see cref="GatheredDots"/> off the CPU, where fewer, larger launches win: 64M floats, 256 MB.</summary>
     private const long ChunkElements = 1L << 26;
 
     /// <summary><c>out[b] = Σ_k weights[b, k] · matrix[indices[b, k]]</c>: <c>[N, K]</c>, <c>[n, d]</c>, <c>[N, K]</c> → <c>[N, d]</c>.</summary>
@@ -61,13 +61,17 @@ internal static class SparseRows
         return sparse.t().mm(vectors).MoveToOuterDisposeScope();
     }
 
-    /// <summary><c>out[b, k] = vectors[b] · matrix[indices[b, k]]</c>: <c>[N, d]</c>, <c>[n, d]</c>, <c>[N, K]</c> → <c>[N, K]</c>.</summary>
-    public static Tensor Dots(Tensor vectors, Tensor matrix, Tensor indices) =>
-        CpuSparseRows.Handles(vectors, matrix, indices, indices.numel())
-            ? CpuSparseRows.Dots(vectors, matrix, indices, get_num_threads())
-            : GatheredDots(vectors, matrix, indices);
+    /// <summary>
+    /// <c>dots[b, k] = vectors[b] · matrix[indices[b, k]]</c> (<c>[N, K]</c>) and <see cref="Scatter"/><c>(weights, vectors, indices, n)</c> of the same
+    /// pairs (<c>[n, d]</c>), the gradients of a <see cref="Combine"/> with respect to its weights and its matrix: on the CPU in one pass, each of a
+    /// latent's pairs reading its vector once for both and the latent's matrix row once for all of them.
+    /// </summary>
+    public static (Tensor Dots, Tensor Sums) DotsAndScatter(Tensor weights, Tensor vectors, Tensor matrix, Tensor indices) =>
+        CpuSparseRows.Handles(weights, matrix, indices, matrix.numel()) && CpuSparseRows.Handles(vectors, matrix, indices, indices.numel())
+            ? CpuSparseRows.DotsAndScatter(weights, vectors, matrix, indices, get_num_threads())
+            : (GatheredDots(vectors, matrix, indices), SparseProductScatter(weights, vectors, indices, matrix.shape[0]));
 
-    /// <summary><see cref="Dots"/> in libtorch's operations: the selected rows gathered a block at a time and multiplied.</summary>
+    /// <summary><c>out[b, k] = vectors[b] · matrix[indices[b, k]]</c> in libtorch's operations, <see cref="DotsAndScatter"/>'s first result off the CPU: the selected rows gathered a block at a time and multiplied.</summary>
     internal static Tensor GatheredDots(Tensor vectors, Tensor matrix, Tensor indices)
     {
         var result = empty([indices.shape[0], indices.shape[1]], matrix.dtype, matrix.device);
@@ -121,7 +125,8 @@ internal static class SparseRows
         {
             var saved = ctx.get_saved_variables();
             var (values, decoder, indices) = (saved[0], saved[1], saved[2]);
-            return [Dots(gradient, decoder, indices), Scatter(values, gradient, indices, decoder.shape[0]), null!];
+            var (valueGradient, decoderGradient) = DotsAndScatter(values, gradient, decoder, indices);
+            return [valueGradient, decoderGradient, null!];
         }
     }
 

@@ -31,8 +31,10 @@ public sealed class SparseRowsTests
         var (weights, matrix, indices, vectors) = Case();
 
         Values(SparseRows.Combine(weights, matrix, indices)).Should().Equal(Values(Dense(weights, indices).mm(matrix)), (a, b) => Math.Abs(a - b) < 1e-12);
-        Values(SparseRows.Dots(vectors, matrix, indices)).Should().Equal(Values(vectors.mm(matrix.t()).gather(1, indices)), (a, b) => Math.Abs(a - b) < 1e-12);
         Values(SparseRows.Scatter(weights, vectors, indices, Latents)).Should().Equal(Values(Dense(weights, indices).t().mm(vectors)), (a, b) => Math.Abs(a - b) < 1e-12);
+        var (dots, sums) = SparseRows.DotsAndScatter(weights, vectors, matrix, indices);
+        Values(dots).Should().Equal(Values(vectors.mm(matrix.t()).gather(1, indices)), (a, b) => Math.Abs(a - b) < 1e-12);
+        Values(sums).Should().Equal(Values(Dense(weights, indices).t().mm(vectors)), (a, b) => Math.Abs(a - b) < 1e-12);
     }
 
     [Fact]
@@ -46,11 +48,14 @@ public sealed class SparseRowsTests
     }
 
     [Theory]
-    [InlineData(ScalarType.Float32, 1e-4)]
-    [InlineData(ScalarType.Float64, 1e-12)]
-    public void The_cpu_kernels_equal_the_dense_products_and_do_not_depend_on_the_thread_count(ScalarType type, double tolerance)
+    [InlineData(ScalarType.Float32, 1e-4, 133)]                         // whole tiles (64 floats, 32 doubles) and a remainder
+    [InlineData(ScalarType.Float64, 1e-12, 133)]
+    [InlineData(ScalarType.Float32, 1e-4, 128)]                         // whole tiles only
+    [InlineData(ScalarType.Float64, 1e-12, 64)]
+    [InlineData(ScalarType.Float32, 1e-4, 5)]                           // less than one tile
+    public void The_cpu_kernels_equal_the_dense_products_and_do_not_depend_on_the_thread_count(ScalarType type, double tolerance, int dimension)
     {
-        const int rows = 300, latents = 50, chosenFrom = 40, active = 12, dimension = 133;   // 133 columns: whole 64-float tiles and a remainder
+        const int rows = 300, latents = 50, chosenFrom = 40, active = 12;
         using var generator = new Generator(23);
         var weights = randn([rows, active], generator: generator, dtype: type);
         var vectors = randn([rows, dimension], generator: generator, dtype: type);
@@ -58,30 +63,26 @@ public sealed class SparseRowsTests
         var indices = rand([rows, chosenFrom], generator: generator).argsort(1).narrow(1, 0, active); // latents 40..49 chosen by no row
         var (weights64, vectors64, matrix64) = (weights.to(ScalarType.Float64), vectors.to(ScalarType.Float64), matrix.to(ScalarType.Float64));
         var selection = zeros([rows, latents], dtype: ScalarType.Float64).scatter(1, indices, weights64);
-        var expected = new[] { selection.mm(matrix64), vectors64.mm(matrix64.t()).gather(1, indices), selection.t().mm(vectors64) };
+        var expected = new[] { selection.mm(matrix64), vectors64.mm(matrix64.t()).gather(1, indices), selection.t().mm(vectors64), selection.t().mm(vectors64) };
+        Tensor[] Kernels(int threads)
+        {
+            var (dots, sums) = CpuSparseRows.DotsAndScatter(weights, vectors, matrix, indices, threads);
+            return [CpuSparseRows.Combine(weights, matrix, indices, threads), dots, sums, CpuSparseRows.Scatter(weights, vectors, indices, latents, threads)];
+        }
 
+        var onOneThread = Kernels(1);
         foreach (var threads in new[] { 1, 2, 3, 64 })
         {
-            var results = new[]
-            {
-                CpuSparseRows.Combine(weights, matrix, indices, threads),
-                CpuSparseRows.Dots(vectors, matrix, indices, threads),
-                CpuSparseRows.Scatter(weights, vectors, indices, latents, threads),
-            };
+            var results = Kernels(threads);
             for (var kernel = 0; kernel < results.Length; kernel++)
             {
                 results[kernel].dtype.Should().Be(type);
                 Values(results[kernel]).Should().Equal(Values(expected[kernel]), (a, b) => Math.Abs(a - b) < tolerance, $"kernel {kernel} on {threads} threads");
-                if (threads > 1)
-                    Values(results[kernel]).Should().Equal(Values(kernel switch
-                    {
-                        0 => CpuSparseRows.Combine(weights, matrix, indices, 1),
-                        1 => CpuSparseRows.Dots(vectors, matrix, indices, 1),
-                        _ => CpuSparseRows.Scatter(weights, vectors, indices, latents, 1),
-                    }), $"kernel {kernel} gives the same bits on {threads} threads as on one");
+                Values(results[kernel]).Should().Equal(Values(onOneThread[kernel]), $"kernel {kernel} gives the same bits on {threads} threads as on one");
             }
 
             Values(results[2]).Skip(chosenFrom * dimension).Should().OnlyContain(value => value == 0);
+            Values(results[2]).Should().Equal(Values(results[3]), "the fused scatter sums in the same order as the scatter alone");
         }
     }
 
@@ -93,8 +94,9 @@ public sealed class SparseRowsTests
         new Action[]
         {
             () => CpuSparseRows.Combine(weights.narrow(1, 0, 2), matrix, indices, threads: 2),
-            () => CpuSparseRows.Dots(vectors.narrow(0, 0, 2), matrix, indices, threads: 2),
-            () => CpuSparseRows.Dots(vectors.narrow(1, 0, 2), matrix, indices, threads: 2),
+            () => CpuSparseRows.DotsAndScatter(weights, vectors.narrow(0, 0, 2), matrix, indices, threads: 2),
+            () => CpuSparseRows.DotsAndScatter(weights, vectors.narrow(1, 0, 2), matrix, indices, threads: 2),
+            () => CpuSparseRows.DotsAndScatter(weights.narrow(1, 0, 2), vectors, matrix, indices, threads: 2),
             () => CpuSparseRows.Scatter(weights, vectors.narrow(0, 0, 2), indices, Latents, threads: 2),
             () => CpuSparseRows.Scatter(weights.narrow(0, 0, 2), vectors, indices, Latents, threads: 2),
         }.Should().AllSatisfy(act => act.Should().Throw<ArgumentException>().WithMessage("Shapes do not fit*"));
@@ -119,7 +121,7 @@ public sealed class SparseRowsTests
         new Action[]
         {
             () => CpuSparseRows.Combine(weights, shortMatrix, indices, threads: 2),
-            () => CpuSparseRows.Dots(vectors, shortMatrix, indices, threads: 2),
+            () => CpuSparseRows.DotsAndScatter(weights, vectors, shortMatrix, indices, threads: 2),
             () => CpuSparseRows.Scatter(weights, vectors, indices, matrixRows: 4, threads: 2),
         }.Should().AllSatisfy(act => act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*outside 0..3*"));
     }
