@@ -4,7 +4,8 @@ namespace SaeMl.Tests;
 /// Tests that run with no other test beside them: the collector thread of
 /// <see cref="Compute.ScalarLifetimeTests"/> would otherwise put every test that runs meanwhile under the same
 /// pressure, and a failure there would point at the wrong test; <see cref="Cli.ReliabilityTests"/> kill child
-/// processes at points they watch for, which a loaded machine would blur.
+/// processes at points they watch for, which a loaded machine would blur; <see cref="Compute.CpuAllocationsTests"/> sets the
+/// C heap's options and reads its process-wide counters.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class AloneCollection

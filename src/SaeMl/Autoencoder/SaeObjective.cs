@@ -53,12 +53,14 @@ internal static class SaeObjective
     /// <param name="deadLatents">A boolean <c>[n]</c> mask of dead latents, or null.</param>
     /// <param name="deadCount">How many latents the mask marks.</param>
     /// <param name="phaseEnded">For profiling: told when the latent selection and the forward pass end.</param>
-    public static SaeLoss Compute(SparseAutoencoder model, Tensor queries, Tensor? documents, int neighbors, SaeObjectiveSettings settings, Tensor? deadLatents, int deadCount, Action<string>? phaseEnded = null)
+    /// <param name="preActivationScratch">Where the dense pre-activations are written (<see cref="SparseAutoencoder.NewPreActivationScratch"/>), or null.</param>
+    public static SaeLoss Compute(SparseAutoencoder model, Tensor queries, Tensor? documents, int neighbors, SaeObjectiveSettings settings, Tensor? deadLatents, int deadCount,
+        Action<string>? phaseEnded = null, Tensor? preActivationScratch = null)
     {
         var inputs = documents is null ? queries : cat([queries, documents], 0);            // [N, d]
         var centered = model.Center(inputs);
         var deadK = deadLatents is null ? 0 : Math.Min(settings.AuxKLatents, deadCount);
-        var selection = model.SelectLatents(centered, deadK > 0 ? deadLatents : null, deadK, phaseEnded);
+        var selection = model.SelectLatents(centered, deadK > 0 ? deadLatents : null, deadK, phaseEnded, preActivationScratch);
         var indices = selection.Indices;
         var values = model.Activate(inputs, indices, selection.PreActivations);               // [N, K]
         var reconstruction = model.Decode(values, indices);                                  // [N, d]

@@ -293,7 +293,12 @@ public sealed class SparseAutoencoder : IDisposable
     /// with <paramref name="deadLatents"/>, also the <paramref name="deadK"/> largest among those latents
     /// (for the AuxK loss) from the same pre-activations.
     /// </summary>
-    internal LatentSelection SelectLatents(Tensor centered, Tensor? deadLatents, int deadK, Action<string>? phaseEnded = null)
+    /// <param name="centered">x − b_dec, <c>[N, d]</c>.</param>
+    /// <param name="deadLatents">A boolean <c>[n]</c> mask of dead latents, or null.</param>
+    /// <param name="deadK">How many dead latents to choose per row.</param>
+    /// <param name="phaseEnded">For profiling: told when the product and the selection of a block end.</param>
+    /// <param name="scratch">From <see cref="NewPreActivationScratch"/>: the products are written into it instead of a fresh tensor per block.</param>
+    internal LatentSelection SelectLatents(Tensor centered, Tensor? deadLatents, int deadK, Action<string>? phaseEnded = null, Tensor? scratch = null)
     {
         var rows = centered.shape[0];
         var indices = empty([rows, ActiveLatents], ScalarType.Int64, centered.device);
@@ -309,7 +314,10 @@ public sealed class SparseAutoencoder : IDisposable
         {
             using var scope = NewDisposeScope();
             var count = Math.Min(block, rows - start);
-            var products = centered.narrow(0, start, count).mm(EncoderWeight.t());                    // [c, n], pre-activations less the bias
+            var rowsIn = centered.narrow(0, start, count);
+            var products = scratch is not null && scratch.shape[0] >= count                              // [c, n], pre-activations less the bias
+                ? scratch.narrow(0, 0, count).addmm_(rowsIn, EncoderWeight.t(), beta: 0, alpha: 1)
+                : rowsIn.mm(EncoderWeight.t());
             phaseEnded?.Invoke("centring, encoder product");
             var top = LargestPerRow(products, EncoderBias, ActiveLatents);
             indices.narrow(0, start, count).copy_(top.Indices);
@@ -326,6 +334,14 @@ public sealed class SparseAutoencoder : IDisposable
 
         return new LatentSelection(indices, values, deadIndices, deadValues);
     }
+
+    /// <summary>
+    /// A tensor for <see cref="SelectLatents"/> to write the dense pre-activations of up to <paramref name="rows"/> input rows into,
+    /// a block at a time, for every call that passes it: a trainer's steps. On the CPU a fresh block per step is hundreds of
+    /// megabytes that the kernel maps and zeroes again.
+    /// </summary>
+    internal Tensor NewPreActivationScratch(long rows) =>
+        empty([Math.Clamp(rows, 1, Math.Max(1, PreActivationBudget / LatentSize)), LatentSize], EncoderWeight.dtype, EncoderWeight.device);
 
     /// <summary>
     /// The <paramref name="k"/> largest pre-activations (<paramref name="products"/> plus <paramref name="bias"/>) of each row and their

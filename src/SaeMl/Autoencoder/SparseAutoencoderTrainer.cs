@@ -59,6 +59,7 @@ public sealed class SparseAutoencoderTrainer
         if (o.NeighborsPerQuery > data.NeighborsAvailable)
             throw new ArgumentException($"NeighborsPerQuery is {o.NeighborsPerQuery}, but '{data.NeighborsSource}' has {data.NeighborsAvailable} neighbor documents per query.", nameof(data));
 
+        using var heap = o.Device.Resolve().Kind == DeviceKind.Cpu ? CpuAllocations.KeepFreedBlocks() : null;
         using var run = new Run(o, data, PhaseEnded);
         _history.Clear();
         var model = run.CreateModel(_history, out var optimizer, out var vectorsSinceFired, out var startEpoch, out var startStep);
@@ -104,7 +105,7 @@ public sealed class SparseAutoencoderTrainer
     /// <summary>The loss terms of one step, read back from the device.</summary>
     private readonly record struct StepTerms(double LearningRate, double Loss, double Mse, double Kld, double LatentKld, double AuxK);
 
-    /// <summary>One training run: its split, schedule, dead threshold and the batch buffers it reuses.</summary>
+    /// <summary>One training run: its split, schedule, dead threshold and the batch and pre-activation buffers it reuses.</summary>
     private sealed class Run : IDisposable
     {
         private readonly SparseAutoencoderOptions _options;
@@ -118,6 +119,7 @@ public sealed class SparseAutoencoderTrainer
         private readonly Tensor _queryBuffer;
         private readonly Tensor? _documentBuffer;
         private readonly Action<string>? _phaseEnded;
+        private Tensor? _preActivations;
 
         public Run(SparseAutoencoderOptions options, SaeTrainingData data, Action<string>? phaseEnded)
         {
@@ -249,7 +251,8 @@ public sealed class SparseAutoencoderTrainer
             var rate = optimizer.LearningRate;
             _phaseEnded?.Invoke("load the batch");
 
-            var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbors, _settings, deadCount > 0 ? Dead(vectorsSinceFired) : null, deadCount, _phaseEnded);
+            var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbors, _settings, deadCount > 0 ? Dead(vectorsSinceFired) : null, deadCount, _phaseEnded,
+                PreActivations(model));
             loss.Total.backward();
             _phaseEnded?.Invoke("backward");
             RemoveParallelDecoderGradient(model);
@@ -296,7 +299,7 @@ public sealed class SparseAutoencoderTrainer
                 using var scope = NewDisposeScope();
                 var (batchQueries, batchDocuments) = Load(batch);
                 var inputs = batchDocuments is null ? batchQueries : cat([batchQueries, batchDocuments], 0);
-                var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbors, metricSettings, null, 0);
+                var loss = SaeObjective.Compute(model, batchQueries, batchDocuments, _neighbors, metricSettings, null, 0, preActivationScratch: PreActivations(model));
                 squaredError += (loss.Reconstruction - inputs).Squared().sum().item<float>();
                 squares += inputs.Squared().sum().item<float>();
                 var column = inputs.sum([0]).to(ScalarType.Float64).cpu().data<double>().ToArray();
@@ -388,7 +391,13 @@ public sealed class SparseAutoencoderTrainer
         {
             _queryBuffer.Dispose();
             _documentBuffer?.Dispose();
+            _preActivations?.Dispose();
         }
+
+        /// <summary>On the CPU, the one tensor every step's dense pre-activations are written into (made at the first step); elsewhere null: a GPU's caching allocator reuses its blocks itself.</summary>
+        private Tensor? PreActivations(SparseAutoencoder model) =>
+            _device.type != DeviceType.CPU ? null
+                : _preActivations ??= model.NewPreActivationScratch((long)_options.BatchSize * (1 + _neighbors)).DetachFromDisposeScope();
 
         /// <summary>b_dec from a sample of training queries and their documents: zero, their mean, or their geometric median.</summary>
         private float[] InitialDecoderBias()

@@ -1,9 +1,11 @@
+using System.Runtime.InteropServices;
 using FluentAssertions;
 using SaeMl.Compute;
 using Xunit;
 
 namespace SaeMl.Tests.Compute;
 
+[Collection(AloneCollection.Name)] // the heap test reads process-wide allocator counters
 public class CpuAllocationsTests
 {
     [Fact]
@@ -27,4 +29,69 @@ public class CpuAllocationsTests
         CpuAllocations.NativeValue("PATH").Should().Be(Environment.GetEnvironmentVariable("PATH"));
         CpuAllocations.NativeValue("SAEML_SURELY_UNSET_VARIABLE").Should().BeNull();
     }
+
+    [Fact]
+    public void While_an_autoencoder_trains_blocks_under_32_MiB_come_from_the_heap_and_stay_there_when_freed()
+    {
+        if (!OperatingSystem.IsLinux() || CpuAllocations.EnvironmentSetsTheHeap() || !HasMallinfo2())
+            return;                                                         // glibc's counters are what this test reads
+        const int Block = 24 << 20;
+        // glibc's defaults, as a process that never trained has them (the tests before this one may have trained).
+        SetHeapOption(MmapThresholdOption, 128 << 10);
+        SetHeapOption(TrimThresholdOption, 128 << 10);
+        SetHeapOption(TopPadOption, 128 << 10);
+
+        var mappedBefore = Counters().MappedBytes;
+        var outside = Marshal.AllocHGlobal(Block);
+        var mappedOutside = Counters().MappedBytes - mappedBefore;
+        Marshal.FreeHGlobal(outside);
+        mappedOutside.Should().BeGreaterThanOrEqualTo(Block, "a control: with glibc's defaults a 24 MiB block is a mapping of its own, and the counter sees it");
+
+        long mappedInside, heapHeld, heapAfterFree;
+        using (CpuAllocations.KeepFreedBlocks())
+        {
+            mappedBefore = Counters().MappedBytes;
+            var inside = Marshal.AllocHGlobal(Block);
+            (mappedInside, heapHeld) = (Counters().MappedBytes - mappedBefore, Counters().HeapBytes);
+            Marshal.FreeHGlobal(inside);
+            heapAfterFree = Counters().HeapBytes;
+        }
+
+        mappedInside.Should().BeLessThan(Block, "inside the scope a 24 MiB block comes from the heap");
+        heapAfterFree.Should().BeGreaterThanOrEqualTo(heapHeld, "the heap keeps the freed block for the next step");
+    }
+
+    private static bool HasMallinfo2()
+    {
+        try
+        {
+            _ = MallocInfo();
+            return true;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;                                                   // glibc before 2.33
+        }
+    }
+
+    /// <summary>glibc's <c>mallinfo2</c>: bytes in mappings of their own (<c>hblkhd</c>) and bytes the heaps hold from the system (<c>arena</c>).</summary>
+    private static (long MappedBytes, long HeapBytes) Counters()
+    {
+        var info = MallocInfo();
+        return ((long)info.MappedBytes, (long)info.Arena);
+    }
+
+    private const int TrimThresholdOption = -1, TopPadOption = -2, MmapThresholdOption = -3;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct MallocCounters
+    {
+        public readonly nuint Arena, OrdinaryBlocks, SmallBlocks, MappedBlocks, MappedBytes, UsedSmallBytes, FreeSmallBytes, UsedBytes, FreeBytes, KeepCost;
+    }
+
+    [DllImport("libc", EntryPoint = "mallinfo2")]
+    private static extern MallocCounters MallocInfo();
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    private static extern int SetHeapOption(int option, int value);
 }
