@@ -59,7 +59,6 @@ public sealed class SparseAutoencoderTrainer
         if (o.NeighborsPerQuery > data.NeighborsAvailable)
             throw new ArgumentException($"NeighborsPerQuery is {o.NeighborsPerQuery}, but '{data.NeighborsSource}' has {data.NeighborsAvailable} neighbor documents per query.", nameof(data));
 
-        using var heap = o.Device.Resolve().Kind == DeviceKind.Cpu ? CpuAllocations.KeepFreedBlocks() : null;
         using var run = new Run(o, data, PhaseEnded);
         _history.Clear();
         var model = run.CreateModel(_history, out var optimizer, out var vectorsSinceFired, out var startEpoch, out var startStep);
@@ -105,7 +104,7 @@ public sealed class SparseAutoencoderTrainer
     /// <summary>The loss terms of one step, read back from the device.</summary>
     private readonly record struct StepTerms(double LearningRate, double Loss, double Mse, double Kld, double LatentKld, double AuxK);
 
-    /// <summary>One training run: its split, schedule, dead threshold and the batch and pre-activation buffers it reuses.</summary>
+    /// <summary>One training run: its split, schedule, dead threshold, the batch and pre-activation buffers it reuses and, on the CPU, the C heap kept between its steps.</summary>
     private sealed class Run : IDisposable
     {
         private readonly SparseAutoencoderOptions _options;
@@ -119,6 +118,7 @@ public sealed class SparseAutoencoderTrainer
         private readonly Tensor _queryBuffer;
         private readonly Tensor? _documentBuffer;
         private readonly Action<string>? _phaseEnded;
+        private readonly IDisposable? _keptHeap;
         private Tensor? _preActivations;
 
         public Run(SparseAutoencoderOptions options, SaeTrainingData data, Action<string>? phaseEnded)
@@ -149,6 +149,7 @@ public sealed class SparseAutoencoderTrainer
             // Host tensors the stores' rows are read straight into (no array copies); on a GPU each batch is copied in from them.
             _queryBuffer = empty([options.BatchSize, data.Dimension], ScalarType.Float32);
             _documentBuffer = _neighbors > 0 ? empty([(long)options.BatchSize * _neighbors, data.Dimension], ScalarType.Float32) : null;
+            _keptHeap = _device.type == DeviceType.CPU ? CpuAllocations.KeepFreedBlocks() : null;     // last: a constructor that throws is never disposed
         }
 
         public int StepsPerEpoch { get; }
@@ -392,6 +393,7 @@ public sealed class SparseAutoencoderTrainer
             _queryBuffer.Dispose();
             _documentBuffer?.Dispose();
             _preActivations?.Dispose();
+            _keptHeap?.Dispose();
         }
 
         /// <summary>On the CPU, the one tensor every step's dense pre-activations are written into (made at the first step); elsewhere null: a GPU's caching allocator reuses its blocks itself.</summary>

@@ -55,9 +55,14 @@ internal static partial class CpuAllocations
     /// <summary>The size of the heaps glibc gives threads other than the first (twice <see cref="HeapBlockLimit"/>), and glibc's default top pad.</summary>
     private const int ThreadHeapSize = 2 * HeapBlockLimit, DefaultTopPad = 128 << 10;
 
-    private const int TrimThresholdOption = -1, TopPadOption = -2, MmapThresholdOption = -3;
+    /// <summary>glibc's <c>mallopt</c> options: M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD.</summary>
+    internal const int TrimThresholdOption = -1, TopPadOption = -2, MmapThresholdOption = -3;
+
     private static readonly object Gate = new();
     private static int s_scopes;
+
+    /// <summary>Whether the first scope set the heap's options, so that the last one puts them back.</summary>
+    private static bool s_optionsSet;
 
     /// <summary>
     /// Until the returned scope is disposed, the C heap serves blocks up to <see cref="HeapBlockLimit"/> and keeps freed memory
@@ -69,6 +74,7 @@ internal static partial class CpuAllocations
         {
             if (s_scopes++ == 0 && !EnvironmentSetsTheHeap())
             {
+                s_optionsSet = true;
                 CallCLibrary(() =>
                 {
                     _ = SetHeapOption(MmapThresholdOption, HeapBlockLimit);
@@ -85,8 +91,9 @@ internal static partial class CpuAllocations
     {
         lock (Gate)
         {
-            if (--s_scopes == 0 && !EnvironmentSetsTheHeap())
+            if (--s_scopes == 0 && s_optionsSet)
             {
+                s_optionsSet = false;
                 CallCLibrary(() =>
                 {
                     _ = SetHeapOption(TrimThresholdOption, 2 * HeapBlockLimit);
@@ -134,8 +141,9 @@ internal static partial class CpuAllocations
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetEnvironment(string name, string value, int overwrite);
 
+    /// <summary>glibc's <c>mallopt</c>: 1 when the option was set, 0 when refused.</summary>
     [LibraryImport("libc", EntryPoint = "mallopt")]
-    private static partial int SetHeapOption(int option, int value);
+    internal static partial int SetHeapOption(int option, int value);
 
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int TrimHeap(nuint pad);

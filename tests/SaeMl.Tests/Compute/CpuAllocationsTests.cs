@@ -37,9 +37,9 @@ public class CpuAllocationsTests
             return;                                                         // glibc's counters are what this test reads
         const int Block = 24 << 20;
         // glibc's defaults, as a process that never trained has them (the tests before this one may have trained).
-        SetHeapOption(MmapThresholdOption, 128 << 10);
-        SetHeapOption(TrimThresholdOption, 128 << 10);
-        SetHeapOption(TopPadOption, 128 << 10);
+        CpuAllocations.SetHeapOption(CpuAllocations.MmapThresholdOption, 128 << 10);
+        CpuAllocations.SetHeapOption(CpuAllocations.TrimThresholdOption, 128 << 10);
+        CpuAllocations.SetHeapOption(CpuAllocations.TopPadOption, 128 << 10);
 
         var mappedBefore = Counters().MappedBytes;
         var outside = Marshal.AllocHGlobal(Block);
@@ -81,8 +81,6 @@ public class CpuAllocationsTests
         return ((long)info.MappedBytes, (long)info.Arena);
     }
 
-    private const int TrimThresholdOption = -1, TopPadOption = -2, MmapThresholdOption = -3;
-
     [StructLayout(LayoutKind.Sequential)]
     private readonly struct MallocCounters
     {
@@ -91,7 +89,4 @@ public class CpuAllocationsTests
 
     [DllImport("libc", EntryPoint = "mallinfo2")]
     private static extern MallocCounters MallocInfo();
-
-    [DllImport("libc", EntryPoint = "mallopt")]
-    private static extern int SetHeapOption(int option, int value);
 }
