@@ -136,25 +136,29 @@ public sealed class DemoExperiment : IDisposable
         SaeTrainingData.OpenStores(StorePath(DemoTexts.TrainingQueries), StorePath(DemoTexts.Corpus), TrainingNeighborsPaths.Rows);
 
     /// <summary>Table 1's autoencoders: K = 32, 64 and 128 with the default objective, and K = 128 trained on MSE alone.</summary>
-    public IReadOnlyList<DemoModel> Table1Models()
-    {
-        var defaults = new SparseAutoencoderOptions();
-        return TableActiveLatents.Select(active => Model($"K = {active}", active, defaults.KLWeight, defaults.LatentKLRatio))
+    public IReadOnlyList<DemoModel> Table1Models() =>
+        TableActiveLatents.Select(active => DefaultObjectiveModel(active))
             .Append(Model($"K = {AblationActiveLatents}, MSE only", AblationActiveLatents, klWeight: 0, latentKLRatio: 0))
             .ToList();
+
+    /// <summary>An autoencoder with the default objective at K = <paramref name="activeLatents"/> (per vector on average with BatchTopK), with the experiment's n and epochs.</summary>
+    public DemoModel DefaultObjectiveModel(int activeLatents, SparseActivation activation = SparseActivation.TopK)
+    {
+        var defaults = new SparseAutoencoderOptions();
+        return Model(activation == SparseActivation.TopK ? $"K = {activeLatents}" : $"K = {activeLatents}, {activation}", activeLatents, defaults.KLWeight, defaults.LatentKLRatio, activation);
     }
 
     /// <summary>An autoencoder of the experiment; its zip's name carries its K and KL weights, so a zip an earlier default objective wrote (named without them) is not reused.</summary>
-    private DemoModel Model(string label, int activeLatents, float klWeight, float latentKLRatio) => new(
+    private DemoModel Model(string label, int activeLatents, float klWeight, float latentKLRatio, SparseActivation activation = SparseActivation.TopK) => new(
         label,
         new SparseAutoencoderOptions
         {
             ReconstructionColumnName = SaeColumnNames.Reconstruction,
-            LatentSize = Options.LatentSize, ActiveLatents = activeLatents, KLWeight = klWeight, LatentKLRatio = latentKLRatio, Epochs = Options.Epochs,
+            LatentSize = Options.LatentSize, ActiveLatents = activeLatents, Activation = activation, KLWeight = klWeight, LatentKLRatio = latentKLRatio, Epochs = Options.Epochs,
             NeighborsPerQuery = Options.TrainingNeighbors, Device = Options.Device,
         },
         System.IO.Path.Combine(WorldFolder, string.Create(CultureInfo.InvariantCulture,
-            $"sae-n{Options.LatentSize}-k{activeLatents}-kl{klWeight}r{(klWeight == 0 ? 0 : latentKLRatio)}-e{Options.Epochs}-q{Options.TrainingQueries}x{Options.TrainingNeighbors}.zip")));
+            $"sae-n{Options.LatentSize}-k{activeLatents}{(activation == SparseActivation.TopK ? "" : "-" + activation.ToString().ToLowerInvariant())}-kl{klWeight}r{(klWeight == 0 ? 0 : latentKLRatio)}-e{Options.Epochs}-q{Options.TrainingQueries}x{Options.TrainingNeighbors}.zip")));
 
     /// <summary>Trains <paramref name="model"/> and saves its zip unless the zip exists; false when reused.</summary>
     public bool Train(DemoModel model, IProgress<SaeTrainingProgress>? progress = null, CancellationToken cancellationToken = default)

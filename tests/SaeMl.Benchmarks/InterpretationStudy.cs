@@ -1,9 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using SaeMl.Autoencoder;
 using SaeMl.Compute;
 using SaeMl.Data;
 using SaeMl.Demo;
+using SaeMl.Evaluation;
 using SaeMl.Interpretation;
 
 namespace SaeMl.Benchmarks;
@@ -21,15 +23,18 @@ internal static class InterpretationStudy
         var atlas = new Option<string?>("--atlas") { Description = "Where to write the feature atlas (none when left out)" };
         var figure = new Option<string?>("--figure") { Description = "Where to write the rank-frequency figure (the paper's Figure 3) as a PNG" };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs of the K = 32 autoencoder (trained and cached in the folder unless there)", DefaultValueFactory = _ => new DemoExperimentOptions().Epochs };
-        var command = new Command("interpret", "Interpretation of the demo world's K = 32 autoencoder against the planted concepts") { folder, latents, atlas, epochs, figure };
-        command.SetAction(parse => Run(parse.GetValue(folder)!, parse.GetValue(latents), parse.GetValue(atlas), parse.GetValue(epochs), parse.GetValue(figure)));
+        var latentSize = new Option<int>("--latent-size") { Description = "n of the autoencoder", DefaultValueFactory = _ => new DemoExperimentOptions().LatentSize };
+        var active = new Option<int>("--k") { Description = "K of the autoencoder", DefaultValueFactory = _ => 32 };
+        var activation = new Option<SparseActivation>("--activation") { Description = "TopK or BatchTopK", DefaultValueFactory = _ => SparseActivation.TopK };
+        var command = new Command("interpret", "Interpretation of a demo-world autoencoder (default objective; K = 32, n = 4,096 unless told) against the planted concepts") { folder, latents, atlas, epochs, figure, latentSize, active, activation };
+        command.SetAction(parse => Run(parse.GetValue(folder)!, parse.GetValue(latents), parse.GetValue(atlas), parse.GetValue(epochs), parse.GetValue(figure), parse.GetValue(latentSize), parse.GetValue(active), parse.GetValue(activation)));
         return command;
     }
 
-    private static int Run(string folder, int latentCount, string? atlasPath, int epochs, string? figurePath)
+    private static int Run(string folder, int latentCount, string? atlasPath, int epochs, string? figurePath, int latentSize, int activeLatents, SparseActivation activation)
     {
-        using var experiment = new DemoExperiment(new DemoExperimentOptions { Folder = folder, Device = ComputeDevice.Cpu, Epochs = epochs });
-        var model = experiment.Table1Models()[0];
+        using var experiment = new DemoExperiment(new DemoExperimentOptions { Folder = folder, Device = ComputeDevice.Cpu, Epochs = epochs, LatentSize = latentSize });
+        var model = experiment.DefaultObjectiveModel(activeLatents, activation);
         using var transformer = experiment.Prepare(model);
         using var embedder = experiment.CreateEmbedder();
         var autoencoder = transformer.Autoencoder;
@@ -81,6 +86,9 @@ internal static class InterpretationStudy
         var recall = LabelScorer.Distribution(result.Saliency.Values.Select(s => s.Recall));
         var (latentZipf, wordZipf) = (result.LatentZipf, result.BagOfWordsZipf);
         string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+        var originalMrr = experiment.Evaluate(null)[RetrievalEvaluation.Original].Metrics.MeanReciprocalRank;
+        var evaluation = experiment.Evaluate(autoencoder);
+        double Kept(string setting) => evaluation[setting].Metrics.MeanReciprocalRank / originalMrr;
 
         Console.WriteLine($"### Interpretation on the demo world: {model.Label}, {chosen.Length} of {alive.Length} alive latents (of {autoencoder.LatentSize})");
         Console.WriteLine();
@@ -88,6 +96,7 @@ internal static class InterpretationStudy
         Console.WriteLine();
         Console.WriteLine("| measure | value |");
         Console.WriteLine("|---|---|");
+        Console.WriteLine($"| MRR kept, reconstructions / latents | {Kept(RetrievalEvaluation.Reconstructed):P1} / {Kept(RetrievalEvaluation.Latent):P1} |");
         Console.WriteLine($"| pure latents (≥ 80 % of the top 50 documents carry one concept) | {pure.Count} of {chosen.Length} ({pure.Count / (double)chosen.Length:P1}) |");
         Console.WriteLine($"| pure latents whose first three label words are all their concept's | {rightLabels} of {pure.Count} ({rightLabels / (double)Math.Max(1, pure.Count):P1}) |");
         Console.WriteLine($"| embedding score (AUROC), all labelled latents: quartiles | {F(scores.LowerQuartile)} / {F(scores.Median)} / {F(scores.UpperQuartile)} (n = {scores.Count}) |");

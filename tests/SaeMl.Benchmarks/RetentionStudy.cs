@@ -47,8 +47,8 @@ internal static class RetentionStudy
         MachineDescription.PrintHeading($"Retrieval kept: {corpus.RowCount:N0} documents × {corpus.Dimension}, {queries.RowCount:N0} test queries");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Original embeddings: MRR {original.MeanReciprocalRank:F4}, MRR@10 {original.MeanReciprocalRankAtCutoff:F4}."));
         Console.WriteLine();
-        Console.WriteLine("| setting | train s | val FVU | val overlap rec. / latent | MRR rec. | kept | MRR latent | kept | latents shared q–rel | q–rel sharing none | query-only / doc-only latents | dead |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| setting | train s | val FVU | val L0 | val overlap rec. / latent | MRR rec. | kept | MRR latent | kept | latents shared q–rel | q–rel sharing none | query-only / doc-only latents | dead |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 
         var trained = new List<(string Group, SaeValidationMetrics Validation, double ReconstructedKept, double LatentKept)>();
         void Report(string setting, SparseAutoencoder autoencoder, double seconds, SaeValidationMetrics? validation, string group = "")
@@ -59,8 +59,8 @@ internal static class RetentionStudy
                 trained.Add((group, validation, reconstructed.MeanReciprocalRank / original.MeanReciprocalRank, latent.MeanReciprocalRank / original.MeanReciprocalRank));
             var diagnosis = Diagnose(autoencoder, queries, queryIds, corpus, corpusIds, qrels);
             var validationCells = validation is { } v
-                ? string.Create(CultureInfo.InvariantCulture, $"{v.Fvu:F3} | {v.Top10Overlap:F3} / {v.LatentTop10Overlap:F3}")
-                : string.Create(CultureInfo.InvariantCulture, $"({evaluation.FractionOfVarianceUnexplained:F3}) | –");
+                ? string.Create(CultureInfo.InvariantCulture, $"{v.Fvu:F3} | {v.L0:F1} | {v.Top10Overlap:F3} / {v.LatentTop10Overlap:F3}")
+                : string.Create(CultureInfo.InvariantCulture, $"({evaluation.FractionOfVarianceUnexplained:F3}) | – | –");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {setting} | {seconds:F0} | {validationCells} | {reconstructed.MeanReciprocalRank:F4} | {reconstructed.MeanReciprocalRank / original.MeanReciprocalRank:P1} | "
                 + $"{latent.MeanReciprocalRank:F4} | {latent.MeanReciprocalRank / original.MeanReciprocalRank:P1} | {diagnosis.SharedLatents:F2} | {diagnosis.SharingNone:P1} | {diagnosis.QueryOnly} / {diagnosis.DocumentOnly} | {validation?.DeadFraction:P1} |"));
@@ -140,6 +140,8 @@ internal static class RetentionStudy
                 case "ratio": options.LatentKLRatio = Float(); break;
                 case "rtau": options.RelativeTemperature = Float(); break;
                 case "device": options.Device = ComputeDevice.Parse(value); break;
+                case "act": options.Activation = Enum.Parse<SparseActivation>(value, ignoreCase: true); break;
+                case "kmax": options.MaxActiveLatents = Int(); break;
                 default: throw new ArgumentException($"Unknown setting '{parts[0]}' in '{run}'.");
             }
         }
@@ -154,7 +156,7 @@ internal static class RetentionStudy
         {
             if (value.Validation is { } v)
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{run}: epoch {value.Epoch}/{value.Epochs}, {stopwatch.Elapsed.TotalSeconds:F0} s, val FVU {v.Fvu:F3}, top-10 overlap rec. {v.Top10Overlap:F3} / latent {v.LatentTop10Overlap:F3}, dead {v.DeadFraction:P1}"));
+                    $"{run}: epoch {value.Epoch}/{value.Epochs}, {stopwatch.Elapsed.TotalSeconds:F0} s, val FVU {v.Fvu:F3}, top-10 overlap rec. {v.Top10Overlap:F3} / latent {v.LatentTop10Overlap:F3}, dead {v.DeadFraction:P1}, L0 {v.L0:F1}"));
         }
     }
 

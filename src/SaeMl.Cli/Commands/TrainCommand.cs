@@ -23,7 +23,13 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "The model zip to write", Required = true };
         var defaults = new SparseAutoencoderOptions();
         var latents = CliOptions.PositiveInt("--latents", "n, the number of latents", defaults.LatentSize);
-        var k = CliOptions.PositiveInt("--k", "K, the latents active per vector", defaults.ActiveLatents);
+        var k = CliOptions.PositiveInt("--k", "K, the latents active per vector (with --activation batchtopk, per vector on average)", defaults.ActiveLatents);
+        var activation = new Option<SparseActivation>("--activation")
+        {
+            Description = "topk: exactly K latents per vector (the paper's); batchtopk: K per vector on average, each batch keeping its largest activations, the trained model those above a learnt threshold",
+            DefaultValueFactory = _ => defaults.Activation,
+        };
+        var maxActive = new Option<int?>("--max-active") { Description = "With --activation batchtopk, the most latents one vector may keep (default 2K)" };
         var epochs = CliOptions.PositiveInt("--epochs", "Passes over the training queries", defaults.Epochs);
         var batchSize = CliOptions.PositiveInt("--batch-size", "Queries per step", defaults.BatchSize);
         var neighborsPerQuery = CliOptions.NonNegativeInt("--neighbors-per-query", "M, documents per query in the KL term (at least 2; with --kl-weight 0 they are not used)", defaults.NeighborsPerQuery);
@@ -53,13 +59,17 @@ internal static class TrainCommand
 
         var command = new Command("train", "Trains a sparse autoencoder on embeddings and their neighbors and saves it as an ML.NET model zip")
         {
-            queries, corpus, neighbors, output, latents, k, epochs, batchSize, neighborsPerQuery, learningRate, lambda, latentRatio, tau, relativeTau, auxWeight, validation, seed, checkpoint, checkpointEvery, resume, overwrite, device,
+            queries, corpus, neighbors, output, latents, k, activation, maxActive, epochs, batchSize, neighborsPerQuery, learningRate, lambda, latentRatio, tau, relativeTau, auxWeight, validation, seed, checkpoint, checkpointEvery, resume, overwrite, device,
         };
         command.SetAction(CommandAction.Guarded(console, (parse, cancellationToken) =>
         {
             var target = parse.GetValue(output)!;
             if (parse.GetValue(k) > parse.GetValue(latents))
                 throw new UsageException($"--k ({parse.GetValue(k)}) must not exceed --latents ({parse.GetValue(latents)}).");
+            if (parse.GetValue(maxActive) is { } most && (most < parse.GetValue(k) || most > parse.GetValue(latents)))
+                throw new UsageException($"--max-active ({most}) must be from --k ({parse.GetValue(k)}) to --latents ({parse.GetValue(latents)}).");
+            if (parse.GetValue(maxActive) is not null && parse.GetValue(activation) != SparseActivation.BatchTopK)
+                throw new UsageException("--max-active applies to --activation batchtopk only.");
             if (parse.GetValue(lambda) > 0 && parse.GetValue(neighborsPerQuery) < 2)
                 throw new UsageException($"--neighbors-per-query ({parse.GetValue(neighborsPerQuery)}) must be at least 2 while --kl-weight is above 0: the KL terms compare score distributions over each query's neighbors. Pass --kl-weight 0 for the MSE-only ablation.");
             if (parse.GetValue(resume) && parse.GetValue(checkpoint) is null)
@@ -78,6 +88,8 @@ internal static class TrainCommand
                 ReconstructionColumnName = SaeColumnNames.Reconstruction,
                 LatentSize = parse.GetValue(latents),
                 ActiveLatents = parse.GetValue(k),
+                Activation = parse.GetValue(activation),
+                MaxActiveLatents = parse.GetValue(maxActive),
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batchSize),
                 NeighborsPerQuery = parse.GetValue(neighborsPerQuery),
@@ -98,7 +110,7 @@ internal static class TrainCommand
             using var data = SaeTrainingData.OpenStores(parse.GetValue(queries)!, parse.GetValue(corpus)!, neighborRows);
             if (options.NeighborsPerQuery > data.NeighborsAvailable)
                 throw new ArgumentException($"--neighbors-per-query is {options.NeighborsPerQuery}, but --neighbors '{neighborRows}' holds {data.NeighborsAvailable} neighbors per query.");
-            console.MarkupLine($"Training a sparse autoencoder (n = {options.LatentSize:N0}, K = {options.ActiveLatents}) on {data.QueryCount:N0} queries "
+            console.MarkupLine($"Training a sparse autoencoder (n = {options.LatentSize:N0}, K = {options.ActiveLatents}{(options.Activation == SparseActivation.BatchTopK ? $" on average, BatchTopK, at most {options.MaxActiveLatents?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "2K"}" : "")}) on {data.QueryCount:N0} queries "
                 + $"with {options.NeighborsPerQuery} neighbors each (dimension {data.Dimension}) on [bold]{options.Device.Resolve()}[/]; λ = {options.KLWeight}, r = {options.LatentKLRatio}, τ = {(options.Temperature is { } t ? t.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"{options.RelativeTemperature} × the neighbors' score spread")}.");
             TrainingJob.Run(console, progress =>
             {

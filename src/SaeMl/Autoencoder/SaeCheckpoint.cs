@@ -6,8 +6,8 @@ namespace SaeMl.Autoencoder;
 
 /// <summary>
 /// Everything a training run needs to continue exactly where it stopped: the position (epoch and step
-/// within it), the weights, Adam's moments and step count, each latent's vectors since it last fired,
-/// and the validation history. Bound to the run's settings by a fingerprint: a checkpoint is resumed
+/// within it), the weights and activation threshold, Adam's moments and step count, each latent's vectors
+/// since it last fired, the epoch's BatchTopK thresholds so far, and the validation history. Bound to the run's settings by a fingerprint: a checkpoint is resumed
 /// only with the same data size and hyper-parameters.
 /// </summary>
 internal sealed record SaeCheckpoint(
@@ -19,18 +19,23 @@ internal sealed record SaeCheckpoint(
     float[][] FirstMoments,
     float[][] SecondMoments,
     long[] VectorsSinceFired,
-    IReadOnlyList<SaeValidationMetrics> History)
+    IReadOnlyList<SaeValidationMetrics> History,
+    float ActivationThreshold,
+    BatchThresholds Thresholds)
 {
     private const string Magic = "SAEMLCKP";
-    private const int Version = 2;
+    private const int Version = 3;
 
-    public static SaeCheckpoint Capture(string fingerprint, int nextEpoch, int nextStep, SaeOptimizer optimizer, SparseAutoencoder model, Tensor vectorsSinceFired, IReadOnlyList<SaeValidationMetrics> history) =>
+    public static SaeCheckpoint Capture(string fingerprint, int nextEpoch, int nextStep, SaeOptimizer optimizer, SparseAutoencoder model, Tensor vectorsSinceFired,
+        IReadOnlyList<SaeValidationMetrics> history, BatchThresholds thresholds) =>
         new(fingerprint, nextEpoch, nextStep, optimizer.Step,
             model.Parameters.Select(ToHost<float>).ToArray(),
             optimizer.FirstMoments.Select(ToHost<float>).ToArray(),
             optimizer.SecondMoments.Select(ToHost<float>).ToArray(),
             ToHost<long>(vectorsSinceFired),
-            history.ToArray());
+            history.ToArray(),
+            model.ActivationThreshold,
+            thresholds);
 
     /// <summary>Copies the saved state into a model, an optimiser and the firing counters of the same shapes.</summary>
     public void Restore(SparseAutoencoder model, SaeOptimizer optimizer, Tensor vectorsSinceFired)
@@ -46,6 +51,7 @@ internal sealed record SaeCheckpoint(
 
         vectorsSinceFired.copy_(tensor(VectorsSinceFired));
         optimizer.Step = OptimizerStep;
+        model.ActivationThreshold = ActivationThreshold;
     }
 
     public void Save(string path) => AtomicFile.Write(path, stream =>
@@ -80,6 +86,10 @@ internal sealed record SaeCheckpoint(
             writer.Write(metrics.Top10Overlap);
             writer.Write(metrics.LatentTop10Overlap);
         }
+
+        writer.Write(ActivationThreshold);
+        writer.Write(Thresholds.Sum);
+        writer.Write(Thresholds.Batches);
     });
 
     /// <exception cref="FormatException">The file is not a checkpoint, is cut short, or was written by a run with other settings.</exception>
@@ -109,7 +119,11 @@ internal sealed record SaeCheckpoint(
             var history = Enumerable.Range(0, reader.ReadInt32())
                 .Select(_ => new SaeValidationMetrics(reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()))
                 .ToList();
-            return new SaeCheckpoint(saved, nextEpoch, nextStep, optimizerStep, groups[0], groups[1], groups[2], counters, history);
+            var activationThreshold = reader.ReadSingle();
+            var thresholds = new BatchThresholds(reader.ReadDouble(), reader.ReadInt32());
+            if (!(activationThreshold >= 0 && float.IsFinite(activationThreshold)) || !double.IsFinite(thresholds.Sum) || thresholds.Batches < 0)
+                throw new FormatException($"'{path}' holds an activation threshold of {activationThreshold} or a batch tally ({thresholds.Sum}, {thresholds.Batches}) that no training writes.");
+            return new SaeCheckpoint(saved, nextEpoch, nextStep, optimizerStep, groups[0], groups[1], groups[2], counters, history, activationThreshold, thresholds);
         }
         catch (EndOfStreamException ex)
         {

@@ -11,7 +11,8 @@ namespace SaeMl.Autoencoder;
 /// <param name="AuxKLatents">k_aux, the dead latents an AuxK reconstruction may use.</param>
 /// <param name="LatentKLWeight">λ·r, the weight of a second KL term whose reconstructed scores are the latent scores z_q · z_d.</param>
 /// <param name="ReconstructionVariance">σ², the training data's variance per element, dividing the MSE.</param>
-internal readonly record struct SaeObjectiveSettings(float KLWeight, float Temperature, float AuxKWeight, int AuxKLatents, float ReconstructionVariance = 1, float LatentKLWeight = 0);
+/// <param name="BatchActiveLatents">BatchTopK's K: each batch of N vectors keeps its N·K largest activations; 0 keeps what the model's own encoding keeps.</param>
+internal readonly record struct SaeObjectiveSettings(float KLWeight, float Temperature, float AuxKWeight, int AuxKLatents, float ReconstructionVariance = 1, float LatentKLWeight = 0, int BatchActiveLatents = 0);
 
 /// <summary>One evaluation of the objective: its terms (scalars) and the latents chosen for each input row.</summary>
 /// <param name="Total">FVU + λ·KL + λ·r·latent KL + w_aux·AuxK, to differentiate.</param>
@@ -22,7 +23,8 @@ internal readonly record struct SaeObjectiveSettings(float KLWeight, float Tempe
 /// <param name="Values">Latent values <c>[N, K]</c> of the input rows (queries first, then documents).</param>
 /// <param name="Indices">Latent indices <c>[N, K]</c>.</param>
 /// <param name="Reconstruction">x̂ <c>[N, d]</c>.</param>
-internal readonly record struct SaeLoss(Tensor Total, Tensor Mse, Tensor Kld, Tensor LatentKld, Tensor AuxK, Tensor Values, Tensor Indices, Tensor Reconstruction);
+/// <param name="BatchThreshold">With BatchTopK, the smallest activation the batch kept (a scalar); else null.</param>
+internal readonly record struct SaeLoss(Tensor Total, Tensor Mse, Tensor Kld, Tensor LatentKld, Tensor AuxK, Tensor Values, Tensor Indices, Tensor Reconstruction, Tensor? BatchThreshold);
 
 /// <summary>
 /// The retrieval-oriented SAE objective of the paper, done as its notes say it should have been:
@@ -62,7 +64,10 @@ internal static class SaeObjective
         var deadK = deadLatents is null ? 0 : Math.Min(settings.AuxKLatents, deadCount);
         var selection = model.SelectLatents(centered, deadK > 0 ? deadLatents : null, deadK, phaseEnded, preActivationScratch);
         var indices = selection.Indices;
-        var values = model.Activate(inputs, indices, selection.PreActivations);               // [N, K]
+        var activations = model.Activate(inputs, indices, selection.PreActivations);          // [N, K]
+        var (values, batchThreshold) = settings.BatchActiveLatents > 0
+            ? KeepBatchLargest(activations, settings.BatchActiveLatents)
+            : (model.KeepAboveThreshold(activations), null);
         var reconstruction = model.Decode(values, indices);                                  // [N, d]
         var mse = (reconstruction - inputs).Squared().mean();
 
@@ -90,7 +95,21 @@ internal static class SaeObjective
         var reconstructionTerm = mse.div(dataVariance);
         var total = reconstructionTerm.add(kld, klWeight).add(auxK, auxKWeight).add(latentKld, latentKLWeight);
         phaseEnded?.Invoke("sparse forward: activations, decode, MSE, KL, AuxK");
-        return new SaeLoss(total, mse, kld, latentKld, auxK, values, indices, reconstruction);
+        return new SaeLoss(total, mse, kld, latentKld, auxK, values, indices, reconstruction, batchThreshold);
+    }
+
+    /// <summary>
+    /// BatchTopK: of the activations <c>[N, K_max]</c> (each row's largest), the N·<paramref name="activeLatents"/> largest of the
+    /// whole batch, the others set to 0 (no gradient reaches them); and the smallest value kept, the batch's threshold.
+    /// </summary>
+    private static (Tensor Values, Tensor Threshold) KeepBatchLargest(Tensor activations, int activeLatents)
+    {
+        var detached = activations.detach();
+        var count = detached.numel();
+        var budget = Math.Min(count, detached.shape[0] * activeLatents);
+        var threshold = detached.flatten().kthvalue(count - budget + 1, 0).values;                  // the budget-th largest
+        using var kept = detached.ge(threshold);
+        return (activations.mul(kept), threshold);
     }
 
     /// <summary>Each query's scores with its M documents, <c>[B, M]</c>: documents <c>[B·M, d]</c> in query order.</summary>

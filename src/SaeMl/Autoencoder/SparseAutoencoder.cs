@@ -19,8 +19,9 @@ internal readonly record struct LatentSelection(Tensor Indices, Tensor PreActiva
 public readonly record struct EncodedBatch(EmbeddingBatch Input, SparseCodes Codes, float[]? Reconstruction);
 
 /// <summary>
-/// A TopK sparse autoencoder over d-dimensional embeddings with n latents, K of them active per vector:
-/// <c>h = ReLU(TopK(W_enc (x − b_dec) + b_enc))</c>, <c>x̂ = W_dec h + b_dec</c>.
+/// A TopK sparse autoencoder over d-dimensional embeddings with n latents, at most K of them active per vector:
+/// <c>h = ReLU(TopK(W_enc (x − b_dec) + b_enc))</c>, <c>x̂ = W_dec h + b_dec</c>; with an activation threshold θ
+/// (a BatchTopK autoencoder's, <see cref="SparseActivation.BatchTopK"/>), of the K largest only those above θ.
 /// </summary>
 /// <remarks>
 /// <para>Encoding is one function everywhere (training, the ML.NET transform, sparse retrieval and
@@ -36,8 +37,10 @@ public sealed class SparseAutoencoder : IDisposable
     /// <summary>Pre-activation values computed at once when choosing latents: 64M floats, 256 MB.</summary>
     private const long PreActivationBudget = 1L << 26;
 
-    private SparseAutoencoder(Tensor encoderWeight, Tensor encoderBias, Tensor decoderWeight, Tensor decoderBias, int activeLatents, ComputeDevice device)
+    private SparseAutoencoder(Tensor encoderWeight, Tensor encoderBias, Tensor decoderWeight, Tensor decoderBias, int activeLatents, ComputeDevice device, float activationThreshold = 0)
     {
+        CheckThreshold(activationThreshold, nameof(activationThreshold));
+        _activationThreshold = activationThreshold;
         EncoderWeight = encoderWeight;
         EncoderBias = encoderBias;
         DecoderWeight = decoderWeight;
@@ -56,8 +59,25 @@ public sealed class SparseAutoencoder : IDisposable
     /// <summary>n, the number of latents.</summary>
     public int LatentSize { get; }
 
-    /// <summary>K, the latents kept per vector.</summary>
+    /// <summary>K, the most latents kept per vector (exactly K without an <see cref="ActivationThreshold"/>, up to K with one).</summary>
     public int ActiveLatents { get; }
+
+    /// <summary>
+    /// θ: of a vector's <see cref="ActiveLatents"/> largest activations, only those above θ are kept. 0 for a TopK
+    /// autoencoder (every positive one is kept); a BatchTopK autoencoder's training sets it to the mean of its last
+    /// epoch's batch thresholds.
+    /// </summary>
+    public float ActivationThreshold
+    {
+        get => _activationThreshold;
+        internal set
+        {
+            CheckThreshold(value, nameof(value));
+            _activationThreshold = value;
+        }
+    }
+
+    private float _activationThreshold;
 
     /// <summary>The device the weights live on.</summary>
     public ComputeDevice Device { get; }
@@ -113,7 +133,12 @@ public sealed class SparseAutoencoder : IDisposable
 
     /// <summary>An autoencoder with the given weights.</summary>
     /// <exception cref="FormatException">The weights are inconsistent or not finite.</exception>
-    public static SparseAutoencoder FromWeights(SaeWeights weights, int activeLatents, ComputeDevice device)
+    public static SparseAutoencoder FromWeights(SaeWeights weights, int activeLatents, ComputeDevice device) => FromWeights(weights, activeLatents, 0, device);
+
+    /// <summary>An autoencoder with the given weights that keeps, of each vector's <paramref name="activeLatents"/> largest activations, those above <paramref name="activationThreshold"/>.</summary>
+    /// <exception cref="FormatException">The weights are inconsistent or not finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The threshold is negative or not finite.</exception>
+    public static SparseAutoencoder FromWeights(SaeWeights weights, int activeLatents, float activationThreshold, ComputeDevice device)
     {
         ArgumentNullException.ThrowIfNull(weights);
         weights.Validate("The autoencoder's weights");
@@ -125,7 +150,8 @@ public sealed class SparseAutoencoder : IDisposable
             tensor(weights.DecoderWeight, [n, d], device: torchDevice),
             tensor(weights.DecoderBias, [d], device: torchDevice),
             activeLatents,
-            device.Resolve());
+            device.Resolve(),
+            activationThreshold);
     }
 
     /// <summary>An autoencoder over existing tensors (any floating type), which it then owns.</summary>
@@ -278,7 +304,17 @@ public sealed class SparseAutoencoder : IDisposable
     internal (Tensor Values, Tensor Indices) Encode(Tensor inputs)
     {
         var selection = SelectLatents(Center(inputs), deadLatents: null, deadK: 0);
-        return (Activate(inputs, selection.Indices, selection.PreActivations), selection.Indices);
+        return (KeepAboveThreshold(Activate(inputs, selection.Indices, selection.PreActivations)), selection.Indices);
+    }
+
+    /// <summary>The activations <c>[N, K]</c> with those not above <see cref="ActivationThreshold"/> set to 0 (unchanged without a threshold).</summary>
+    internal Tensor KeepAboveThreshold(Tensor values)
+    {
+        if (ActivationThreshold == 0)
+            return values;
+        using var threshold = ActivationThreshold.ToScalar();
+        using var kept = values.detach().gt(threshold);
+        return values.mul(kept);
     }
 
     /// <summary>x̂ = W_dec h + b_dec from K latents per row: <c>[N, K]</c> values and indices → <c>[N, d]</c>.</summary>
@@ -384,6 +420,12 @@ public sealed class SparseAutoencoder : IDisposable
     {
         foreach (var latent in latents)
             CheckLatent(latent, parameterName);
+    }
+
+    private static void CheckThreshold(float threshold, string parameterName)
+    {
+        if (!(threshold >= 0 && float.IsFinite(threshold)))
+            throw new ArgumentOutOfRangeException(parameterName, threshold, "The activation threshold must be 0 or positive and finite.");
     }
 
     private int HostBlockRows() => (int)Math.Clamp(PreActivationBudget / LatentSize, 1, 4096);

@@ -80,8 +80,20 @@ public class SparseAutoencoderOptions
     /// <summary>n, the number of latents.</summary>
     public int LatentSize = Defaults.LatentSize;
 
-    /// <summary>K, the latents kept per vector by TopK.</summary>
+    /// <summary>K, the latents kept per vector by TopK (with <see cref="SparseActivation.BatchTopK"/>, per vector on average).</summary>
     public int ActiveLatents = Defaults.ActiveLatents;
+
+    /// <summary>How latents are chosen: exactly K per vector (TopK, the paper's) or K per vector on average (BatchTopK).</summary>
+    public SparseActivation Activation = SparseActivation.TopK;
+
+    /// <summary>
+    /// With <see cref="SparseActivation.BatchTopK"/>, the most latents one vector may keep (the trained autoencoder's
+    /// <see cref="SparseAutoencoder.ActiveLatents"/>); null means 2K, at most n. Ignored by TopK.
+    /// </summary>
+    public int? MaxActiveLatents;
+
+    /// <summary>The most latents a trained vector keeps: K for TopK, <see cref="MaxActiveLatents"/> (2K by default) for BatchTopK.</summary>
+    internal int LatentSlots => Activation == SparseActivation.BatchTopK ? MaxActiveLatents ?? Math.Min(LatentSize, 2 * ActiveLatents) : ActiveLatents;
 
     /// <summary>B, queries per optimisation step; each brings its M documents, so a step sees B·(1 + M) vectors.</summary>
     public int BatchSize = Defaults.BatchSize;
@@ -170,6 +182,9 @@ public class SparseAutoencoderOptions
     {
         Require(LatentSize >= 1, nameof(LatentSize), LatentSize, "must be at least 1");
         Require(ActiveLatents >= 1 && ActiveLatents <= LatentSize, nameof(ActiveLatents), ActiveLatents, $"must be from 1 to LatentSize ({LatentSize})");
+        Require(Enum.IsDefined(Activation), nameof(Activation), Activation, "must be TopK or BatchTopK");
+        Require(MaxActiveLatents is null || (MaxActiveLatents >= ActiveLatents && MaxActiveLatents <= LatentSize), nameof(MaxActiveLatents), MaxActiveLatents ?? 0,
+            $"must be from ActiveLatents ({ActiveLatents}) to LatentSize ({LatentSize})");
         Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
         Require(NeighborsPerQuery >= 0, nameof(NeighborsPerQuery), NeighborsPerQuery, "must not be negative");
         Require(Epochs >= 1, nameof(Epochs), Epochs, "must be at least 1");

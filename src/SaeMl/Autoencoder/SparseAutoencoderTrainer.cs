@@ -79,6 +79,7 @@ public sealed class SparseAutoencoderTrainer
                         run.SaveCheckpoint(epoch, step + 1, optimizer, model, vectorsSinceFired, _history);
                 }
 
+                run.SetThreshold(model);
                 var metrics = run.Validate(model, vectorsSinceFired);
                 _history.Add(metrics);
                 run.SaveCheckpoint(epoch + 1, 0, optimizer, model, vectorsSinceFired, _history);
@@ -120,6 +121,7 @@ public sealed class SparseAutoencoderTrainer
         private readonly Action<string>? _phaseEnded;
         private readonly IDisposable? _keptHeap;
         private Tensor? _preActivations;
+        private BatchThresholds _thresholds;
 
         public Run(SparseAutoencoderOptions options, SaeTrainingData data, Action<string>? phaseEnded)
         {
@@ -145,7 +147,8 @@ public sealed class SparseAutoencoderTrainer
                 throw new ArgumentException($"The training queries of '{data.Source}' score their {_neighbors} neighbors alike (spread {spread:G3}), so no temperature can be taken relative to the spread; set Temperature.", nameof(data));
             Temperature = options.Temperature ?? (_neighbors >= 2 ? (float)(options.RelativeTemperature * spread) : float.NaN);
             _settings = new SaeObjectiveSettings(options.KLWeight, Temperature, options.AuxKWeight,
-                Math.Min(options.LatentSize, options.AuxKLatents ?? Math.Max(1, data.Dimension / 2)), (float)variance, options.KLWeight * options.LatentKLRatio);
+                Math.Min(options.LatentSize, options.AuxKLatents ?? Math.Max(1, data.Dimension / 2)), (float)variance, options.KLWeight * options.LatentKLRatio,
+                options.Activation == SparseActivation.BatchTopK ? options.ActiveLatents : 0);
             // Host tensors the stores' rows are read straight into (no array copies); on a GPU each batch is copied in from them.
             _queryBuffer = empty([options.BatchSize, data.Dimension], ScalarType.Float32);
             _documentBuffer = _neighbors > 0 ? empty([(long)options.BatchSize * _neighbors, data.Dimension], ScalarType.Float32) : null;
@@ -211,7 +214,7 @@ public sealed class SparseAutoencoderTrainer
         /// <summary>What a checkpoint must match: everything that shapes the run's trajectory.</summary>
         private string Fingerprint => string.Create(CultureInfo.InvariantCulture,
             $"queries {_data.QueryCount}, d {_data.Dimension}, n {_options.LatentSize}, K {_options.ActiveLatents}, B {_options.BatchSize}, M {_neighbors}, "
-            + $"epochs {_options.Epochs}, lr {_options.LearningRate}, λ {_options.KLWeight}, r {_options.LatentKLRatio}, τ {TemperatureRule}, aux {_options.AuxKWeight}×{_settings.AuxKLatents}, "
+            + $"{_options.Activation} (at most {_options.LatentSlots}), epochs {_options.Epochs}, lr {_options.LearningRate}, λ {_options.KLWeight}, r {_options.LatentKLRatio}, τ {TemperatureRule}, aux {_options.AuxKWeight}×{_settings.AuxKLatents}, "
             + $"dead after {_deadAfter}, validation {_options.ValidationFraction}, seed {_options.Seed}, b_dec {_options.DecoderBiasInitialization}");
 
         /// <summary>A fresh model, or the checkpoint's when resuming.</summary>
@@ -220,7 +223,7 @@ public sealed class SparseAutoencoderTrainer
             var checkpoint = _options.Resume && _options.CheckpointPath is { } path && File.Exists(path)
                 ? SaeCheckpoint.Load(path, Fingerprint)
                 : null;
-            var model = SparseAutoencoder.Initialize(_data.Dimension, _options.LatentSize, _options.ActiveLatents,
+            var model = SparseAutoencoder.Initialize(_data.Dimension, _options.LatentSize, _options.LatentSlots,
                 checkpoint is null ? InitialDecoderBias() : new float[_data.Dimension], _options.Seed, _options.Device);
             optimizer = new SaeOptimizer(model.Parameters, _options.LearningRate, TotalSteps);
             vectorsSinceFired = zeros(_options.LatentSize, ScalarType.Int64, _device);
@@ -228,6 +231,7 @@ public sealed class SparseAutoencoderTrainer
             if (checkpoint is not null)
             {
                 checkpoint.Restore(model, optimizer, vectorsSinceFired);
+                _thresholds = checkpoint.Thresholds;
                 history.AddRange(checkpoint.History);
                 (startEpoch, startStep) = (checkpoint.NextEpoch, checkpoint.NextStep);
             }
@@ -241,9 +245,10 @@ public sealed class SparseAutoencoderTrainer
                 .ToList();
 
         /// <summary>
-        /// One training step. Its only device-to-host transfer is one read of five numbers at the end: the
-        /// loss terms, and the number of dead latents, which the next step needs on the host to size its
-        /// AuxK selection (<paramref name="deadCount"/>: dead before the step on entry, after it on return).
+        /// One training step. Its only device-to-host transfer is one read of a few numbers at the end: the
+        /// loss terms, the batch's BatchTopK threshold (added to the epoch's tally), and the number of dead latents,
+        /// which the next step needs on the host to size its AuxK selection (<paramref name="deadCount"/>: dead
+        /// before the step on entry, after it on return).
         /// </summary>
         public StepTerms Step(SparseAutoencoder model, SaeOptimizer optimizer, Tensor vectorsSinceFired, ref int deadCount, int[] queries)
         {
@@ -265,10 +270,13 @@ public sealed class SparseAutoencoderTrainer
             NormalizeDecoderRows(model);
             _phaseEnded?.Invoke("zero gradients, renormalise decoder");
             CountFiring(vectorsSinceFired, loss.Values, loss.Indices);
-            Tensor[] readBack = [loss.Total.detach(), loss.Mse.detach(), loss.Kld.detach(), loss.LatentKld.detach(), loss.AuxK.detach(), Dead(vectorsSinceFired).sum()];
+            Tensor[] readBack = [loss.Total.detach(), loss.Mse.detach(), loss.Kld.detach(), loss.LatentKld.detach(), loss.AuxK.detach(), Dead(vectorsSinceFired).sum(),
+                loss.BatchThreshold ?? zeros([], ScalarType.Float64, _device)];
             var terms = stack(readBack.Select(term => term.to(ScalarType.Float64))).cpu().data<double>().ToArray();
             _phaseEnded?.Invoke("firing counts, read back");
             deadCount = (int)terms[5];
+            if (loss.BatchThreshold is not null)
+                _thresholds = _thresholds.Add(terms[6]);
             return new StepTerms(rate, terms[0], terms[1], terms[2], terms[3], terms[4]);
         }
 
@@ -290,7 +298,7 @@ public sealed class SparseAutoencoderTrainer
         public SaeValidationMetrics Validate(SparseAutoencoder model, Tensor vectorsSinceFired)
         {
             var queries = _validationQueries.Length > 0 ? _validationQueries : _trainQueries;
-            var metricSettings = _settings with { KLWeight = 1, AuxKWeight = 0, LatentKLWeight = 0 };
+            var metricSettings = _settings with { KLWeight = 1, AuxKWeight = 0, LatentKLWeight = 0, BatchActiveLatents = 0 };   // what the model itself encodes: θ, not a batch's share
             double squaredError = 0, squares = 0, kld = 0, active = 0, overlap = 0, latentOverlap = 0;
             var sumVector = new double[_data.Dimension];
             long vectors = 0;
@@ -369,7 +377,19 @@ public sealed class SparseAutoencoderTrainer
         public void SaveCheckpoint(int nextEpoch, int nextStep, SaeOptimizer optimizer, SparseAutoencoder model, Tensor vectorsSinceFired, IReadOnlyList<SaeValidationMetrics> history)
         {
             if (_options.CheckpointPath is { } path)
-                SaeCheckpoint.Capture(Fingerprint, nextEpoch, nextStep, optimizer, model, vectorsSinceFired, history).Save(path);
+                SaeCheckpoint.Capture(Fingerprint, nextEpoch, nextStep, optimizer, model, vectorsSinceFired, history, _thresholds).Save(path);
+        }
+
+        /// <summary>
+        /// BatchTopK: at the end of an epoch, the model's threshold θ becomes the mean of the epoch's batch thresholds
+        /// (what validation and the trained autoencoder use), and the next epoch's tally starts.
+        /// </summary>
+        public void SetThreshold(SparseAutoencoder model)
+        {
+            if (_thresholds.Batches == 0)
+                return;
+            model.ActivationThreshold = (float)(_thresholds.Sum / _thresholds.Batches);
+            _thresholds = default;
         }
 
         /// <summary>The batch's queries and documents on the device, one copy each; NaN and infinities are refused with the query's row.</summary>

@@ -271,7 +271,7 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
     /// <inheritdoc/>
     public bool IsRowToRowMapper => true;
 
-    private static readonly SavedFormat Saved = new("SAEMLSAE", 0x00010001, LoaderSignature, typeof(SparseAutoencoderTransformer), Component);
+    private static readonly SavedFormat Saved = new("SAEMLSAE", SavedAutoencoder.ThresholdVersion, LoaderSignature, typeof(SparseAutoencoderTransformer), Component, OldestReadable: 0x00010001);
 
     static SavedFormat IPersistedTransformer<SparseAutoencoderTransformer>.Format => Saved;
 
@@ -332,7 +332,7 @@ public sealed class SparseAutoencoderTransformer : ITransformer, ICanSaveModel, 
 
     /// <summary>The same transform with its weights on another device (a saved transform loads on <c>auto</c>).</summary>
     public SparseAutoencoderTransformer WithDevice(ComputeDevice device) =>
-        new(_host, SparseAutoencoder.FromWeights(Autoencoder.GetWeights(), Autoencoder.ActiveLatents, device), InputColumnName, LatentColumnName, ReconstructionColumnName);
+        new(_host, SparseAutoencoder.FromWeights(Autoencoder.GetWeights(), Autoencoder.ActiveLatents, Autoencoder.ActivationThreshold, device), InputColumnName, LatentColumnName, ReconstructionColumnName);
 
     /// <summary>Releases the weights.</summary>
     public void Dispose() => Autoencoder.Dispose();

@@ -12,7 +12,8 @@ namespace SaeMl.Interop;
 /// <para>Encoder: input <c>embedding</c> <c>[batch, d]</c>; outputs <c>latent_indices</c> (int64) and
 /// <c>latent_values</c> <c>[batch, K]</c>, the K latents ordered by descending pre-activation (SaeMl's
 /// <see cref="SparseCodes"/> order them by index), and <c>latents</c> <c>[batch, n]</c>, the same values
-/// scattered into a dense row. The graph is <c>MatMul(x − b_dec, W_encᵀ) + b_enc → TopK → ReLU</c>, the
+/// scattered into a dense row. The graph is <c>MatMul(x − b_dec, W_encᵀ) + b_enc → TopK → ReLU</c> (with an
+/// <see cref="SparseAutoencoder.ActivationThreshold"/> θ, <c>ThresholdedRelu(α = θ)</c> in place of the ReLU), the
 /// function <see cref="SparseAutoencoder.Encode(ReadOnlySpan{float})"/> computes.</para>
 /// <para>Decoder: inputs <c>latent_indices</c> and <c>latent_values</c> as the encoder writes them (or any
 /// K per row); output <c>reconstruction</c> <c>[batch, d]</c> = Σ values · W_dec[indices] + b_dec, reading
@@ -51,7 +52,10 @@ public static class SparseAutoencoderOnnx
         var pre = graph.AddNode("Add", [product, "b_enc"], "pre_activations");
         var node = graph.AddNode("TopK", [pre, "k"], "top_values", ("axis", -1L), ("largest", 1L), ("sorted", 1L));
         graph.AddNodeOutput(node, "latent_indices");
-        graph.AddNode("Relu", ["top_values"], "latent_values");
+        if (autoencoder.ActivationThreshold > 0)
+            graph.AddNode("ThresholdedRelu", ["top_values"], "latent_values", ("alpha", autoencoder.ActivationThreshold));
+        else
+            graph.AddNode("Relu", ["top_values"], "latent_values");
         var shape = graph.AddNode("Shape", [pre], "dense_shape");
         var zeros = graph.AddNode("ConstantOfShape", [shape], "zeros");
         graph.AddNode("ScatterElements", [zeros, "latent_indices", "latent_values"], "latents", ("axis", 1L));

@@ -39,10 +39,14 @@ public static class SparseAutoencoderSafetensors
     /// <summary>Writes <see cref="WeightsFileName"/> and <see cref="ConfigFileName"/> into <paramref name="folder"/> (created if missing), each under a temporary name first.</summary>
     /// <param name="autoencoder">The autoencoder.</param>
     /// <param name="folder">The folder to write into; files of these names there are replaced.</param>
+    /// <exception cref="ArgumentException">The autoencoder has an activation threshold (BatchTopK), which the layout cannot state.</exception>
     public static void Save(SparseAutoencoder autoencoder, string folder)
     {
         ArgumentNullException.ThrowIfNull(autoencoder);
         ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (autoencoder.ActivationThreshold > 0)
+            throw new ArgumentException($"The autoencoder keeps activations above a threshold ({autoencoder.ActivationThreshold}, BatchTopK); sparsify's TopK layout has no place for it, "
+                + "and a TopK reader would compute another function. Save it as an ML.NET zip or export it to ONNX instead.", nameof(autoencoder));
         var weights = autoencoder.GetWeights();
         var (n, d) = ((long)weights.LatentSize, (long)weights.Dimension);
         var tensors = new (string Name, long[] Shape, float[] Values)[]

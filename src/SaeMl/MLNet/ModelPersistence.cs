@@ -6,11 +6,12 @@ namespace SaeMl.MLNet;
 
 /// <summary>The saved format of one kind of transformer: what its entry's version header says.</summary>
 /// <param name="ModelSignature">Exactly 8 ASCII characters naming the format.</param>
-/// <param name="Version">The format version written now; also the oldest version this code reads.</param>
+/// <param name="Version">The format version written now.</param>
 /// <param name="LoaderSignature">The name the loader is registered under with <c>LoadableClass</c> (at most 24 characters).</param>
 /// <param name="LoaderType">A type of the loading assembly; its SHORT name is stored, so newer builds still load.</param>
 /// <param name="Component">What the entry holds, as messages name it ("SparseAutoencode transformer").</param>
-internal sealed record SavedFormat(string ModelSignature, uint Version, string LoaderSignature, Type LoaderType, string Component);
+/// <param name="OldestReadable">The oldest version this code reads (its loader asks <see cref="SavedEntryReader.WrittenVersion"/>); 0 means <paramref name="Version"/>.</param>
+internal sealed record SavedFormat(string ModelSignature, uint Version, string LoaderSignature, Type LoaderType, string Component, uint OldestReadable = 0);
 
 /// <summary>A transformer that saves itself into ML.NET model zips and loads back through <see cref="ModelPersistence.Loader{T}"/>.</summary>
 /// <typeparam name="TSelf">The transformer.</typeparam>
@@ -38,6 +39,9 @@ internal sealed class SavedEntryReader(ModelLoadContext context, BinaryReader re
 {
     /// <summary>The entry's field reader.</summary>
     public BinaryReader Reader { get; } = reader;
+
+    /// <summary>The format version the entry was written in (between the format's oldest readable version and its current one).</summary>
+    public uint WrittenVersion { get; } = context.Header.ModelVerWritten;
 
     /// <summary>What the entry holds, for messages ("SparseAutoencode transformer").</summary>
     public string Component { get; } = component;
@@ -113,7 +117,7 @@ internal static class ModelPersistence
             modelSignature: format.ModelSignature,
             verWrittenCur: format.Version,
             verReadableCur: format.Version,
-            verWeCanReadBack: format.Version,
+            verWeCanReadBack: format.OldestReadable == 0 ? format.Version : format.OldestReadable,
             loaderAssemblyName: format.LoaderType.Assembly.GetName().Name,
             loaderSignature: format.LoaderSignature);
     }

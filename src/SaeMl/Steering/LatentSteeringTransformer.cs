@@ -29,6 +29,7 @@ public sealed class LatentSteeringEstimator : IEstimator<LatentSteeringTransform
     private readonly IHost _host;
     private readonly SaeWeights _weights;
     private readonly int _activeLatents;
+    private readonly float _activationThreshold;
     private readonly LatentSteeringOptions _options;
 
     internal LatentSteeringEstimator(IHostEnvironment env, SparseAutoencoder autoencoder, LatentSteeringOptions options)
@@ -43,6 +44,7 @@ public sealed class LatentSteeringEstimator : IEstimator<LatentSteeringTransform
         _host = env.Register(nameof(LatentSteeringEstimator));
         _weights = autoencoder.GetWeights(); // the transform owns its copy: the caller may dispose the autoencoder
         _activeLatents = autoencoder.ActiveLatents;
+        _activationThreshold = autoencoder.ActivationThreshold;
         _options = new LatentSteeringOptions
         {
             OutputColumnName = options.OutputColumnName, InputColumnName = options.InputColumnName, LatentColumnName = options.LatentColumnName,
@@ -56,7 +58,7 @@ public sealed class LatentSteeringEstimator : IEstimator<LatentSteeringTransform
     public LatentSteeringTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var autoencoder = SparseAutoencoder.FromWeights(_weights, _activeLatents, Compute.ComputeDevice.Auto);
+        var autoencoder = SparseAutoencoder.FromWeights(_weights, _activeLatents, _activationThreshold, Compute.ComputeDevice.Auto);
         try
         {
             var column = ColumnChecks.Find(input.Schema, _options.InputColumnName);
@@ -81,7 +83,7 @@ public sealed class LatentSteeringEstimator : IEstimator<LatentSteeringTransform
     {
         if (_options.Plan.NeedsTypicalActivations)
             throw new InvalidOperationException("The plan has an edit relative to a latent's typical activation; fit on data to measure it.");
-        return new LatentSteeringTransformer(_host, SparseAutoencoder.FromWeights(_weights, _activeLatents, Compute.ComputeDevice.Auto), _options,
+        return new LatentSteeringTransformer(_host, SparseAutoencoder.FromWeights(_weights, _activeLatents, _activationThreshold, Compute.ComputeDevice.Auto), _options,
             _options.Plan.Latents.Select(_ => float.NaN).ToArray());
     }
 
@@ -156,7 +158,7 @@ public sealed class LatentSteeringTransformer : ITransformer, ICanSaveModel, IDi
     internal const string LoaderSignature = "SaeMlLatentSteering";
     private const string Component = "SteerLatents transformer";
     private const int BatchRows = 1024;
-    private static readonly SavedFormat Saved = new("SAEMLSTR", 0x00010001, LoaderSignature, typeof(LatentSteeringTransformer), Component);
+    private static readonly SavedFormat Saved = new("SAEMLSTR", SavedAutoencoder.ThresholdVersion, LoaderSignature, typeof(LatentSteeringTransformer), Component, OldestReadable: 0x00010001);
 
     private readonly IHost _host;
     private readonly LatentSteeringOptions _options;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SaeMl.Autoencoder;
 using SaeMl.Cli;
 using SaeMl.Compute;
 using SaeMl.Data.Npy;
@@ -139,6 +140,46 @@ public sealed class TrainCommandTests : IDisposable
         encodeA.Should().Be(0);
         encodeB.Should().Be(0);
         File.ReadAllBytes(_folder.File("b.latent-values.npy")).Should().Equal(File.ReadAllBytes(_folder.File("a.latent-values.npy")));
+    }
+
+    [Fact]
+    public async Task Train_with_batchtopk_writes_a_thresholded_model_that_another_process_encodes_alike()
+    {
+        var zip = _folder.File("batchtopk.zip");
+        var (trainExit, trainOutput) = await Run(TrainArguments(zip, "--activation", "batchtopk"));
+        trainExit.Should().Be(0, trainOutput);
+        System.Text.RegularExpressions.Regex.Replace(trainOutput, @"\s+", " ").Should().Contain("K = 4 on average, BatchTopK, at most 2K");
+        using (var model = SparseAutoencoderTransformer.Load(zip, ComputeDevice.Cpu))
+        {
+            model.Autoencoder.ActiveLatents.Should().Be(8);
+            model.Autoencoder.ActivationThreshold.Should().BePositive();
+        }
+
+        (await Run("encode", "--model", zip, "--input", _folder.File("corpus.npy"), "--latents", _folder.File("bin"), "--device", "cpu")).ExitCode.Should().Be(0);
+        var (childExit, childOutput) = await CliProcess.RunAsync("encode", "--model", zip, "--input", _folder.File("corpus.npy"), "--latents", _folder.File("bout"), "--device", "cpu");
+
+        childExit.Should().Be(0, childOutput);
+        var values = File.ReadAllBytes(_folder.File("bin.latent-values.npy"));
+        File.ReadAllBytes(_folder.File("bout.latent-values.npy")).Should().Equal(values);
+        using var written = NpyFile.Open(_folder.File("bin.latent-values.npy"));
+        written.Columns.Should().Be(8);
+        var floats = written.ReadAllSingles();
+        var perRow = Enumerable.Range(0, (int)written.Rows).Select(r => floats.AsSpan(r * 8, 8).ToArray().Count(v => v > 0)).ToArray();
+        perRow.Distinct().Should().HaveCountGreaterThan(1, "a threshold keeps a different number of latents per vector");
+    }
+
+    [Theory]
+    [InlineData("--activation", "batchtopk", "--max-active", "3", "--max-active (3) must be from --k (4) to --latents (64)")]
+    [InlineData("--max-active", "8", null, null, "--max-active applies to --activation batchtopk only")]
+    public async Task A_cap_out_of_range_or_without_batchtopk_is_refused(string first, string firstValue, string? second, string? secondValue, string message)
+    {
+        string[] extra = second is null ? [first, firstValue] : [first, firstValue, second, secondValue!];
+
+        var (exitCode, output) = await Run(TrainArguments(_folder.File("cap.zip"), extra));
+
+        exitCode.Should().Be(SaeMlCommandLine.Usage);
+        output.Should().Contain($"error: {message}");
+        File.Exists(_folder.File("cap.zip")).Should().BeFalse();
     }
 
     [Fact]

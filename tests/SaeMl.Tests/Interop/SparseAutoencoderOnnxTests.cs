@@ -14,7 +14,7 @@ public sealed class SparseAutoencoderOnnxTests : IDisposable
     public void Dispose() => _folder.Dispose();
 
     /// <summary>Weights with every part distinct: an encoder that is not the decoder's transpose, and both biases non-zero.</summary>
-    private static SparseAutoencoder RandomAutoencoder(int seed)
+    private static SparseAutoencoder RandomAutoencoder(int seed, float activationThreshold = 0)
     {
         var random = new Random(seed);
         float[] Values(long count, double scale) => Enumerable.Range(0, checked((int)count)).Select(_ => (float)((random.NextDouble() * 2 - 1) * scale)).ToArray();
@@ -28,13 +28,15 @@ public sealed class SparseAutoencoderOnnxTests : IDisposable
         }
 
         var encoderBias = Values(N, 0.2).Select(b => b - 2f).ToArray(); // low enough that some rows keep TopK latents of 0
-        return SparseAutoencoder.FromWeights(new SaeWeights(D, N, Values((long)N * D, 0.5), encoderBias, decoder, Values(D, 0.3)), K, ComputeDevice.Cpu);
+        return SparseAutoencoder.FromWeights(new SaeWeights(D, N, Values((long)N * D, 0.5), encoderBias, decoder, Values(D, 0.3)), K, activationThreshold, ComputeDevice.Cpu);
     }
 
-    [Fact]
-    public void The_exported_encoder_and_decoder_compute_what_SaeMl_computes()
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(0.5f)] // a BatchTopK autoencoder's threshold: ThresholdedRelu in the graph
+    public void The_exported_encoder_and_decoder_compute_what_SaeMl_computes(float activationThreshold)
     {
-        using var autoencoder = RandomAutoencoder(4);
+        using var autoencoder = RandomAutoencoder(4, activationThreshold);
         var random = new Random(9);
         var inputs = Enumerable.Range(0, Rows * D).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         var (encoderPath, decoderPath) = (_folder.File("encoder.onnx"), _folder.File("decoder.onnx"));

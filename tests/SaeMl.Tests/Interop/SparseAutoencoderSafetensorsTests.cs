@@ -31,6 +31,18 @@ public sealed class SparseAutoencoderSafetensorsTests : IDisposable
         header.Should().Contain("\"encoder.weight\":{\"dtype\":\"F32\",\"shape\":[20,6]").And.Contain("\"W_dec\"").And.Contain("\"b_dec\"");
     }
 
+    [Fact]
+    public void An_autoencoder_with_an_activation_threshold_is_refused_and_nothing_is_written()
+    {
+        using var autoencoder = SparseAutoencoder.FromWeights(RandomWeights(new Random(2)), K, 0.25f, ComputeDevice.Cpu);
+        var folder = _folder.File("batchtopk");
+
+        var save = () => SparseAutoencoderSafetensors.Save(autoencoder, folder);
+
+        save.Should().Throw<ArgumentException>().WithMessage("*threshold (0.25, BatchTopK)*ML.NET zip*ONNX*");
+        Directory.Exists(folder).Should().BeFalse();
+    }
+
     [Theory]
     [InlineData("sparsify", "F32")]
     [InlineData("sparsify", "BF16")]
