@@ -66,8 +66,8 @@ internal static class TrainCommand
             var target = parse.GetValue(output)!;
             if (parse.GetValue(k) > parse.GetValue(latents))
                 throw new UsageException($"--k ({parse.GetValue(k)}) must not exceed --latents ({parse.GetValue(latents)}).");
-            if (parse.GetValue(maxActive) is { } most && (most < parse.GetValue(k) || most > parse.GetValue(latents)))
-                throw new UsageException($"--max-active ({most}) must be from --k ({parse.GetValue(k)}) to --latents ({parse.GetValue(latents)}).");
+            if (parse.GetValue(maxActive) is { } most && (most <= parse.GetValue(k) || most > parse.GetValue(latents)))
+                throw new UsageException($"--max-active ({most}) must be above --k ({parse.GetValue(k)}) and at most --latents ({parse.GetValue(latents)}).");
             if (parse.GetValue(maxActive) is not null && parse.GetValue(activation) != SparseActivation.BatchTopK)
                 throw new UsageException("--max-active applies to --activation batchtopk only.");
             if (parse.GetValue(lambda) > 0 && parse.GetValue(neighborsPerQuery) < 2)

@@ -101,8 +101,8 @@ internal sealed record SaeCheckpoint(
             if (reader.ReadString() != Magic)
                 throw new FormatException($"'{path}' is not a SaeMl training checkpoint.");
             var version = reader.ReadInt32();
-            if (version != Version)
-                throw new FormatException($"'{path}' is checkpoint version {version}; this SaeMl reads version {Version}.");
+            if (version is not (2 or Version))
+                throw new FormatException($"'{path}' is checkpoint version {version}; this SaeMl reads versions 2 and {Version}.");
             var saved = reader.ReadString();
             if (saved != fingerprint)
                 throw new FormatException($"'{path}' was written by a training run with other settings or data ({saved}); this run is ({fingerprint}).");
@@ -119,8 +119,7 @@ internal sealed record SaeCheckpoint(
             var history = Enumerable.Range(0, reader.ReadInt32())
                 .Select(_ => new SaeValidationMetrics(reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()))
                 .ToList();
-            var activationThreshold = reader.ReadSingle();
-            var thresholds = new BatchThresholds(reader.ReadDouble(), reader.ReadInt32());
+            var (activationThreshold, thresholds) = version >= 3 ? (reader.ReadSingle(), new BatchThresholds(reader.ReadDouble(), reader.ReadInt32())) : (0f, default); // version 2: a TopK run
             if (!(activationThreshold >= 0 && float.IsFinite(activationThreshold)) || !double.IsFinite(thresholds.Sum) || thresholds.Batches < 0)
                 throw new FormatException($"'{path}' holds an activation threshold of {activationThreshold} or a batch tally ({thresholds.Sum}, {thresholds.Batches}) that no training writes.");
             return new SaeCheckpoint(saved, nextEpoch, nextStep, optimizerStep, groups[0], groups[1], groups[2], counters, history, activationThreshold, thresholds);

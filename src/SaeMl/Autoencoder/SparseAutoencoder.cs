@@ -131,7 +131,7 @@ public sealed class SparseAutoencoder : IDisposable
         return result;
     }
 
-    /// <summary>An autoencoder with the given weights.</summary>
+    /// <summary>A TopK autoencoder with the given weights (no activation threshold: a BatchTopK model's copy needs the overload that takes its <see cref="ActivationThreshold"/>).</summary>
     /// <exception cref="FormatException">The weights are inconsistent or not finite.</exception>
     public static SparseAutoencoder FromWeights(SaeWeights weights, int activeLatents, ComputeDevice device) => FromWeights(weights, activeLatents, 0, device);
 
@@ -195,9 +195,9 @@ public sealed class SparseAutoencoder : IDisposable
 
     /// <summary>
     /// The activations ReLU(W_enc[j] · (x − b_dec) + b_enc[j]) of the given latents for every row,
-    /// whether or not TopK would keep them: row-major <c>[rows, latents]</c>. Where TopK keeps a latent the
-    /// value equals its <see cref="Encode(ReadOnlySpan{float})"/> value up to float rounding (another
-    /// matrix shape); elsewhere it shows how close the latent came, which word saliency reads.
+    /// whether or not TopK (and the <see cref="ActivationThreshold"/>) would keep them: row-major <c>[rows, latents]</c>.
+    /// Where a latent is kept the value equals its <see cref="Encode(ReadOnlySpan{float})"/> value up to float rounding
+    /// (another matrix shape); elsewhere it shows how close the latent came, which word saliency reads.
     /// </summary>
     /// <exception cref="ArgumentException">A latent is out of range, or the input is not a whole number of finite vectors.</exception>
     public float[] LatentActivations(ReadOnlySpan<float> inputs, ReadOnlySpan<int> latents)

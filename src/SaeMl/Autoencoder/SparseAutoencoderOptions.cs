@@ -88,7 +88,7 @@ public class SparseAutoencoderOptions
 
     /// <summary>
     /// With <see cref="SparseActivation.BatchTopK"/>, the most latents one vector may keep (the trained autoencoder's
-    /// <see cref="SparseAutoencoder.ActiveLatents"/>); null means 2K, at most n. Ignored by TopK.
+    /// <see cref="SparseAutoencoder.ActiveLatents"/>), above K; null means 2K, at most n. Ignored by TopK.
     /// </summary>
     public int? MaxActiveLatents;
 
@@ -183,8 +183,8 @@ public class SparseAutoencoderOptions
         Require(LatentSize >= 1, nameof(LatentSize), LatentSize, "must be at least 1");
         Require(ActiveLatents >= 1 && ActiveLatents <= LatentSize, nameof(ActiveLatents), ActiveLatents, $"must be from 1 to LatentSize ({LatentSize})");
         Require(Enum.IsDefined(Activation), nameof(Activation), Activation, "must be TopK or BatchTopK");
-        Require(MaxActiveLatents is null || (MaxActiveLatents >= ActiveLatents && MaxActiveLatents <= LatentSize), nameof(MaxActiveLatents), MaxActiveLatents ?? 0,
-            $"must be from ActiveLatents ({ActiveLatents}) to LatentSize ({LatentSize})");
+        Require(MaxActiveLatents is null || (MaxActiveLatents > ActiveLatents && MaxActiveLatents <= LatentSize), nameof(MaxActiveLatents), MaxActiveLatents ?? 0,
+            $"must be above ActiveLatents ({ActiveLatents}) and at most LatentSize ({LatentSize}): with no room above K a batch keeps every slot, and the threshold learnt would drop what training kept");
         Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
         Require(NeighborsPerQuery >= 0, nameof(NeighborsPerQuery), NeighborsPerQuery, "must not be negative");
         Require(Epochs >= 1, nameof(Epochs), Epochs, "must be at least 1");

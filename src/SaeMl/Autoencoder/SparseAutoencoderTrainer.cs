@@ -211,10 +211,13 @@ public sealed class SparseAutoencoderTrainer
         /// <summary>τ as the options state it (a measured spread could differ in its last bit between machines; the data's own checks cover it).</summary>
         private string TemperatureRule => _options.Temperature is { } tau ? tau.ToString(CultureInfo.InvariantCulture) : $"{_options.RelativeTemperature.ToString(CultureInfo.InvariantCulture)} × spread";
 
+        /// <summary>BatchTopK and its cap for the fingerprint; nothing for TopK, whose fingerprint is what it was before BatchTopK.</summary>
+        private string ActivationRule => _options.Activation == SparseActivation.TopK ? "" : $"{_options.Activation} (at most {_options.LatentSlots}), ";
+
         /// <summary>What a checkpoint must match: everything that shapes the run's trajectory.</summary>
         private string Fingerprint => string.Create(CultureInfo.InvariantCulture,
             $"queries {_data.QueryCount}, d {_data.Dimension}, n {_options.LatentSize}, K {_options.ActiveLatents}, B {_options.BatchSize}, M {_neighbors}, "
-            + $"{_options.Activation} (at most {_options.LatentSlots}), epochs {_options.Epochs}, lr {_options.LearningRate}, λ {_options.KLWeight}, r {_options.LatentKLRatio}, τ {TemperatureRule}, aux {_options.AuxKWeight}×{_settings.AuxKLatents}, "
+            + $"{ActivationRule}epochs {_options.Epochs}, lr {_options.LearningRate}, λ {_options.KLWeight}, r {_options.LatentKLRatio}, τ {TemperatureRule}, aux {_options.AuxKWeight}×{_settings.AuxKLatents}, "
             + $"dead after {_deadAfter}, validation {_options.ValidationFraction}, seed {_options.Seed}, b_dec {_options.DecoderBiasInitialization}");
 
         /// <summary>A fresh model, or the checkpoint's when resuming.</summary>
@@ -275,7 +278,7 @@ public sealed class SparseAutoencoderTrainer
             var terms = stack(readBack.Select(term => term.to(ScalarType.Float64))).cpu().data<double>().ToArray();
             _phaseEnded?.Invoke("firing counts, read back");
             deadCount = (int)terms[5];
-            if (loss.BatchThreshold is not null)
+            if (terms[6] > 0)                                                        // 0: the batch had fewer positive activations than its budget
                 _thresholds = _thresholds.Add(terms[6]);
             return new StepTerms(rate, terms[0], terms[1], terms[2], terms[3], terms[4]);
         }

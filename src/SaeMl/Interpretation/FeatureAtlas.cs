@@ -59,6 +59,8 @@ public sealed class FeatureAtlas : IDisposable
         var weights = autoencoder.GetWeights();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(BitConverter.GetBytes(autoencoder.ActiveLatents));
+        if (autoencoder.ActivationThreshold > 0)                                   // a TopK model's identity is what it was before thresholds
+            hash.AppendData(BitConverter.GetBytes(autoencoder.ActivationThreshold));
         foreach (var part in new[] { weights.EncoderWeight, weights.EncoderBias, weights.DecoderWeight, weights.DecoderBias })
             hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(part.AsSpan()));
         return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();

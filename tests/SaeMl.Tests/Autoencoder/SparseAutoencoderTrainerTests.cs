@@ -123,13 +123,9 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         DeadAfterVectors = 500, ValidationFraction = 0.1f, Seed = 5, Device = ComputeDevice.Cpu, CheckpointPath = checkpoint, Resume = true,
     };
 
-    [Fact]
-    public void Two_epochs_stopped_and_resumed_to_four_equal_four_straight_epochs()
+    /// <summary>Trains with <see cref="ResumableOptions"/> and cancels once epoch 2's checkpoint is written.</summary>
+    private void StopAfterTwoEpochs(string checkpoint)
     {
-        var straightTrainer = new SparseAutoencoderTrainer(ResumableOptions(_folder.File("straight.ckpt")));
-        using var straight = straightTrainer.Train(QueriesWithNeighbors(seed: 2));
-
-        var checkpoint = _folder.File("stopped.ckpt");
         using var stop = new CancellationTokenSource();
         var stopAfterTwo = new CallbackProgress<SaeTrainingProgress>(p =>
         {
@@ -138,6 +134,16 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         });
         var first = () => new SparseAutoencoderTrainer(ResumableOptions(checkpoint)).Train(QueriesWithNeighbors(seed: 2), stopAfterTwo, stop.Token);
         first.Should().Throw<OperationCanceledException>();
+    }
+
+    [Fact]
+    public void Two_epochs_stopped_and_resumed_to_four_equal_four_straight_epochs()
+    {
+        var straightTrainer = new SparseAutoencoderTrainer(ResumableOptions(_folder.File("straight.ckpt")));
+        using var straight = straightTrainer.Train(QueriesWithNeighbors(seed: 2));
+
+        var checkpoint = _folder.File("stopped.ckpt");
+        StopAfterTwoEpochs(checkpoint);
         var resumedTrainer = new SparseAutoencoderTrainer(ResumableOptions(checkpoint));
         var steps = new List<long>();
         using var resumed = resumedTrainer.Train(QueriesWithNeighbors(seed: 2), new CallbackProgress<SaeTrainingProgress>(p => steps.Add(p.Step)));
@@ -146,6 +152,28 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         resumed.GetWeights().EncoderWeight.Should().Equal(straight.GetWeights().EncoderWeight);
         resumed.GetWeights().DecoderWeight.Should().Equal(straight.GetWeights().DecoderWeight);
         resumed.GetWeights().DecoderBias.Should().Equal(straight.GetWeights().DecoderBias);
+        resumedTrainer.History.Should().Equal(straightTrainer.History);
+    }
+
+    [Fact]
+    public void A_checkpoint_of_format_2_from_before_activation_thresholds_resumes_as_the_TopK_run_it_was()
+    {
+        var straightTrainer = new SparseAutoencoderTrainer(ResumableOptions(_folder.File("straight2.ckpt")));
+        using var straight = straightTrainer.Train(QueriesWithNeighbors(seed: 2));
+        var checkpoint = _folder.File("format2.ckpt");
+        StopAfterTwoEpochs(checkpoint);
+
+        // Format 2 is format 3 without its last fields (θ: 4 bytes; the tally: 8 + 4), its version after the magic string (1 + 8 bytes).
+        var bytes = File.ReadAllBytes(checkpoint);
+        BitConverter.ToInt32(bytes, 9).Should().Be(3);
+        bytes.AsSpan(bytes.Length - 16).ToArray().Should().OnlyContain(b => b == 0, "a TopK run saves θ = 0 and an empty tally");
+        var formatTwo = bytes[..^16];
+        BitConverter.GetBytes(2).CopyTo(formatTwo, 9);
+        File.WriteAllBytes(checkpoint, formatTwo);
+        var resumedTrainer = new SparseAutoencoderTrainer(ResumableOptions(checkpoint));
+        using var resumed = resumedTrainer.Train(QueriesWithNeighbors(seed: 2));
+
+        resumed.GetWeights().EncoderWeight.Should().Equal(straight.GetWeights().EncoderWeight);
         resumedTrainer.History.Should().Equal(straightTrainer.History);
     }
 

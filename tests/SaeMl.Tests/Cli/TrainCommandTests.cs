@@ -169,7 +169,7 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--activation", "batchtopk", "--max-active", "3", "--max-active (3) must be from --k (4) to --latents (64)")]
+    [InlineData("--activation", "batchtopk", "--max-active", "4", "--max-active (4) must be above --k (4) and at most --latents (64)")]
     [InlineData("--max-active", "8", null, null, "--max-active applies to --activation batchtopk only")]
     public async Task A_cap_out_of_range_or_without_batchtopk_is_refused(string first, string firstValue, string? second, string? secondValue, string message)
     {

@@ -68,6 +68,12 @@ public sealed class SparseAutoencoderOnnxTests : IDisposable
         }
 
         zeros.Should().BePositive("the negative biases leave some TopK latents at 0 after the ReLU, which both sides must agree on");
+        if (activationThreshold > 0)
+        {
+            using var plain = RandomAutoencoder(4);
+            var plainZeros = plain.Encode(inputs).Values.Count(v => v == 0);
+            zeros.Should().BeGreaterThan(plainZeros, "the threshold drops positive activations at or below it, in the graph as in SaeMl");
+        }
 
         using var decoder = new InferenceSession(decoderPath);
         using var reconstructed = decoder.Run(
