@@ -40,6 +40,9 @@ public class CpuAllocationsTests
         CpuAllocations.SetHeapOption(CpuAllocations.MmapThresholdOption, 128 << 10);
         CpuAllocations.SetHeapOption(CpuAllocations.TrimThresholdOption, 128 << 10);
         CpuAllocations.SetHeapOption(CpuAllocations.TopPadOption, 128 << 10);
+        // A training earlier on this thread may have left its arena a large free top, which would serve the block below
+        // without a mapping of its own; freeing a block of 64 KiB or more makes glibc trim that top to the defaults just set.
+        Marshal.FreeHGlobal(Marshal.AllocHGlobal(96 << 10));
 
         var mappedBefore = Counters().MappedBytes;
         var outside = Marshal.AllocHGlobal(Block);
