@@ -81,7 +81,7 @@ internal static class EncodeCommand
                 throw;
             }
 
-            console.MarkupLine($"Encoded {store.RowCount:N0} vectors (n = {autoencoder.LatentSize:N0}, K = {autoencoder.ActiveLatents}).");
+            console.MarkupLine($"Encoded {store.RowCount:N0} vectors (n = {autoencoder.LatentSize:N0}, {ModelText.Sparsity(autoencoder)}).");
             return 0;
         }));
         return command;

@@ -97,7 +97,7 @@ internal static class EvaluateCommand
 
             var folder = parse.GetValue(output)!;
             var title = $"{judgements.Source}: {evaluation.Settings[0].Metrics.QueryCount:N0} queries, {corpusStore.RowCount:N0} documents, depth {options.Depth}"
-                + (transformer is null ? "" : $", {label} (n = {transformer.Autoencoder.LatentSize:N0}, K = {transformer.Autoencoder.ActiveLatents})");
+                + (transformer is null ? "" : $", {label} (n = {transformer.Autoencoder.LatentSize:N0}, {ModelText.Sparsity(transformer.Autoencoder)})");
             EvaluationJob.Report(console, new RetrievalReport([(label, evaluation)]), title, folder);
             if (parse.GetValue(trec))
             {

@@ -97,7 +97,7 @@ internal static class ExportCommand
 
                 return documents;
             });
-            console.MarkupLine($"Exported {written:N0} documents' latents (n = {autoencoder.LatentSize:N0}, K = {autoencoder.ActiveLatents}) for {formatName} to [link]{Markup.Escape(folder)}[/]"
+            console.MarkupLine($"Exported {written:N0} documents' latents (n = {autoencoder.LatentSize:N0}, {ModelText.Sparsity(autoencoder)}) for {formatName} to [link]{Markup.Escape(folder)}[/]"
                 + (queryStore is null ? "." : $", with {queryStore.RowCount:N0} search requests."));
             return 0;
         }));
@@ -122,7 +122,7 @@ internal static class ExportCommand
 
             return 0;
         });
-        console.MarkupLine($"Exported the autoencoder (d = {autoencoder.Dimension}, n = {autoencoder.LatentSize:N0}, K = {autoencoder.ActiveLatents}) as {format} to [link]{Markup.Escape(folder)}[/]: "
+        console.MarkupLine($"Exported the autoencoder (d = {autoencoder.Dimension}, n = {autoencoder.LatentSize:N0}, {ModelText.Sparsity(autoencoder)}) as {format} to [link]{Markup.Escape(folder)}[/]: "
             + Markup.Escape(string.Join(", ", Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal))));
         return 0;
     }

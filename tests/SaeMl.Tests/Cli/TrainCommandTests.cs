@@ -155,7 +155,9 @@ public sealed class TrainCommandTests : IDisposable
             model.Autoencoder.ActivationThreshold.Should().BePositive();
         }
 
-        (await Run("encode", "--model", zip, "--input", _folder.File("corpus.npy"), "--latents", _folder.File("bin"), "--device", "cpu")).ExitCode.Should().Be(0);
+        var (encodeExit, encodeOutput) = await Run("encode", "--model", zip, "--input", _folder.File("corpus.npy"), "--latents", _folder.File("bin"), "--device", "cpu");
+        encodeExit.Should().Be(0, encodeOutput);
+        System.Text.RegularExpressions.Regex.Replace(encodeOutput, @"\s+", " ").Should().MatchRegex(@"n = 64, at most K = 8 above θ = 0\.[0-9]+\)");
         var (childExit, childOutput) = await CliProcess.RunAsync("encode", "--model", zip, "--input", _folder.File("corpus.npy"), "--latents", _folder.File("bout"), "--device", "cpu");
 
         childExit.Should().Be(0, childOutput);
