@@ -120,7 +120,7 @@ internal sealed record SaeCheckpoint(
                 .Select(_ => new SaeValidationMetrics(reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()))
                 .ToList();
             var (activationThreshold, thresholds) = version >= 3 ? (reader.ReadSingle(), new BatchThresholds(reader.ReadDouble(), reader.ReadInt32())) : (0f, default); // version 2: a TopK run
-            if (!(activationThreshold >= 0 && float.IsFinite(activationThreshold)) || !double.IsFinite(thresholds.Sum) || thresholds.Batches < 0)
+            if (!SparseAutoencoder.IsValidThreshold(activationThreshold) || !double.IsFinite(thresholds.Sum) || thresholds.Batches < 0)
                 throw new FormatException($"'{path}' holds an activation threshold of {activationThreshold} or a batch tally ({thresholds.Sum}, {thresholds.Batches}) that no training writes.");
             return new SaeCheckpoint(saved, nextEpoch, nextStep, optimizerStep, groups[0], groups[1], groups[2], counters, history, activationThreshold, thresholds);
         }

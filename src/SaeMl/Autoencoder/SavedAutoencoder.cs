@@ -33,7 +33,7 @@ internal static class SavedAutoencoder
         var latentSize = entry.ReadInt("LatentSize", minimum: 1);
         var activeLatents = entry.ReadInt("ActiveLatents", minimum: 1, maximum: latentSize);
         var threshold = entry.WrittenVersion >= ThresholdVersion ? entry.Reader.ReadSingle() : 0;
-        if (!(threshold >= 0 && float.IsFinite(threshold)))
+        if (!SparseAutoencoder.IsValidThreshold(threshold))
             throw new FormatException($"The saved {entry.Component} has an activation threshold of {threshold}; it must be 0 or positive and finite.");
         var arrays = WeightStreams.Select(stream => MemoryMarshal.Cast<byte, float>(entry.ReadBlob(stream)).ToArray()).ToArray();
         var weights = new SaeWeights(dimension, latentSize, arrays[0], arrays[1], arrays[2], arrays[3]);

@@ -422,9 +422,12 @@ public sealed class SparseAutoencoder : IDisposable
             CheckLatent(latent, parameterName);
     }
 
+    /// <summary>Whether <paramref name="threshold"/> can be an <see cref="ActivationThreshold"/>: 0 or positive, and finite.</summary>
+    internal static bool IsValidThreshold(float threshold) => threshold >= 0 && float.IsFinite(threshold);
+
     private static void CheckThreshold(float threshold, string parameterName)
     {
-        if (!(threshold >= 0 && float.IsFinite(threshold)))
+        if (!IsValidThreshold(threshold))
             throw new ArgumentOutOfRangeException(parameterName, threshold, "The activation threshold must be 0 or positive and finite.");
     }
 
