@@ -106,6 +106,18 @@ internal static class InterpretationStudy
         Console.WriteLine($"| ceiling for pure latents, the planted concept as the predictor: quartiles | {F(oracle.LowerQuartile)} / {F(oracle.Median)} / {F(oracle.UpperQuartile)}; held-out activating documents that carry the concept: {carrying:P1} |");
         Console.WriteLine($"| embedding score with shuffled labels: quartiles | {F(shuffled.LowerQuartile)} / {F(shuffled.Median)} / {F(shuffled.UpperQuartile)} |");
         Console.WriteLine($"| salient words of pure latents that are their concept's words | {conceptWords} of {salient} ({conceptWords / (double)Math.Max(1, salient):P1}) |");
+        foreach (var strength in new[] { 0.7, 0.9 })
+        {
+            var strong = pure.SelectMany(p => result.Saliency[p.Latent].SalientWords.Values.SelectMany(w => w).Where(w => w.Strength >= strength).Select(w => p.Concept!.Words.Contains(w.Word))).ToList();
+            var documents = pure.Sum(p => result.Saliency[p.Latent].SalientWords.Count);
+            Console.WriteLine($"| … those at least {strength:P0} as strong as the document's strongest | {strong.Count(c => c)} of {strong.Count} ({strong.Count(c => c) / (double)Math.Max(1, strong.Count):P1}); {strong.Count / (double)Math.Max(1, documents):F1} per document |");
+        }
+        foreach (var least in new[] { 2, 3 })
+        {
+            var recurring = pure.SelectMany(p => result.Saliency[p.Latent].SalientWords.Values.SelectMany(w => w.Select(x => x.Word).Distinct()).GroupBy(w => w)
+                .Where(g => g.Count() >= least).Select(g => p.Concept!.Words.Contains(g.Key))).ToList();
+            Console.WriteLine($"| … distinct words salient in at least {least} of a latent's top documents | {recurring.Count(c => c)} of {recurring.Count} ({recurring.Count(c => c) / (double)Math.Max(1, recurring.Count):P1}); {recurring.Count / (double)Math.Max(1, pure.Count):F1} per latent |");
+        }
         Console.WriteLine($"| saliency patterns on held-out documents: median precision / recall | {F(precision.Median)} / {F(recall.Median)} |");
         Console.WriteLine($"| Zipf fit of latent document frequencies: exponent, R² | {F(latentZipf.Exponent)}, {F(latentZipf.RSquared)} ({latentZipf.Points} latents) |");
         Console.WriteLine($"| Zipf fit of {result.BagOfWordsUnit} document frequencies: exponent, R² | {F(wordZipf.Exponent)}, {F(wordZipf.RSquared)} ({wordZipf.Points} units) |");
@@ -117,6 +129,33 @@ internal static class InterpretationStudy
             var top = scan.Top.Of(latent)[0].Row;
             Console.WriteLine($"| {latent} | {scan.Statistics.Frequency(latent):P2} | {concept!.Name} | {result.Labels[latent].Text} | "
                 + $"{(result.Scores.TryGetValue(latent, out var s) ? F(s.EmbeddingScore) : "–")} | {string.Join(", ", (result.Saliency[latent].SalientWords.GetValueOrDefault(top) ?? []).Select(w => w.Word))} |");
+        }
+
+        var missed = pure.Where(p => !(result.Labels[p.Latent].Succeeded && result.Labels[p.Latent].Text.Split(", ").Take(3).All(p.Concept!.Words.Contains))).ToList();
+        if (missed.Count > 0)
+        {
+            var conceptOfWord = world.Concepts.SelectMany(c => c.Words.Select(w => (w, c.Name))).ToDictionary(p => p.w, p => p.Name);
+            Console.WriteLine();
+            Console.WriteLine("Pure latents whose first three label words are not all their concept's (each other word with the concept it belongs to, or 'filler'):");
+            Console.WriteLine();
+            var corpusShare = new double[world.Concepts.Count];
+            foreach (var document in world.Documents)
+            {
+                foreach (var c in document.Concepts)
+                    corpusShare[c] += 1.0 / world.Documents.Count;
+            }
+
+            Console.WriteLine("| latent | planted concept | label | other words | concepts of the top 50 documents: share (share of the corpus) |");
+            Console.WriteLine("|---|---|---|---|---|");
+            foreach (var (latent, concept) in missed)
+            {
+                var label = result.Labels[latent];
+                var others = label.Text.Split(", ").Take(3).Where(w => !concept!.Words.Contains(w)).Select(w => $"{w} ({conceptOfWord.GetValueOrDefault(w, "filler")})");
+                var top = scan.Top.Of(latent).Take(50).Select(a => world.Documents[(int)a.Row]).ToList();
+                var shares = top.SelectMany(d => d.Concepts).GroupBy(c => c).OrderByDescending(g => g.Count()).Take(3)
+                    .Select(g => $"{world.Concepts[g.Key].Name} {g.Count() / (double)top.Count:P0} ({corpusShare[g.Key]:P1})");
+                Console.WriteLine($"| {latent} | {concept!.Name} | {(label.Succeeded ? label.Text : label.Error)} | {string.Join(", ", others)} | {string.Join(", ", shares)} |");
+            }
         }
 
         return 0;

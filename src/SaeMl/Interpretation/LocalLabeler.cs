@@ -8,7 +8,10 @@ namespace SaeMl.Interpretation;
 /// <remarks>
 /// Counts are document frequencies: in how many top documents and how many corpus documents a word
 /// occurs. The prior puts <see cref="PriorStrength"/> pseudo-documents on the corpus's word
-/// distribution, so a rare word seen in two top documents does not outrank a word seen in forty. A top
+/// distribution, so a rare word seen in two top documents does not outrank a word seen in forty. A label
+/// word must also occur in <see cref="MinimumShare"/> of the top documents: with twenty of them, a word of
+/// a second topic that four share is far rarer in the corpus than the words all twenty share, and its
+/// log-odds would outrank theirs although it says less about the latent. A top
 /// document that repeats an earlier one almost word for word (<see cref="NearDuplicate"/> of their word
 /// sets shared) counts once: real corpora hold families of near-identical documents (a package and its
 /// -dev and -doc siblings), whose boilerplate would otherwise pass for the latent's theme.
@@ -22,18 +25,25 @@ public sealed class LocalLabeler : IFeatureLabeler
     /// <param name="background">Document frequencies over the corpus.</param>
     /// <param name="words">Words per label.</param>
     /// <param name="minimumDocuments">A word must occur in at least this many top documents.</param>
-    public LocalLabeler(WordCounts background, int words = 5, int minimumDocuments = 2)
+    /// <param name="minimumShare">A word must occur in at least this share of the top documents (near-duplicates counted once), from 0 to 1.</param>
+    public LocalLabeler(WordCounts background, int words = 5, int minimumDocuments = 2, double minimumShare = DefaultMinimumShare)
     {
         ArgumentNullException.ThrowIfNull(background);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(words);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(minimumDocuments);
+        if (!(minimumShare is >= 0 and <= 1))
+            throw new ArgumentOutOfRangeException(nameof(minimumShare), minimumShare, "The share of top documents a label word needs must be from 0 to 1.");
         if (background.Documents == 0)
             throw new ArgumentException("The background word counts hold no documents.", nameof(background));
         _background = background;
         _backgroundTotal = background.Entries.Sum(e => e.Value);
         Words = words;
         MinimumDocuments = minimumDocuments;
+        MinimumShare = minimumShare;
     }
+
+    /// <summary>The share of top documents a label word needs unless told otherwise: a quarter.</summary>
+    public const double DefaultMinimumShare = 0.25;
 
     /// <summary>The total pseudo-count of the prior.</summary>
     public const double PriorStrength = 100;
@@ -44,6 +54,9 @@ public sealed class LocalLabeler : IFeatureLabeler
     /// <summary>The fewest top documents a label word occurs in.</summary>
     public int MinimumDocuments { get; }
 
+    /// <summary>The least share of the top documents (near-duplicates counted once) a label word occurs in.</summary>
+    public double MinimumShare { get; }
+
     /// <inheritdoc/>
     public string Name => "local";
 
@@ -53,14 +66,14 @@ public sealed class LocalLabeler : IFeatureLabeler
         ArgumentNullException.ThrowIfNull(examples);
         var words = DistinctiveWords(examples.TopDocuments.Select(d => d.Text)).Take(Words).Select(w => w.Word).ToList();
         return Task.FromResult(words.Count == 0
-            ? new FeatureLabel(examples.Latent, Name, string.Empty, $"No word occurs in {MinimumDocuments} or more of the latent's {examples.TopDocuments.Count} top documents.")
+            ? new FeatureLabel(examples.Latent, Name, string.Empty, $"No word occurs in {MinimumDocuments} or more ({MinimumShare:P0} or more) of the latent's {examples.TopDocuments.Count} top documents.")
             : new FeatureLabel(examples.Latent, Name, string.Join(", ", words)));
     }
 
     /// <summary>The share of two documents' distinct words (Jaccard) from which the later counts as a repeat of the earlier.</summary>
     public const double NearDuplicate = 0.8;
 
-    /// <summary>Every word of the documents (near-duplicates counted once) that occurs in enough of them, most distinctive first, with its z-score.</summary>
+    /// <summary>Every word of the documents (near-duplicates counted once) that occurs in enough of them (<see cref="MinimumDocuments"/> and <see cref="MinimumShare"/>), most distinctive first, with its z-score.</summary>
     public IEnumerable<(string Word, double Z)> DistinctiveWords(IEnumerable<string> documents)
     {
         var kept = new List<HashSet<string>>();
@@ -77,7 +90,7 @@ public sealed class LocalLabeler : IFeatureLabeler
         var foreground = WordCounts.Of(distinct);
         var foregroundTotal = (double)foreground.Entries.Sum(e => e.Value);
         return foreground.Entries
-            .Where(e => e.Value >= MinimumDocuments)
+            .Where(e => e.Value >= MinimumDocuments && e.Value >= MinimumShare * distinct.Count)
             .Select(e => (Word: e.Key, Z: ZScore(e.Value, foregroundTotal, Math.Max(_background.DocumentsWith(e.Key), e.Value), _backgroundTotal)))
             .OrderByDescending(w => w.Z).ThenBy(w => w.Word, StringComparer.Ordinal);
     }

@@ -93,4 +93,23 @@ public sealed class FeatureMathTests
         deduplicated.Text.Split(", ").Should().BeSubsetOf(["vaccine", "immune"], "the family's words occur in one counted document, below the two a label word needs");
         WordCounts.Words("Hello, WORLD! x y2 Ünïcode's").Should().Equal("hello", "world", "ünïcode");
     }
+
+    [Fact]
+    public async Task A_second_topic_in_a_few_top_documents_does_not_outrank_what_all_of_them_share()
+    {
+        // Twenty top documents share "alpha beta gamma" (half the corpus has them); four of them also hold "rare1 rare2 rare3",
+        // found nowhere else. By log-odds alone the rare words win; they are in 4 of 20 top documents, below the default quarter.
+        var top = Enumerable.Range(0, 20).Select(i => $"alpha beta gamma u{i}a u{i}b u{i}c u{i}d" + (i < 4 ? " rare1 rare2 rare3" : string.Empty)).ToList();
+        var corpus = top.Concat(Enumerable.Range(0, 180).Select(i => $"alpha beta gamma v{i}a v{i}b v{i}c"))
+            .Concat(Enumerable.Range(0, 200).Select(i => $"filler w{i}a w{i}b w{i}c")).ToList();
+        var examples = new LabelingExamples(3, [.. top.Select(t => new LabelingExample(t, 1f, []))], []);
+
+        var label = await new LocalLabeler(WordCounts.Of(corpus), words: 3).LabelAsync(examples);
+        var rarityFirst = await new LocalLabeler(WordCounts.Of(corpus), words: 3, minimumShare: 0).LabelAsync(examples);
+
+        label.Text.Split(", ").Should().BeEquivalentTo(["alpha", "beta", "gamma"]);
+        rarityFirst.Text.Split(", ").Should().BeEquivalentTo(["rare1", "rare2", "rare3"], "the control: without the share the second topic's rarity wins");
+        FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumShare: 1.5)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumShare");
+        FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumShare: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumShare");
+    }
 }
