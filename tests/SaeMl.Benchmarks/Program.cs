@@ -18,6 +18,7 @@ var root = new RootCommand("SaeMl benchmarks: each prints a Markdown section for
     FeedbackStudy.Create(),
     InterpretationStudy.Create(),
     RealSet.Create(),
+    PseudoQuerySet.Create(),
     RealInterpretationStudy.Create(),
     RealPerspectiveStudy.Create(),
 };
