@@ -14,9 +14,11 @@ public static partial class PseudoQueries
     public const int MinimumWords = 3;
 
     /// <summary>
-    /// Up to <paramref name="perDocument"/> pseudo-queries per document, in corpus order: each of its sentences
-    /// with at least <see cref="MinimumWords"/> words, cut to its first <paramref name="maxWords"/> words and
-    /// stripped of trailing punctuation. A text already made from an earlier document (compared without case)
+    /// Up to <paramref name="perDocument"/> pseudo-queries per document, in corpus order: its title, then each
+    /// sentence of its text (a sentence ends at '.', '!' or '?' followed by white space and an ASCII capital
+    /// letter or a digit), each that has at least <see cref="MinimumWords"/> words, cut to its first
+    /// <paramref name="maxWords"/> words, without a trailing '.', ',', ';' or ':'. A text already made from an
+    /// earlier document (compared without case)
     /// is skipped, so sibling documents that share their opening give it once. Ids are
     /// <c>p:&lt;document id&gt;:&lt;i&gt;</c>.
     /// </summary>
@@ -39,7 +41,7 @@ public static partial class PseudoQueries
                 if (excludedDocuments?.Contains(document.Id) == true)
                     continue;
                 var taken = 0;
-                foreach (var sentence in SentenceEnd().Split(document.EmbeddingText))
+                foreach (var sentence in SentenceEnd().Split(document.Text).Prepend(document.Title))
                 {
                     var words = sentence.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
                     if (words.Length < MinimumWords)
@@ -58,11 +60,15 @@ public static partial class PseudoQueries
     /// <summary>
     /// Writes <c>pseudo-queries.jsonl</c> into a BEIR folder from its <c>corpus.jsonl</c>, leaving out the documents
     /// judged relevant in its <c>qrels/&lt;excludedSplit&gt;.tsv</c> (none when <paramref name="excludedSplit"/> is null).
+    /// Documents that share an excluded one's opening (a package's <c>-dev</c> and <c>-doc</c> siblings) may still give it.
     /// </summary>
     /// <returns>The path written and the number of pseudo-queries in it.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     public static (string Path, int Count) Write(string folder, int perDocument = 2, int maxWords = 12, string? excludedSplit = "test")
     {
         ArgumentNullException.ThrowIfNull(folder);
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"Could not find the BEIR folder '{folder}' (expected corpus.jsonl in it).");
         var excluded = new HashSet<string>(StringComparer.Ordinal);
         if (excludedSplit is not null)
         {

@@ -31,6 +31,9 @@ internal static class InterpretationStudy
         return command;
     }
 
+    /// <summary>Below this share of the documents a concept is not so common that a latent's top documents carry it by chance.</summary>
+    private const double RareConceptShare = 0.1;
+
     private static int Run(string folder, int latentCount, string? atlasPath, int epochs, string? figurePath, int latentSize, int activeLatents, SparseActivation activation)
     {
         using var experiment = new DemoExperiment(new DemoExperimentOptions { Folder = folder, Device = ComputeDevice.Cpu, Epochs = epochs, LatentSize = latentSize });
@@ -74,12 +77,22 @@ internal static class InterpretationStudy
         }));
         var carrying = pure.Where(p => scorer.Examples.ContainsKey(p.Latent))
             .Average(p => scorer.Examples[p.Latent].Activating.Average(row => world.Documents[(int)row].Concepts.Contains(p.Concept!.Id) ? 1.0 : 0));
+        var corpusShare = new double[world.Concepts.Count];
+        foreach (var document in world.Documents)
+        {
+            foreach (var c in document.Concepts)
+                corpusShare[c] += 1.0 / world.Documents.Count;
+        }
+
         var (salient, conceptWords) = (0, 0);
+        var (rareSalient, rareConceptWords, rareLatents) = (0, 0, 0);
         foreach (var (latent, concept) in pure)
         {
             var words = result.Saliency[latent].SalientWords.Values.SelectMany(w => w).Select(w => w.Word).ToList();
             salient += words.Count;
             conceptWords += words.Count(concept!.Words.Contains);
+            if (corpusShare[concept.Id] < RareConceptShare)
+                (rareSalient, rareConceptWords, rareLatents) = (rareSalient + words.Count, rareConceptWords + words.Count(concept.Words.Contains), rareLatents + 1);
         }
 
         var precision = LabelScorer.Distribution(result.Saliency.Values.Select(s => s.Precision));
@@ -106,6 +119,7 @@ internal static class InterpretationStudy
         Console.WriteLine($"| ceiling for pure latents, the planted concept as the predictor: quartiles | {F(oracle.LowerQuartile)} / {F(oracle.Median)} / {F(oracle.UpperQuartile)}; held-out activating documents that carry the concept: {carrying:P1} |");
         Console.WriteLine($"| embedding score with shuffled labels: quartiles | {F(shuffled.LowerQuartile)} / {F(shuffled.Median)} / {F(shuffled.UpperQuartile)} |");
         Console.WriteLine($"| salient words of pure latents that are their concept's words | {conceptWords} of {salient} ({conceptWords / (double)Math.Max(1, salient):P1}) |");
+        Console.WriteLine($"| … of the {rareLatents} pure latents whose concept is in less than {RareConceptShare:P0} of the documents | {rareConceptWords} of {rareSalient} ({rareConceptWords / (double)Math.Max(1, rareSalient):P1}) |");
         foreach (var strength in new[] { 0.7, 0.9 })
         {
             var strong = pure.SelectMany(p => result.Saliency[p.Latent].SalientWords.Values.SelectMany(w => w).Where(w => w.Strength >= strength).Select(w => p.Concept!.Words.Contains(w.Word))).ToList();
@@ -138,19 +152,12 @@ internal static class InterpretationStudy
             Console.WriteLine();
             Console.WriteLine("Pure latents whose first three label words are not all their concept's (each other word with the concept it belongs to, or 'filler'):");
             Console.WriteLine();
-            var corpusShare = new double[world.Concepts.Count];
-            foreach (var document in world.Documents)
-            {
-                foreach (var c in document.Concepts)
-                    corpusShare[c] += 1.0 / world.Documents.Count;
-            }
-
             Console.WriteLine("| latent | planted concept | label | other words | concepts of the top 50 documents: share (share of the corpus) |");
             Console.WriteLine("|---|---|---|---|---|");
             foreach (var (latent, concept) in missed)
             {
                 var label = result.Labels[latent];
-                var others = label.Text.Split(", ").Take(3).Where(w => !concept!.Words.Contains(w)).Select(w => $"{w} ({conceptOfWord.GetValueOrDefault(w, "filler")})");
+                var others = (label.Succeeded ? label.Text.Split(", ") : []).Take(3).Where(w => !concept!.Words.Contains(w)).Select(w => $"{w} ({conceptOfWord.GetValueOrDefault(w, "filler")})");
                 var top = scan.Top.Of(latent).Take(50).Select(a => world.Documents[(int)a.Row]).ToList();
                 var shares = top.SelectMany(d => d.Concepts).GroupBy(c => c).OrderByDescending(g => g.Count()).Take(3)
                     .Select(g => $"{world.Concepts[g.Key].Name} {g.Count() / (double)top.Count:P0} ({corpusShare[g.Key]:P1})");

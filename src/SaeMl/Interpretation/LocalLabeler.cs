@@ -64,9 +64,10 @@ public sealed class LocalLabeler : IFeatureLabeler
     public Task<FeatureLabel> LabelAsync(LabelingExamples examples, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(examples);
-        var words = DistinctiveWords(examples.TopDocuments.Select(d => d.Text)).Take(Words).Select(w => w.Word).ToList();
+        var distinct = Distinct(examples.TopDocuments.Select(d => d.Text));
+        var words = Rank(distinct).Take(Words).Select(w => w.Word).ToList();
         return Task.FromResult(words.Count == 0
-            ? new FeatureLabel(examples.Latent, Name, string.Empty, $"No word occurs in {MinimumDocuments} or more ({MinimumShare:P0} or more) of the latent's {examples.TopDocuments.Count} top documents.")
+            ? new FeatureLabel(examples.Latent, Name, string.Empty, $"No word occurs in {DocumentsNeeded(distinct.Count)} or more of the latent's {distinct.Count} distinct top documents.")
             : new FeatureLabel(examples.Latent, Name, string.Join(", ", words)));
     }
 
@@ -74,7 +75,14 @@ public sealed class LocalLabeler : IFeatureLabeler
     public const double NearDuplicate = 0.8;
 
     /// <summary>Every word of the documents (near-duplicates counted once) that occurs in enough of them (<see cref="MinimumDocuments"/> and <see cref="MinimumShare"/>), most distinctive first, with its z-score.</summary>
-    public IEnumerable<(string Word, double Z)> DistinctiveWords(IEnumerable<string> documents)
+    public IEnumerable<(string Word, double Z)> DistinctiveWords(IEnumerable<string> documents) => Rank(Distinct(documents));
+
+    /// <summary>How many of <paramref name="documents"/> distinct top documents a label word must occur in.</summary>
+    private int DocumentsNeeded(int documents) =>
+        Math.Max(MinimumDocuments, (int)Math.Ceiling(Math.Round(MinimumShare * documents, 9)));   // rounded first: 0.07 × 100 is 7.000000000000001
+
+    /// <summary>The documents in order, each that repeats an earlier one almost word for word left out.</summary>
+    private static List<string> Distinct(IEnumerable<string> documents)
     {
         var kept = new List<HashSet<string>>();
         var distinct = new List<string>();
@@ -87,10 +95,16 @@ public sealed class LocalLabeler : IFeatureLabeler
             distinct.Add(document);
         }
 
+        return distinct;
+    }
+
+    private IEnumerable<(string Word, double Z)> Rank(List<string> distinct)
+    {
         var foreground = WordCounts.Of(distinct);
         var foregroundTotal = (double)foreground.Entries.Sum(e => e.Value);
+        var needed = DocumentsNeeded(distinct.Count);
         return foreground.Entries
-            .Where(e => e.Value >= MinimumDocuments && e.Value >= MinimumShare * distinct.Count)
+            .Where(e => e.Value >= needed)
             .Select(e => (Word: e.Key, Z: ZScore(e.Value, foregroundTotal, Math.Max(_background.DocumentsWith(e.Key), e.Value), _backgroundTotal)))
             .OrderByDescending(w => w.Z).ThenBy(w => w.Word, StringComparer.Ordinal);
     }

@@ -38,7 +38,9 @@ public sealed class PseudoQueriesTests : IDisposable
         var documents = new[] { Document("a", "The library parses JSON fast."), Document("b", "the library parses json fast. Then it validates schemas.") };
         PseudoQueries.FromDocuments(documents, perDocument: 1).Select(q => q.Text).Should().Equal("The library parses JSON fast", "Then it validates schemas");
         PseudoQueries.FromDocuments([Document("t", "A program to draw graphs", title: "Grapher.")], perDocument: 3).Select(q => q.Text)
-            .Should().Equal(["A program to draw graphs"], "the one-word title is a sentence of its own and too short");
+            .Should().Equal(["A program to draw graphs"], "the one-word title is too short");
+        PseudoQueries.FromDocuments([Document("t", "it draws them fast", title: "A graph drawing tool")], perDocument: 3).Select(q => q.Text)
+            .Should().Equal(["A graph drawing tool", "it draws them fast"], "the title is its own text, not the start of the first sentence");
     }
 
     [Fact]
@@ -61,6 +63,6 @@ public sealed class PseudoQueriesTests : IDisposable
     {
         FluentActions.Invoking(() => PseudoQueries.FromDocuments([], perDocument: 0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("perDocument");
         FluentActions.Invoking(() => PseudoQueries.FromDocuments([], maxWords: 2)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("maxWords");
-        FluentActions.Invoking(() => PseudoQueries.Write(_folder.File("missing"))).Should().Throw<FileNotFoundException>().WithMessage("*missing*");
+        FluentActions.Invoking(() => PseudoQueries.Write(_folder.File("missing"))).Should().Throw<DirectoryNotFoundException>().WithMessage("*BEIR folder*missing*");
     }
 }

@@ -109,7 +109,12 @@ public sealed class FeatureMathTests
 
         label.Text.Split(", ").Should().BeEquivalentTo(["alpha", "beta", "gamma"]);
         rarityFirst.Text.Split(", ").Should().BeEquivalentTo(["rare1", "rare2", "rare3"], "the control: without the share the second topic's rarity wins");
+        var withQuintet = top.Select((t, i) => i < 5 ? t + " quintet" : t).ToList();
+        new LocalLabeler(WordCounts.Of(corpus)).DistinctiveWords(withQuintet).Select(w => w.Word).Should()
+            .Contain("quintet", "5 of 20 documents is exactly a quarter").And.NotContain("rare1", "4 of 20 is less");
+        new LocalLabeler(WordCounts.Of(corpus), minimumShare: 0.3).DistinctiveWords(withQuintet).Select(w => w.Word).Should().NotContain("quintet", "0.3 × 20 asks for 6");
         FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumShare: 1.5)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumShare");
+        FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumShare: -0.1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumShare");
         FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumShare: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumShare");
     }
 }
