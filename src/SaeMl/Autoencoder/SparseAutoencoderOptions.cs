@@ -183,6 +183,8 @@ public class SparseAutoencoderOptions
         Require(LatentSize >= 1, nameof(LatentSize), LatentSize, "must be at least 1");
         Require(ActiveLatents >= 1 && ActiveLatents <= LatentSize, nameof(ActiveLatents), ActiveLatents, $"must be from 1 to LatentSize ({LatentSize})");
         Require(Enum.IsDefined(Activation), nameof(Activation), Activation, "must be TopK or BatchTopK");
+        Require(Activation != SparseActivation.BatchTopK || ActiveLatents < LatentSize, nameof(ActiveLatents), ActiveLatents,
+            $"must be below LatentSize ({LatentSize}) with BatchTopK: a vector may keep more than K latents, and with K = n there are no more");
         Require(MaxActiveLatents is null || (MaxActiveLatents > ActiveLatents && MaxActiveLatents <= LatentSize), nameof(MaxActiveLatents), MaxActiveLatents ?? 0,
             $"must be above ActiveLatents ({ActiveLatents}) and at most LatentSize ({LatentSize}): with no room above K a batch keeps every slot, and the threshold learnt would drop what training kept");
         Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");

@@ -200,7 +200,7 @@ public sealed class BatchTopKTests : IDisposable
     }
 
     [Fact]
-    public void A_cap_not_above_K_or_above_n_is_refused_by_name()
+    public void A_cap_not_above_K_or_above_n_and_K_equal_to_n_are_refused_by_name()
     {
         var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 4, Activation = SparseActivation.BatchTopK, MaxActiveLatents = 4, NeighborsPerQuery = 0, KLWeight = 0 });
         var tooMany = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 4, Activation = SparseActivation.BatchTopK, MaxActiveLatents = 17, NeighborsPerQuery = 0, KLWeight = 0 });
@@ -208,6 +208,10 @@ public sealed class BatchTopKTests : IDisposable
 
         trainer.Invoking(t => t.Train(data)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("MaxActiveLatents must be above ActiveLatents (4) and at most LatentSize (16)*");
         tooMany.Invoking(t => t.Train(data)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("MaxActiveLatents");
+        var everyLatent = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 16, Activation = SparseActivation.BatchTopK, NeighborsPerQuery = 0, KLWeight = 0 });
+        everyLatent.Invoking(t => t.Train(data)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("ActiveLatents must be below LatentSize (16) with BatchTopK*", "the default cap, 2K at most n, would leave no room above K");
+        var topK = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 16, NeighborsPerQuery = 0, KLWeight = 0, Epochs = 1 });
+        topK.Invoking(t => t.Train(data)).Should().NotThrow("the control: TopK may keep every latent");
     }
 
     /// <summary>(row, slot, value) of every non-zero value.</summary>
