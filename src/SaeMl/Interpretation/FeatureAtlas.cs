@@ -28,6 +28,7 @@ public sealed class FeatureAtlas : IDisposable
         BinEdges = [.. meta["bin_edges"].Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture))];
         LatentSize = int.Parse(meta["latent_size"], CultureInfo.InvariantCulture);
         ActiveLatents = int.Parse(meta["active_latents"], CultureInfo.InvariantCulture);
+        ActivationThreshold = meta.TryGetValue("activation_threshold", out var threshold) ? float.Parse(threshold, CultureInfo.InvariantCulture) : 0;
         CorpusRows = long.Parse(meta["corpus_rows"], CultureInfo.InvariantCulture);
     }
 
@@ -40,8 +41,11 @@ public sealed class FeatureAtlas : IDisposable
     /// <summary>n.</summary>
     public int LatentSize { get; }
 
-    /// <summary>K.</summary>
+    /// <summary>K: the latents each document keeps, or with an <see cref="ActivationThreshold"/> the most it may keep.</summary>
     public int ActiveLatents { get; }
+
+    /// <summary>θ, the interpreted autoencoder's activation threshold; 0 for TopK and for atlases written before thresholds existed.</summary>
+    public float ActivationThreshold { get; }
 
     /// <summary>The corpus store's name.</summary>
     public string CorpusName => _meta["corpus_name"];
@@ -255,6 +259,7 @@ public sealed class FeatureAtlas : IDisposable
             ["model_identity"] = interpretation.ModelIdentity,
             ["latent_size"] = statistics.LatentSize.ToString(CultureInfo.InvariantCulture),
             ["active_latents"] = interpretation.ActiveLatents.ToString(CultureInfo.InvariantCulture),
+            ["activation_threshold"] = interpretation.ActivationThreshold.ToString("R", CultureInfo.InvariantCulture),
             ["corpus_name"] = interpretation.CorpusName,
             ["corpus_rows"] = statistics.Documents.ToString(CultureInfo.InvariantCulture),
             ["bin_edges"] = string.Join(',', statistics.BinEdges.Select(e => e.ToString("R", CultureInfo.InvariantCulture))),

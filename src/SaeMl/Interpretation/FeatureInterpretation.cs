@@ -15,6 +15,7 @@ public sealed class FeatureInterpretation
     internal FeatureInterpretation(
         string modelIdentity,
         int activeLatents,
+        float activationThreshold,
         EmbeddingStore corpus,
         IReadOnlyList<string> documentIds,
         FeatureScan scan,
@@ -27,6 +28,7 @@ public sealed class FeatureInterpretation
     {
         ModelIdentity = modelIdentity;
         ActiveLatents = activeLatents;
+        ActivationThreshold = activationThreshold;
         CorpusName = corpus.Name;
         _ids = documentIds;
         Scan = scan;
@@ -43,8 +45,11 @@ public sealed class FeatureInterpretation
     /// <summary>Identifies the autoencoder's weights (see <see cref="FeatureAtlas.IdentityOf"/>).</summary>
     public string ModelIdentity { get; }
 
-    /// <summary>K.</summary>
+    /// <summary>K: the latents each document keeps, or with an <see cref="ActivationThreshold"/> the most it may keep.</summary>
     public int ActiveLatents { get; }
+
+    /// <summary>θ, the autoencoder's activation threshold (<see cref="Autoencoder.SparseAutoencoder.ActivationThreshold"/>); 0 for TopK.</summary>
+    public float ActivationThreshold { get; }
 
     /// <summary>The corpus store's name.</summary>
     public string CorpusName { get; }

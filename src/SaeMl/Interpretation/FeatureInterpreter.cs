@@ -189,7 +189,7 @@ public sealed partial class FeatureInterpreter
             ? []
             : DecoderNeighbors.Of(_autoencoder, alive, Math.Min(Options.Neighbors, _autoencoder.LatentSize - 1));
         return new FeatureInterpretation(
-            identity, _autoencoder.ActiveLatents, _corpus, _ids, scan,
+            identity, _autoencoder.ActiveLatents, _autoencoder.ActivationThreshold, _corpus, _ids, scan,
             scan.Cooccurrence.Families(Options.FamilyStrength),
             BagOfWords,
             new SortedDictionary<int, FeatureLabel>(labels), scores.ToDictionary(s => s.Latent),

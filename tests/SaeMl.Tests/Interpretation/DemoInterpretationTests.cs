@@ -1,3 +1,5 @@
+using SaeMl.Autoencoder;
+using SaeMl.Compute;
 using SaeMl.Interpretation;
 using Xunit.Abstractions;
 
@@ -55,6 +57,32 @@ public sealed class DemoInterpretationTests(DemoInterpretationFixture demo, ITes
         salient.Should().BeGreaterThan(100);
         precision.Should().BeGreaterThanOrEqualTo(0.85, "salient words are the concept's words (92 % at the demo's size, docs/results.md)");
         patternPrecision.Should().BeGreaterThan(0.7, "where a pattern matches, the latent fires");
+    }
+
+    [Fact]
+    public async Task A_thresholded_autoencoder_s_atlas_keeps_its_threshold_and_a_TopK_atlas_holds_zero()
+    {
+        using var thresholded = SparseAutoencoder.FromWeights(demo.Autoencoder.GetWeights(), 2 * DemoInterpretationFixture.ActiveLatents, 0.05f, ComputeDevice.Cpu);
+        var interpreter = new FeatureInterpreter(thresholded, demo.Corpus, demo.Texts, demo.Ids);
+        var result = await interpreter.InterpretAsync(interpreter.Scan(), [.. demo.Alive.Take(3)], new LocalLabeler(interpreter.Words));
+        var (withThreshold, topK) = (Path.Combine(demo.Folder, "thresholded.sqlite"), Path.Combine(demo.Folder, "topk.sqlite"));
+        result.Save(withThreshold);
+        demo.Result.Save(topK);
+
+        string Report(string atlasPath)
+        {
+            using var atlas = FeatureAtlas.Open(atlasPath);
+            var folder = atlasPath + "-report";
+            SaeMl.Cli.Reports.FeatureReport.Write(folder, atlas, demo.Ids, demo.Texts, preview: null, resultsFolder: null);
+            return File.ReadAllText(Path.Combine(folder, "index.html"));
+        }
+
+        using (var atlas = FeatureAtlas.Open(withThreshold))
+            (atlas.ActiveLatents, atlas.ActivationThreshold, atlas.ModelIdentity).Should().Be((16, 0.05f, FeatureAtlas.IdentityOf(thresholded)));
+        using (var atlas = FeatureAtlas.Open(topK))
+            (atlas.ActiveLatents, atlas.ActivationThreshold).Should().Be((DemoInterpretationFixture.ActiveLatents, 0f), "the control: a TopK autoencoder has no threshold");
+        Report(withThreshold).Should().Contain("active per document (at most, above θ = 0.05)<b>16</b>");
+        Report(topK).Should().Contain("active per document (K)<b>8</b>").And.NotContain("θ");
     }
 
     [Fact]
