@@ -110,14 +110,6 @@ internal static class CpuSparseRows
         }
     }
 
-    /// <summary>Runs <paramref name="body"/> over ranges of 0 … <paramref name="count"/> − 1 split evenly, one per thread.</summary>
-    private static void InParts(int count, int threads, Action<int, int> body)
-    {
-        var parts = Math.Clamp(threads, 1, Math.Max(1, count));
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
-            part => body((int)((long)count * part / parts), (int)((long)count * (part + 1) / parts)));
-    }
-
     private static unsafe void Combine<T>(Tensor weights, Tensor matrix, Tensor indices, Tensor result, int threads) where T : unmanaged, INumber<T>
     {
         var (rows, active, dimension) = ((int)indices.shape[0], (int)indices.shape[1], (int)matrix.shape[1]);
@@ -126,7 +118,7 @@ internal static class CpuSparseRows
         var indexMemory = HostTensors.Pointer<long>(indices);
         var resultMemory = HostTensors.Pointer<T>(result);
         var width = TileVectors * Vector<T>.Count;
-        InParts(rows, threads, (first, end) =>
+        HostParallel.InParts(rows, threads, (first, end) =>
         {
             var column = 0;
             for (; column + width <= dimension; column += width)

@@ -52,13 +52,11 @@ internal static class CpuTopK
         var offset = HostTensors.Pointer<float>(rowOffset);
         var outputValues = HostTensors.Pointer<float>(topValues);
         var outputIndices = HostTensors.Pointer<long>(topIndices);
-        var parts = Math.Clamp(threads, 1, Math.Max(1, rows));
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
+        HostParallel.InParts(rows, threads, (start, end) =>
         {
             var keys = new ulong[columns];
             var sums = new float[columns];
             var offsets = new ReadOnlySpan<float>(offset, columns);
-            var (start, end) = ((int)((long)rows * part / parts), (int)((long)rows * (part + 1) / parts));
             for (var row = start; row < end; row++)
             {
                 TensorPrimitives.Add(new ReadOnlySpan<float>(input + (long)row * columns, columns), offsets, sums);

@@ -94,11 +94,9 @@ internal sealed class SaeOptimizer : IDisposable
         var first = HostTensors.Pointer<float>(firstMoment);
         var second = HostTensors.Pointer<float>(secondMoment);
         var count = parameter.numel();
-        var parts = (int)Math.Clamp(count / MinimumElementsPerThread, 1, Math.Max(1, get_num_threads()));
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
+        HostParallel.InParts(count, (int)Math.Clamp(count / MinimumElementsPerThread, 1, Math.Max(1, get_num_threads())), (start, end) =>
         {
             var lanes = Vector<float>.Count;
-            var (start, end) = (count * part / parts, count * (part + 1) / parts);
             var (beta1, beta2, share1, share2) = ((float)Beta1, (float)Beta2, (float)(1 - Beta1), (float)(1 - Beta2));
             var (beta1s, beta2s, share1s, share2s) = (new Vector<float>(beta1), new Vector<float>(beta2), new Vector<float>(share1), new Vector<float>(share2));
             var (sizes, epsilons) = (new Vector<float>(stepSize), new Vector<float>(epsilon));
