@@ -47,8 +47,8 @@ internal static class RetentionStudy
         MachineDescription.PrintHeading($"Retrieval kept: {corpus.RowCount:N0} documents × {corpus.Dimension}, {queries.RowCount:N0} test queries");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Original embeddings: MRR {original.MeanReciprocalRank:F4}, MRR@10 {original.MeanReciprocalRankAtCutoff:F4}."));
         Console.WriteLine();
-        Console.WriteLine("| setting | train s | val FVU | val L0 | val overlap rec. / latent | MRR rec. | kept | MRR latent | kept | latents shared q–rel | q–rel sharing none | query-only / doc-only latents | dead |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| setting | train s | val FVU | val L0 | val overlap rec. / latent | MRR rec. | kept | MRR latent | kept | latents shared q–rel | q–rel sharing none | query-only / doc-only latents | L0 test queries / documents | dead |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 
         var trained = new List<(string Group, SaeValidationMetrics Validation, double ReconstructedKept, double LatentKept)>();
         void Report(string setting, SparseAutoencoder autoencoder, double seconds, SaeValidationMetrics? validation, string group = "")
@@ -63,7 +63,7 @@ internal static class RetentionStudy
                 : string.Create(CultureInfo.InvariantCulture, $"({evaluation.FractionOfVarianceUnexplained:F3}) | – | –");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {setting} | {seconds:F0} | {validationCells} | {reconstructed.MeanReciprocalRank:F4} | {reconstructed.MeanReciprocalRank / original.MeanReciprocalRank:P1} | "
-                + $"{latent.MeanReciprocalRank:F4} | {latent.MeanReciprocalRank / original.MeanReciprocalRank:P1} | {diagnosis.SharedLatents:F2} | {diagnosis.SharingNone:P1} | {diagnosis.QueryOnly} / {diagnosis.DocumentOnly} | {validation?.DeadFraction:P1} |"));
+                + $"{latent.MeanReciprocalRank:F4} | {latent.MeanReciprocalRank / original.MeanReciprocalRank:P1} | {diagnosis.SharedLatents:F2} | {diagnosis.SharingNone:P1} | {diagnosis.QueryOnly} / {diagnosis.DocumentOnly} | {diagnosis.QueryL0:F1} / {diagnosis.DocumentL0:F1} | {validation?.DeadFraction:P1} |"));
         }
 
         foreach (var model in models)
@@ -160,12 +160,13 @@ internal static class RetentionStudy
         }
     }
 
-    private readonly record struct Diagnosis(double SharedLatents, double SharingNone, int QueryOnly, int DocumentOnly);
+    private readonly record struct Diagnosis(double SharedLatents, double SharingNone, int QueryOnly, int DocumentOnly, double QueryL0, double DocumentL0);
 
     /// <summary>
     /// Latents shared by each judged test query and its relevant documents (mean count, and the share of pairs that share
     /// none: latent retrieval cannot rank such a document above any other), and how many latents fire at least 20 times
-    /// as often (per vector) on one side as on the other: latents that split a concept into a query and a document copy.
+    /// as often (per vector) on one side as on the other: latents that split a concept into a query and a document copy;
+    /// and the mean count of latents a test query and a document keep (K for TopK; BatchTopK may give the sides different counts).
     /// </summary>
     private static Diagnosis Diagnose(SparseAutoencoder autoencoder, EmbeddingStore queries, IdIndex queryIds, EmbeddingStore corpus, IdIndex corpusIds, Qrels qrels)
     {
@@ -220,7 +221,8 @@ internal static class RetentionStudy
                 documentOnly++;
         }
 
-        return new Diagnosis(shared / Math.Max(1, pairs), none / (double)Math.Max(1, pairs), queryOnly, documentOnly);
+        return new Diagnosis(shared / Math.Max(1, pairs), none / (double)Math.Max(1, pairs), queryOnly, documentOnly,
+            queryFires.Sum() / Math.Max(1, queryVectors), documentFires.Sum() / Math.Max(1, documentVectors));
     }
 
     private static HashSet<int> Active(SparseCodes codes, int row)
