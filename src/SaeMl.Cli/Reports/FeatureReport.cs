@@ -82,15 +82,12 @@ internal static class FeatureReport
         var fireCounts = atlas.FireCounts();
         var alive = fireCounts.Count(c => c > 0);
         var zipf = atlas.Zipf();
-        var activeLatents = atlas.ActivationThreshold > 0
-            ? string.Create(CultureInfo.InvariantCulture, $"active per document (at most, above θ = {atlas.ActivationThreshold:G3})")
-            : "active per document (K)";
         var body = new StringBuilder();
         body.Append(CultureInfo.InvariantCulture, $"""
             <h1>Feature report</h1>
             <p class="muted">Autoencoder {H(atlas.ModelIdentity[..12])}… over {H(atlas.CorpusName)}: {atlas.CorpusRows:N0} documents.</p>
             <div class="facts">
-            <div>latents<b>{atlas.LatentSize:N0}</b></div><div>{activeLatents}<b>{atlas.ActiveLatents:N0}</b></div>
+            <div>latents<b>{atlas.LatentSize:N0}</b></div><div>active per document<b>{H(ModelText.Sparsity(atlas.ActiveLatents, atlas.ActivationThreshold))}</b></div>
             <div>alive<b>{alive:N0}</b></div><div>dead<b>{atlas.LatentSize - alive:N0}</b></div><div>interpreted<b>{cards.Count:N0}</b></div>
             </div>
             """);

@@ -81,8 +81,8 @@ public sealed class DemoInterpretationTests(DemoInterpretationFixture demo, ITes
             (atlas.ActiveLatents, atlas.ActivationThreshold, atlas.ModelIdentity).Should().Be((16, 0.05f, FeatureAtlas.IdentityOf(thresholded)));
         using (var atlas = FeatureAtlas.Open(topK))
             (atlas.ActiveLatents, atlas.ActivationThreshold).Should().Be((DemoInterpretationFixture.ActiveLatents, 0f), "the control: a TopK autoencoder has no threshold");
-        Report(withThreshold).Should().Contain("active per document (at most, above θ = 0.05)<b>16</b>");
-        Report(topK).Should().Contain("active per document (K)<b>8</b>").And.NotContain("θ");
+        Report(withThreshold).Should().Contain("active per document<b>at most K = 16 above θ = 0.05</b>");
+        Report(topK).Should().Contain("active per document<b>K = 8</b>").And.NotContain("θ");
     }
 
     [Fact]
