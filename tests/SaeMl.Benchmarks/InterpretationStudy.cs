@@ -60,7 +60,9 @@ internal static class InterpretationStudy
         }
 
         var pure = chosen.Select(j => (Latent: j, Concept: Pure(j))).Where(p => p.Concept is not null).ToList();
-        var rightLabels = pure.Count(p => result.Labels[p.Latent].Succeeded && result.Labels[p.Latent].Text.Split(", ").Take(3).All(p.Concept!.Words.Contains));
+        // A right label: its first three words are all the planted concept's.
+        var missed = pure.Where(p => !(result.Labels[p.Latent].Succeeded && result.Labels[p.Latent].Text.Split(", ").Take(3).All(p.Concept!.Words.Contains))).ToList();
+        var rightLabels = pure.Count - missed.Count;
         var scores = LabelScorer.Distribution(result.Scores.Values.Select(s => s.EmbeddingScore));
         var hardScores = LabelScorer.Distribution(result.Scores.Values.Select(s => s.HardNegativeScore));
         var randomScores = LabelScorer.Distribution(result.Scores.Values.Select(s => s.RandomNegativeScore));
@@ -145,7 +147,6 @@ internal static class InterpretationStudy
                 + $"{(result.Scores.TryGetValue(latent, out var s) ? F(s.EmbeddingScore) : "–")} | {string.Join(", ", (result.Saliency[latent].SalientWords.GetValueOrDefault(top) ?? []).Select(w => w.Word))} |");
         }
 
-        var missed = pure.Where(p => !(result.Labels[p.Latent].Succeeded && result.Labels[p.Latent].Text.Split(", ").Take(3).All(p.Concept!.Words.Contains))).ToList();
         if (missed.Count > 0)
         {
             var conceptOfWord = world.Concepts.SelectMany(c => c.Words.Select(w => (w, c.Name))).ToDictionary(p => p.w, p => p.Name);

@@ -5,7 +5,8 @@ namespace SaeMl.Benchmarks;
 
 /// <summary>
 /// Writes <c>pseudo-queries.jsonl</c> into a BEIR folder: query-like training texts cut from its documents, leaving
-/// out the documents its test queries ask for (real-data/run.sh embeds them next to the real training queries).
+/// out the documents its test queries ask for (docs/results.md, "Pseudo-queries cut from the documents", embeds them next to the
+/// real training queries and measures what they do).
 /// </summary>
 internal static class PseudoQuerySet
 {
