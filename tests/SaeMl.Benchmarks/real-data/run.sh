@@ -8,7 +8,8 @@ set -euo pipefail
 W=${1:?usage: run.sh <work folder>}
 REPO=$(cd "$(dirname "$0")/../../.." && pwd)
 mkdir -p "$W/stores"
-dotnet build -c Release "$REPO/src/SaeMl.Cli" "$REPO/tests/SaeMl.Benchmarks" >/dev/null
+dotnet build -c Release "$REPO/src/SaeMl.Cli" >/dev/null
+dotnet build -c Release "$REPO/tests/SaeMl.Benchmarks" >/dev/null
 S="$REPO/src/SaeMl.Cli/bin/Release/net10.0/SaeMl.Cli"
 B="dotnet run -c Release --no-build --project $REPO/tests/SaeMl.Benchmarks --"
 PREFIX="Represent this sentence for searching relevant passages: "
