@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace SaeMl.Interpretation;
 
 /// <summary>
@@ -57,8 +59,11 @@ public sealed class LocalLabeler : IFeatureLabeler
     /// <summary>The least share of the top documents (near-duplicates counted once) a label word occurs in.</summary>
     public double MinimumShare { get; }
 
-    /// <inheritdoc/>
-    public string Name => "local";
+    /// <summary>
+    /// Identifies the labeler in caches with its settings, e.g. <c>local:words=5,documents=2,share=0.25</c>: labels an atlas
+    /// holds from other settings are not reused as if this labeler had given them.
+    /// </summary>
+    public string Name => string.Create(CultureInfo.InvariantCulture, $"local:words={Words},documents={MinimumDocuments},share={MinimumShare}");
 
     /// <inheritdoc/>
     public Task<FeatureLabel> LabelAsync(LabelingExamples examples, CancellationToken cancellationToken = default)

@@ -86,7 +86,7 @@ public sealed class DemoInterpretationTests(DemoInterpretationFixture demo, ITes
     }
 
     [Fact]
-    public async Task The_atlas_reopens_with_the_same_cards_and_a_second_run_asks_the_labeler_nothing()
+    public async Task The_atlas_reopens_with_the_same_cards_and_a_second_run_asks_the_labeler_nothing_unless_its_settings_changed()
     {
         var path = Path.Combine(demo.Folder, "atlas.sqlite");
         demo.Result.Save(path);
@@ -104,11 +104,15 @@ public sealed class DemoInterpretationTests(DemoInterpretationFixture demo, ITes
             var zipf = atlas.Zipf();
             zipf.Keys.Should().BeEquivalentTo("latents", "wordpiece tokens");
             output.WriteLine($"Zipf: latents s = {zipf["latents"].Exponent:F2} (R² {zipf["latents"].RSquared:F3}); wordpiece tokens s = {zipf["wordpiece tokens"].Exponent:F2} (R² {zipf["wordpiece tokens"].RSquared:F3})");
-            atlas.Labels("local").Should().HaveCount(demo.Result.Labels.Count);
             var counting = new CountingLabeler(new LocalLabeler(demo.Interpreter.Words));
+            atlas.Labels(counting.Name).Should().HaveCount(demo.Result.Labels.Count);
             var again = await demo.Interpreter.InterpretAsync(demo.Scan, demo.Alive, counting, atlas);
             counting.Calls.Should().Be(demo.Result.Labels.Values.Count(l => !l.Succeeded), "only latents without a label are asked again");
             again.Labels.Values.Where(l => l.Succeeded).Should().BeEquivalentTo(demo.Result.Labels.Values.Where(l => l.Succeeded));
+            var otherShare = new CountingLabeler(new LocalLabeler(demo.Interpreter.Words, minimumShare: 0));
+            otherShare.Name.Should().NotBe(counting.Name);
+            await demo.Interpreter.InterpretAsync(demo.Scan, demo.Alive, otherShare, atlas);
+            otherShare.Calls.Should().Be(demo.Result.Labels.Count, "labels given under another minimum share are not reused");
 
             var someLabel = demo.Result.Labels.Values.First(l => l.Succeeded);
             atlas.FindByLabel(someLabel.Text.Split(", ")[0]).Select(f => f.Latent).Should().Contain(someLabel.Latent);
