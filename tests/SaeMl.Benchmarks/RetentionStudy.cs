@@ -25,18 +25,19 @@ internal static class RetentionStudy
         var neighbors = new Option<string>("--neighbors") { Required = true, Description = "The training queries' neighbor rows (<prefix>.ids.npy)" };
         var queries = new Option<string>("--queries") { Required = true, Description = "Test query store (its ids.txt names the rows)" };
         var qrels = new Option<string>("--qrels") { Required = true };
-        var runs = new Option<string[]>("--run") { Description = "A setting: key=value pairs separated by commas (n, k, epochs, lambda, ratio, tau, rtau, lr, batch, m, queries, seed, auxk, device, group)", AllowMultipleArgumentsPerToken = true };
+        var runs = new Option<string[]>("--run") { Description = "A setting: key=value pairs separated by commas (n, k, epochs, lambda, ratio, tau, rtau, lr, batch, m, queries, seed, auxk, device, act, kmax, group)", AllowMultipleArgumentsPerToken = true };
         var models = new Option<string[]>("--model") { Description = "Evaluate saved models instead of training", AllowMultipleArgumentsPerToken = true };
         var save = new Option<string?>("--save") { Description = "Folder to save each trained model in" };
         var plot = new Option<string?>("--plot") { Description = "PNG of retention against validation FVU, one series per group= of the runs" };
+        var breakdown = new Option<bool>("--breakdown") { Description = "Also print where the retrieval is lost: re-ranking only the original top 16 / 100, and one side reconstructed" };
         var command = new Command("retention", "Retrieval kept by SAE latents and reconstructions on a retrieval set in stores, one row per setting")
-        { trainQueries, corpus, neighbors, queries, qrels, runs, models, save, plot };
+        { trainQueries, corpus, neighbors, queries, qrels, runs, models, save, plot, breakdown };
         command.SetAction(parse => Run(parse.GetValue(trainQueries)!, parse.GetValue(corpus)!, parse.GetValue(neighbors)!, parse.GetValue(queries)!, parse.GetValue(qrels)!,
-            parse.GetValue(runs) ?? [], parse.GetValue(models) ?? [], parse.GetValue(save), parse.GetValue(plot)));
+            parse.GetValue(runs) ?? [], parse.GetValue(models) ?? [], parse.GetValue(save), parse.GetValue(plot), parse.GetValue(breakdown)));
         return command;
     }
 
-    private static int Run(string trainQueryPath, string corpusPath, string neighborsPath, string queryPath, string qrelsPath, string[] runs, string[] models, string? saveFolder, string? plotPath)
+    private static int Run(string trainQueryPath, string corpusPath, string neighborsPath, string queryPath, string qrelsPath, string[] runs, string[] models, string? saveFolder, string? plotPath, bool breakdown)
     {
         using var corpus = EmbeddingStore.Open(corpusPath);
         using var queries = EmbeddingStore.Open(queryPath);
@@ -51,6 +52,7 @@ internal static class RetentionStudy
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 
         var trained = new List<(string Group, SaeValidationMetrics Validation, double ReconstructedKept, double LatentKept)>();
+        var breakdowns = new List<(string Setting, RetrievalLossBreakdown.Breakdown Kept)>();
         void Report(string setting, SparseAutoencoder autoencoder, double seconds, SaeValidationMetrics? validation, string group = "")
         {
             var evaluation = DenseRetrievalEvaluator.EvaluateAutoencoder(autoencoder, queries, queryIds, corpus, corpusIds, qrels, evaluationOptions);
@@ -64,6 +66,8 @@ internal static class RetentionStudy
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {setting} | {seconds:F0} | {validationCells} | {reconstructed.MeanReciprocalRank:F4} | {reconstructed.MeanReciprocalRank / original.MeanReciprocalRank:P1} | "
                 + $"{latent.MeanReciprocalRank:F4} | {latent.MeanReciprocalRank / original.MeanReciprocalRank:P1} | {diagnosis.SharedLatents:F2} | {diagnosis.SharingNone:P1} | {diagnosis.QueryOnly} / {diagnosis.DocumentOnly} | {diagnosis.QueryL0:F1} / {diagnosis.DocumentL0:F1} | {validation?.DeadFraction:P1} |"));
+            if (breakdown)
+                breakdowns.Add((setting, RetrievalLossBreakdown.Measure(autoencoder, queries, queryIds, corpus, corpusIds, qrels, original.MeanReciprocalRank)));
         }
 
         foreach (var model in models)
@@ -88,6 +92,18 @@ internal static class RetentionStudy
             }
 
             Report(run, transformer.Autoencoder, seconds, trainer.History[^1], group);
+        }
+
+        if (breakdowns.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("Where the retrieval is lost (shares of the original MRR): re-ranking only the original top 16 or top 100 documents, and the whole corpus with one side reconstructed.");
+            Console.WriteLine();
+            Console.WriteLine("| setting | original top 16 re-ranked: cut / rec. / latent | original top 100 re-ranked: cut / rec. / latent | q̂ · d (queries reconstructed) | q · d̂ (documents reconstructed) |");
+            Console.WriteLine("|---|---|---|---|---|");
+            foreach (var (setting, kept) in breakdowns)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {setting} | {kept.Top16Original:P1} / {kept.Top16Reconstructed:P1} / {kept.Top16Latent:P1} | {kept.Top100Original:P1} / {kept.Top100Reconstructed:P1} / {kept.Top100Latent:P1} | {kept.QuerySideOnly:P1} | {kept.DocumentSideOnly:P1} |"));
         }
 
         if (trained.Count >= 3)
