@@ -74,7 +74,7 @@ public static partial class PseudoQueries
         {
             var qrels = BeirReader.ReadQrels(folder, excludedSplit);
             foreach (var query in qrels.QueryIds)
-                excluded.UnionWith(qrels.JudgementsOf(query).Where(j => j.Value >= 1).Select(j => j.Key));
+                excluded.UnionWith(qrels.RelevantDocuments(query));
         }
 
         var path = System.IO.Path.Combine(folder, "pseudo-queries.jsonl");

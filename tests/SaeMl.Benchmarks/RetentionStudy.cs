@@ -194,9 +194,9 @@ internal static class RetentionStudy
         {
             if (!queryIds.TryGetRow(queryId, out var queryRow))
                 continue;
-            foreach (var (documentId, grade) in qrels.JudgementsOf(queryId))
+            foreach (var documentId in qrels.RelevantDocuments(queryId))
             {
-                if (grade >= 1 && corpusIds.TryGetRow(documentId, out var documentRow))
+                if (corpusIds.TryGetRow(documentId, out var documentRow))
                 {
                     if (!wanted.TryGetValue(documentRow, out var list))
                         wanted[documentRow] = list = [];

@@ -32,9 +32,9 @@ internal static class RetrievalLossBreakdown
             if (!queryIds.TryGetRow(queryId, out var queryRow))
                 continue;
             var relevant = new HashSet<long>();
-            foreach (var (documentId, grade) in qrels.JudgementsOf(queryId))
+            foreach (var documentId in qrels.RelevantDocuments(queryId))
             {
-                if (grade >= 1 && corpusIds.TryGetRow(documentId, out var documentRow))
+                if (corpusIds.TryGetRow(documentId, out var documentRow))
                     relevant.Add(documentRow);
             }
 

@@ -58,8 +58,11 @@ public sealed class Qrels
     public IReadOnlyDictionary<string, int> JudgementsOf(string queryId) =>
         _byQuery.TryGetValue(queryId, out var judgements) ? judgements : NoJudgements;
 
+    /// <summary>The documents judged relevant to a query: grade 1 or more, trec_eval's rule (none when the query is not judged).</summary>
+    public IEnumerable<string> RelevantDocuments(string queryId) => JudgementsOf(queryId).Where(j => j.Value >= 1).Select(j => j.Key);
+
     /// <summary>The number of documents with grade ≥ 1 for a query.</summary>
-    public int RelevantCount(string queryId) => JudgementsOf(queryId).Values.Count(grade => grade >= 1);
+    public int RelevantCount(string queryId) => RelevantDocuments(queryId).Count();
 
     /// <summary>Builds qrels from judgements held in memory.</summary>
     /// <exception cref="FormatException">A pair is judged twice with different grades.</exception>

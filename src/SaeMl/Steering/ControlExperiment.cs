@@ -71,7 +71,7 @@ public static class ControlExperiment
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(depth);
         var searchDevice = device ?? ComputeDevice.Auto;
         var (judged, evaluated, queryValues) = JudgedQueries.Read(queries, queryIds, corpusIds, qrels);
-        var relevantRows = evaluated.Select(q => judged.JudgementsOf(queryIds[q]).Where(j => j.Value >= 1).Select(j => corpusIds.RowOf(j.Key)).Order().ToArray()).ToArray();
+        var relevantRows = evaluated.Select(q => judged.RelevantDocuments(queryIds[q]).Select(corpusIds.RowOf).Order().ToArray()).ToArray();
 
         var d = autoencoder.Dimension;
         var queryCodes = autoencoder.Encode(queryValues);

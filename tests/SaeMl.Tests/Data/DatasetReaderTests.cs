@@ -125,6 +125,9 @@ public sealed class DatasetReaderTests : IDisposable
         qrels.JudgementsOf("1").Should().BeEquivalentTo(new Dictionary<string, int> { ["10"] = 1, ["11"] = 0 });
         qrels.RelevantCount("1").Should().Be(1);
         qrels.RelevantCount("3").Should().Be(0);
+        qrels.RelevantDocuments("2").Should().Equal("10");
+        qrels.RelevantDocuments("1").Should().Equal(["10"], "11 is judged, but at grade 0");
+        qrels.RelevantDocuments("3").Should().BeEmpty("a negative grade is not relevant either");
         qrels.JudgementsOf("unjudged").Should().BeEmpty();
     }
 
