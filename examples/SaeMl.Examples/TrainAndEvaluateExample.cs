@@ -6,7 +6,7 @@ namespace SaeMl.Examples;
 
 /// <summary>
 /// The paper's method from texts in one ML.NET pipeline: EmbedText → SparseAutoencode fitted on a corpus's
-/// passages (each passage's 16 nearest passages feed the KL term, found by exact search), saved and loaded
+/// passages (each passage's 32 nearest passages feed the KL terms, found by exact search), saved and loaded
 /// as a model zip, then Table 1's first two rows with <c>mlContext.Ranking.EvaluateRetrieval</c>: retrieval
 /// with the original embeddings and with the sparse latents, against relevance judgements.
 /// </summary>

@@ -35,7 +35,7 @@ public sealed class ExamplesTests
         var run = await CliProcess.RunExampleAsync("train-evaluate");
 
         run.ExitCode.Should().Be(0, run.Error);
-        run.Output.Should().Contain("objective: FVU + 1 × (KL (the paper's) + 10 × latent-score KL) over each row's 16 neighbor documents").And.Contain("neighbors by exact search over the 1,000 training rows");
+        run.Output.Should().Contain("objective: FVU + 1 × (KL (the paper's) + 10 × latent-score KL) over each row's 32 neighbor documents").And.Contain("neighbors by exact search over the 1,000 training rows");
         var original = double.Parse(Regex.Match(run.Output, @"original embeddings: MRR@10 (?<v>[0-9.]+)").Groups["v"].Value, CultureInfo.InvariantCulture);
         var kept = double.Parse(Regex.Match(run.Output, @"\((?<v>[0-9.]+) % of the MRR@10 kept\)").Groups["v"].Value, CultureInfo.InvariantCulture);
         original.Should().BeGreaterThan(0.8, "the demo world's queries find their documents");

@@ -25,7 +25,7 @@ M="--model $W/debian/model/model.onnx --vocab $W/debian/model/vocab.txt --poolin
 $S embed --input "$W/debian" --part corpus --output "$W/stores/corpus" $M
 $S embed --input "$W/debian/queries.jsonl" --output "$W/stores/queries" $M --prefix "$PREFIX"
 $S embed --input "$W/debian/train-queries.jsonl" --output "$W/stores/train-queries" $M --prefix "$PREFIX"
-$S neighbors --corpus "$W/stores/corpus" --queries "$W/stores/train-queries" --k 16 --output "$W/train-neighbors" --device cpu
+$S neighbors --corpus "$W/stores/corpus" --queries "$W/stores/train-queries" --k 32 --output "$W/train-neighbors" --device cpu
 for k in 32 128; do
   $S train --queries "$W/stores/train-queries" --corpus "$W/stores/corpus" --neighbors "$W/train-neighbors" \
     --output "$W/sae-n4096-k$k-e8.zip" --latents 4096 --k $k --epochs 8 --device cpu

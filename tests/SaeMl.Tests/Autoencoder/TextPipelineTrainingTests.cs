@@ -69,7 +69,7 @@ public sealed class TextPipelineTrainingTests(Xunit.Abstractions.ITestOutputHelp
         // The store-based trainer, as saeml neighbors and saeml train run it.
         using (var training = EmbeddingStore.Open(trainingPath))
         using (var corpus = EmbeddingStore.Open(corpusPath))
-            ExactSearch.Search(training, corpus, new ExactSearchOptions { K = 16, Device = ComputeDevice.Cpu }).SaveNpy(_folder.File("neighbors.ids.npy"), _folder.File("neighbors.scores.npy"));
+            ExactSearch.Search(training, corpus, new ExactSearchOptions { K = SparseAutoencoderOptions.Defaults.NeighborsPerQuery, Device = ComputeDevice.Cpu }).SaveNpy(_folder.File("neighbors.ids.npy"), _folder.File("neighbors.scores.npy"));
         using var data = SaeTrainingData.OpenStores(trainingPath, corpusPath, _folder.File("neighbors.ids.npy"));
         using var fromStores = new SparseAutoencoderTrainer(Options(SparseAutoencoderOptions.Defaults.KLWeight)).Train(data);
 
@@ -92,7 +92,7 @@ public sealed class TextPipelineTrainingTests(Xunit.Abstractions.ITestOutputHelp
         pipeline.Latent.Should().BeApproximately(stores.Latent, 0.01, "the pipeline trains the paper's method on the same neighbors");
         pipeline.Reconstructed.Should().BeApproximately(stores.Reconstructed, 0.01);
         (pipeline.Latent, pipeline.Reconstructed).Should().NotBe(mseOnly, "KLWeight = 0 trains the ablation, another model");
-        messages.Should().ContainSingle(m => m.Contains("objective: FVU + 1 × (KL (the paper's) + 10 × latent-score KL) over each row's 16 neighbor documents at temperature 1 × their score spread", StringComparison.Ordinal)
+        messages.Should().ContainSingle(m => m.Contains($"objective: FVU + 1 × (KL (the paper's) + 10 × latent-score KL) over each row's {SparseAutoencoderOptions.Defaults.NeighborsPerQuery} neighbor documents at temperature 1 × their score spread", StringComparison.Ordinal)
             && m.Contains($"neighbors by exact search over '{corpusPath}' (2,000 documents)", StringComparison.Ordinal));
         messages.Should().ContainSingle(m => m.Contains("objective: MSE only (the ablation; no KL term)", StringComparison.Ordinal));
     }

@@ -89,7 +89,7 @@ public sealed class PackageTests : IDisposable
         File.Delete(Path.Combine(data, "model.onnx")); // the zip must carry the model
         var loaded = await DotNet(app, dll, "load", data);
 
-        trained.Output.Should().Contain("objective: FVU + 1 × (KL (the paper's) + 10 × latent-score KL) over each row's 16 neighbor documents")
+        trained.Output.Should().Contain("objective: FVU + 1 × (KL (the paper's) + 10 × latent-score KL) over each row's 32 neighbor documents")
             .And.Contain("neighbors by exact search over the 120 training rows", "the paper's method is the default in a text pipeline");
         var fromTraining = File.ReadAllLines(Path.Combine(data, "train.txt"));
         fromTraining.Should().HaveCount(120);
