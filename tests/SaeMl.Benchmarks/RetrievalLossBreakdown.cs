@@ -13,15 +13,17 @@ namespace SaeMl.Benchmarks;
 /// outside the pool outranking the relevant one), and ranking the whole corpus with one side reconstructed (q̂ · d and q · d̂).
 /// </summary>
 /// <remarks>
-/// A relevant document outside the pool counts as not retrieved. Ties count in the relevant document's favour, and the
-/// one-sided rankings are cut at depth 1,000, so these figures can exceed the evaluator's by a reciprocal rank of at most 0.001.
-/// The corpus's reconstructions are held in memory (rows × dimension floats).
+/// Every judged query in the query store counts, as in the evaluator (0 for one whose relevant documents are not in the
+/// corpus). A relevant document outside the pool counts as not retrieved, and within the pool a tie counts against it (a
+/// relevant document that shares no latent with the query ranks below every other pool document's latent score of 0).
+/// The cut and one-sided rankings are the exact search's own, cut at depth 100 and 1,000. The corpus's reconstructions
+/// are held in memory (rows × dimension floats).
 /// </remarks>
 internal static class RetrievalLossBreakdown
 {
     private const int OneSidedDepth = 1000;
 
-    /// <summary>The MRR kept, as a share of <see cref="Measure"/>'s original MRR (the original ranking cut at the pool's depth first).</summary>
+    /// <summary>The MRR kept, as shares of <see cref="Measure"/>'s original MRR: the original ranking cut at depth 16 and 100, the two re-rankings of each pool, and the two one-sided rankings.</summary>
     public readonly record struct Breakdown(double Top16Original, double Top100Original, double Top16Reconstructed, double Top16Latent, double Top100Reconstructed, double Top100Latent, double QuerySideOnly, double DocumentSideOnly);
 
     public static Breakdown Measure(SparseAutoencoder autoencoder, EmbeddingStore queries, IdIndex queryIds, EmbeddingStore corpus, IdIndex corpusIds, Qrels qrels, double originalMrr)
@@ -38,8 +40,7 @@ internal static class RetrievalLossBreakdown
                     relevant.Add(documentRow);
             }
 
-            if (relevant.Count > 0)
-                judged.Add((queryRow, relevant));
+            judged.Add((queryRow, relevant));
         }
 
         var d = corpus.Dimension;
@@ -99,19 +100,19 @@ internal static class RetrievalLossBreakdown
         return new Breakdown(Kept(top16Original), Kept(top100Original), Kept(top16Reconstructed), Kept(top16Latent), Kept(top100Reconstructed), Kept(top100Latent), Kept(queryOnly), Kept(documentOnly));
     }
 
-    /// <summary>1 / the rank of the best relevant document when only <paramref name="pool"/> is ranked by <paramref name="score"/>; 0 when none is in it.</summary>
+    /// <summary>1 / the rank of the best relevant document when only <paramref name="pool"/> is ranked by <paramref name="score"/>, ties against it; 0 when none is in it.</summary>
     private static double ReciprocalRankWithin(ReadOnlySpan<long> pool, HashSet<long> relevant, Func<long, float> score)
     {
         var scores = new float[pool.Length];
-        var best = float.NegativeInfinity;
+        var best = -1;
         for (var i = 0; i < pool.Length; i++)
         {
             scores[i] = score(pool[i]);
-            if (relevant.Contains(pool[i]))
-                best = Math.Max(best, scores[i]);
+            if (relevant.Contains(pool[i]) && (best < 0 || scores[i] > scores[best]))
+                best = i;
         }
 
-        return float.IsNegativeInfinity(best) ? 0 : 1.0 / (1 + scores.Count(s => s > best));
+        return best < 0 ? 0 : 1.0 / (1 + scores.Where((s, i) => i != best && s >= scores[best]).Count());
     }
 
     private static double ReciprocalRank(ReadOnlySpan<long> ranked, HashSet<long> relevant)

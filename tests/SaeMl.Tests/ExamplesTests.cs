@@ -39,7 +39,7 @@ public sealed class ExamplesTests
         var original = double.Parse(Regex.Match(run.Output, @"original embeddings: MRR@10 (?<v>[0-9.]+)").Groups["v"].Value, CultureInfo.InvariantCulture);
         var kept = double.Parse(Regex.Match(run.Output, @"\((?<v>[0-9.]+) % of the MRR@10 kept\)").Groups["v"].Value, CultureInfo.InvariantCulture);
         original.Should().BeGreaterThan(0.8, "the demo world's queries find their documents");
-        kept.Should().BeGreaterThan(80, "the latents keep most of the retrieval (89.8 % when written)");
+        kept.Should().BeGreaterThan(80, "the latents keep most of the retrieval (94.0 % when last run, with 32 neighbours per row)");
     }
 
     [Fact]

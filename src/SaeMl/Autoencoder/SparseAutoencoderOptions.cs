@@ -34,8 +34,8 @@ public class SparseAutoencoderOptions
         public const int BatchSize = 512;
 
         /// <summary>
-        /// M, the neighbor documents per query in the KL term (the paper: 16). 32 kept 2 to 4 points more retrieval than 16
-        /// on the hard demo world and on real text, and as much on the demo world (docs/results.md).
+        /// M, the neighbor documents per query in the KL term (the paper: 16). 32 kept about 2 to 4 points more retrieval than
+        /// 16 on the hard demo world and on real text, and within a point of it on the demo world (docs/results.md).
         /// </summary>
         public const int NeighborsPerQuery = 32;
 

@@ -55,7 +55,7 @@ public sealed class TextPipelineTrainingTests(Xunit.Abstractions.ITestOutputHelp
             NeighborCorpusPath = corpusPath, Device = ComputeDevice.Cpu,
         };
 
-        // The pipeline: texts in, the corpus searched for each training text's 16 nearest documents.
+        // The pipeline: texts in, the corpus searched for each training text's M nearest documents (the default M).
         var ml = new MLContext(seed: 1);
         var messages = new List<string>();
         ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
