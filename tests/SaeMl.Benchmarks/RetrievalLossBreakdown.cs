@@ -16,8 +16,8 @@ namespace SaeMl.Benchmarks;
 /// Every judged query in the query store counts, as in the evaluator (0 for one whose relevant documents are not in the
 /// corpus). A relevant document outside the pool counts as not retrieved, and within the pool a tie counts against it (a
 /// relevant document that shares no latent with the query ranks below every other pool document's latent score of 0).
-/// The cut and one-sided rankings are the exact search's own, cut at depth 100 and 1,000. The corpus's reconstructions
-/// are held in memory (rows × dimension floats).
+/// The cut columns (the original ranking at depth 16 and 100) and the one-sided rankings (depth 1,000) keep the exact
+/// search's own order. The corpus's reconstructions are held in memory (rows × dimension floats).
 /// </remarks>
 internal static class RetrievalLossBreakdown
 {
