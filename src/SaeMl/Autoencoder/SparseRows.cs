@@ -118,11 +118,11 @@ internal static class SparseRows
         {
             var (values, decoder, indices) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2]);
             ctx.save_for_backward([values, decoder, indices]);
-            return RememberingScope(ctx, Combine(values, decoder, indices));
+            return BackwardScope.Remember(ctx, Combine(values, decoder, indices));
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradient) =>
-            ScopedBackward(ctx, gradient, saved =>
+            BackwardScope.Run(ctx, gradient, saved =>
             {
                 var (values, decoder, indices) = (saved[0], saved[1], saved[2]);
                 var (valueGradient, decoderGradient) = DotsAndScatter(values, gradient, decoder, indices);
@@ -151,11 +151,11 @@ internal static class SparseRows
             if (inputs.requires_grad)
                 throw new ArgumentException("The inputs of the selected pre-activations are data: they get no gradient.", nameof(vars));
             ctx.save_for_backward([inputs, offset, encoder, indices]);
-            return RememberingScope(ctx, values.clone());
+            return BackwardScope.Remember(ctx, values.clone());
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradient) =>
-            ScopedBackward(ctx, gradient, saved =>
+            BackwardScope.Run(ctx, gradient, saved =>
             {
                 var (inputs, offset, encoder, indices) = (saved[0], saved[1], saved[2], saved[3]);
                 var centered = inputs - offset;
@@ -163,37 +163,5 @@ internal static class SparseRows
                 var offsetGradient = biasGradient.unsqueeze(0).mm(encoder).squeeze(0).neg_();
                 return [null!, offsetGradient, Scatter(gradient, centered, indices, encoder.shape[0]), biasGradient, null!, null!];
             });
-    }
-
-    /// <summary>The key under which a function's forward keeps its output for the backward.</summary>
-    private const string ForwardOutputKey = "SaeMl forward output";
-
-    /// <summary>A tensor the forward made, whose dispose scope the backward's gradients join.</summary>
-    private sealed record ForwardOutput(Tensor Tensor);
-
-    /// <summary>Keeps the forward's <paramref name="output"/> for <see cref="ScopedBackward"/>, and returns it.</summary>
-    private static Tensor RememberingScope(autograd.AutogradContext ctx, Tensor output)
-    {
-        ctx.save_data(ForwardOutputKey, new ForwardOutput(output));
-        return output;
-    }
-
-    /// <summary>
-    /// Runs a backward so that nothing it makes outlives the dispose scope its forward ran in. libtorch runs the backward of a
-    /// graph on a CUDA device on its own thread, where none of the caller's dispose scopes is open: every tensor made there (the
-    /// handles of the incoming gradient and of the saved tensors, the temporaries, the gradients returned) would hold device memory
-    /// until the garbage collector finalised it, which it does rarely, since the memory is not its own (a training run on a GPU
-    /// filled 139 GiB in nine epochs). The handles and temporaries are disposed when the backward ends; the returned gradients,
-    /// which libtorch copies after it returns, join the scope of the forward's output (none when the forward ran outside any).
-    /// </summary>
-    private static List<Tensor> ScopedBackward(autograd.AutogradContext ctx, Tensor gradient, Func<List<Tensor>, List<Tensor>> body)
-    {
-        using var scope = NewDisposeScope();
-        var gradients = body(ctx.get_saved_variables());
-        var forward = ((ForwardOutput)ctx.get_data(ForwardOutputKey)).Tensor;
-        foreach (var returned in gradients.Where(g => g is not null))
-            returned.MoveToOtherDisposeScope(forward);
-        gradient.Dispose();
-        return gradients;
     }
 }
