@@ -47,8 +47,8 @@ internal static class RetrievalLossBreakdown
         var originalQueries = new float[judged.Count * d];
         for (var q = 0; q < judged.Count; q++)
             queries.ReadRows(judged[q].Row, originalQueries.AsSpan(q * d, d));
-        var reconstructedQueries = autoencoder.Reconstruct(originalQueries);
-        var queryCodes = autoencoder.Encode(originalQueries);
+        var (queryCodes, reconstruction) = autoencoder.EncodeRows(originalQueries, reconstruct: true);
+        var reconstructedQueries = reconstruction!;
 
         var reconstructedCorpus = new float[checked((int)(corpus.RowCount * d))];
         var documentCodes = new List<SparseCodes>();
