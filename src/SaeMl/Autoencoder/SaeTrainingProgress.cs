@@ -9,8 +9,8 @@ namespace SaeMl.Autoencoder;
 /// <param name="Top10Overlap">
 /// Ranking faithfulness without judgements: for each validation query, the share of its 10 best documents by the
 /// original embeddings that are also among its 10 best by the reconstructions, both ranked over the same candidate
-/// pool (the neighbour documents of every query in its validation batch, its own and the others'); 1 is a perfect
-/// match. NaN when training had no neighbour documents.
+/// pool (the neighbour documents of every query in its group of up to 512 validation queries, its own and the others',
+/// whatever the training batch); 1 is a perfect match. NaN when training had no neighbour documents.
 /// </param>
 /// <param name="LatentTop10Overlap">The same with the sparse latents' inner products in place of the reconstructions'.</param>
 public sealed record SaeValidationMetrics(double Fvu, double Mse, double L0, double DeadFraction, double Kld, double Top10Overlap = double.NaN, double LatentTop10Overlap = double.NaN)

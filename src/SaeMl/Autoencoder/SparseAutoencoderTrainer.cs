@@ -24,6 +24,12 @@ namespace SaeMl.Autoencoder;
 public sealed class SparseAutoencoderTrainer
 {
     private const int BiasSampleQueries = 8192;
+
+    /// <summary>
+    /// Validation reads its queries this many at a time, whatever the training batch: each such group's neighbour documents are
+    /// the pool its top-10 overlaps rank, so the overlaps of runs with different batches compare.
+    /// </summary>
+    private const int ValidationPoolQueries = 512;
     private const long DefaultDeadCap = 10_000_000;
     private readonly SparseAutoencoderOptions _options;
     private readonly List<SaeValidationMetrics> _history = [];
@@ -150,10 +156,13 @@ public sealed class SparseAutoencoderTrainer
                 Math.Min(options.LatentSize, options.AuxKLatents ?? Math.Max(1, data.Dimension / 2)), (float)variance, options.KLWeight * options.LatentKLRatio,
                 options.Activation == SparseActivation.BatchTopK ? options.ActiveLatents : 0);
             // Host tensors the stores' rows are read straight into (no array copies); on a GPU each batch is copied in from them.
-            _queryBuffer = empty([options.BatchSize, data.Dimension], ScalarType.Float32);
-            _documentBuffer = _neighbors > 0 ? empty([(long)options.BatchSize * _neighbors, data.Dimension], ScalarType.Float32) : null;
+            _queryBuffer = empty([QueriesPerLoad, data.Dimension], ScalarType.Float32);
+            _documentBuffer = _neighbors > 0 ? empty([(long)QueriesPerLoad * _neighbors, data.Dimension], ScalarType.Float32) : null;
             _keptHeap = _device.type == DeviceType.CPU ? CpuAllocations.KeepFreedBlocks() : null;     // last: a constructor that throws is never disposed
         }
+
+        /// <summary>The most queries one read brings: a training batch, or a validation pool.</summary>
+        private int QueriesPerLoad => Math.Max(_options.BatchSize, ValidationPoolQueries);
 
         public int StepsPerEpoch { get; }
 
@@ -306,7 +315,7 @@ public sealed class SparseAutoencoderTrainer
             var sumVector = new double[_data.Dimension];
             long vectors = 0;
             using var noGrad = no_grad();
-            foreach (var batch in queries.Chunk(_options.BatchSize))
+            foreach (var batch in queries.Chunk(ValidationPoolQueries))
             {
                 using var scope = NewDisposeScope();
                 var (batchQueries, batchDocuments) = Load(batch);
@@ -422,7 +431,7 @@ public sealed class SparseAutoencoderTrainer
         /// <summary>On the CPU, the one tensor every step's dense pre-activations are written into (made at the first step); elsewhere null: a GPU's caching allocator reuses its blocks itself.</summary>
         private Tensor? PreActivations(SparseAutoencoder model) =>
             _device.type != DeviceType.CPU ? null
-                : _preActivations ??= model.NewPreActivationScratch((long)_options.BatchSize * (1 + _neighbors)).DetachFromDisposeScope();
+                : _preActivations ??= model.NewPreActivationScratch((long)QueriesPerLoad * (1 + _neighbors)).DetachFromDisposeScope();
 
         /// <summary>b_dec from a sample of training queries and their documents: zero, their mean, or their geometric median.</summary>
         private float[] InitialDecoderBias()

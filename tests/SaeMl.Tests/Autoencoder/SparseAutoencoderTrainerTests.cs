@@ -80,19 +80,19 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
     }
 
     [Fact]
-    public void Validation_top_10_overlaps_equal_a_brute_force_ranking_of_the_batch_pool()
+    public void Validation_top_10_overlaps_equal_a_brute_force_ranking_of_the_validation_pool()
     {
         const int d = 16, queryCount = 60, m = 4;
         var random = new Random(7);
         var (queries, documents) = (UnitRows(random, queryCount, d), UnitRows(random, queryCount * m, d));
         var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions
         {
-            LatentSize = 32, ActiveLatents = 8, BatchSize = 64, NeighborsPerQuery = m, Epochs = 3, KLWeight = 0.1f, ValidationFraction = 0, Seed = 3, Device = ComputeDevice.Cpu,
+            LatentSize = 32, ActiveLatents = 8, BatchSize = 16, NeighborsPerQuery = m, Epochs = 3, KLWeight = 0.1f, ValidationFraction = 0, Seed = 3, Device = ComputeDevice.Cpu,
         });
 
         using var model = trainer.Train(SaeTrainingData.FromArrays(queries, d, documents, m));
 
-        // One validation batch holds every query, so each ranks all 240 documents.
+        // One validation pool (up to 512 queries, whatever the training batch of 16) holds every query, so each ranks all 240 documents.
         var (queryCodes, documentCodes) = (model.Encode(queries), model.Encode(documents));
         var (queryRebuilt, documentRebuilt) = (model.Decode(queryCodes), model.Decode(documentCodes));
         double Dot(float[] a, int i, float[] b, int j) => Enumerable.Range(0, d).Sum(k => (double)a[i * d + k] * b[j * d + k]);
