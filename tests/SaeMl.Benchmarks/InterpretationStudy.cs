@@ -122,11 +122,41 @@ internal static class InterpretationStudy
         Console.WriteLine($"| embedding score with shuffled labels: quartiles | {F(shuffled.LowerQuartile)} / {F(shuffled.Median)} / {F(shuffled.UpperQuartile)} |");
         Console.WriteLine($"| salient words of pure latents that are their concept's words | {conceptWords} of {salient} ({conceptWords / (double)Math.Max(1, salient):P1}) |");
         Console.WriteLine($"| … of the {rareLatents} pure latents whose concept is in less than {RareConceptShare:P0} of the documents | {rareConceptWords} of {rareSalient} ({rareConceptWords / (double)Math.Max(1, rareSalient):P1}) |");
-        foreach (var strength in new[] { 0.7, 0.9 })
+        foreach (var strength in new[] { 0.5, 0.7, 0.9 })
         {
             var strong = pure.SelectMany(p => result.Saliency[p.Latent].SalientWords.Values.SelectMany(w => w).Where(w => w.Strength >= strength).Select(w => p.Concept!.Words.Contains(w.Word))).ToList();
             var documents = pure.Sum(p => result.Saliency[p.Latent].SalientWords.Count);
-            Console.WriteLine($"| … those at least {strength:P0} as strong as the document's strongest | {strong.Count(c => c)} of {strong.Count} ({strong.Count(c => c) / (double)Math.Max(1, strong.Count):P1}); {strong.Count / (double)Math.Max(1, documents):F1} per document |");
+            // Recall: of the concept's distinct words among a top document's analysed words, the share found salient.
+            var (present, found) = (0, 0);
+            foreach (var (latent, concept) in pure)
+            {
+                foreach (var (row, words) in result.Saliency[latent].SalientWords)
+                {
+                    var inDocument = DemoWorld.EmbeddingText(world.Documents[(int)row]).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Take(new InterpretationOptions().SaliencyWords).Where(concept!.Words.Contains).ToHashSet();
+                    present += inDocument.Count;
+                    found += words.Where(w => w.Strength >= strength).Select(w => w.Word).Distinct().Count(inDocument.Contains);
+                }
+            }
+            Console.WriteLine($"| … those at least {strength:P0} as strong as the document's strongest | {strong.Count(c => c)} of {strong.Count} ({strong.Count(c => c) / (double)Math.Max(1, strong.Count):P1}); {strong.Count / (double)Math.Max(1, documents):F1} per document; recall of the concept's words in the document {found} of {present} ({found / (double)Math.Max(1, present):P1}) |");
+        }
+        {
+            // The salient words that are not the concept's: a word of another concept planted in the same document, or a filler word.
+            var conceptOf = world.Concepts.SelectMany(c => c.Words.Select(w => (Word: w, c.Id))).DistinctBy(p => p.Word).ToDictionary(p => p.Word, p => p.Id);
+            var (coPlanted, filler) = (0, 0);
+            foreach (var (latent, concept) in pure)
+            {
+                foreach (var (row, words) in result.Saliency[latent].SalientWords)
+                {
+                    foreach (var word in words.Select(w => w.Word).Where(w => !concept!.Words.Contains(w)))
+                    {
+                        if (!conceptOf.TryGetValue(word, out var other))
+                            filler++;
+                        else if (world.Documents[(int)row].Concepts.Contains(other))
+                            coPlanted++;
+                    }
+                }
+            }
+            Console.WriteLine($"| … the others: words of another concept planted in the same document / filler words | {coPlanted} / {filler} |");
         }
         foreach (var least in new[] { 2, 3 })
         {
