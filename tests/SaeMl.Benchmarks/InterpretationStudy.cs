@@ -122,21 +122,18 @@ internal static class InterpretationStudy
         Console.WriteLine($"| embedding score with shuffled labels: quartiles | {F(shuffled.LowerQuartile)} / {F(shuffled.Median)} / {F(shuffled.UpperQuartile)} |");
         Console.WriteLine($"| salient words of pure latents that are their concept's words | {conceptWords} of {salient} ({conceptWords / (double)Math.Max(1, salient):P1}) |");
         Console.WriteLine($"| … of the {rareLatents} pure latents whose concept is in less than {RareConceptShare:P0} of the documents | {rareConceptWords} of {rareSalient} ({rareConceptWords / (double)Math.Max(1, rareSalient):P1}) |");
+        // Recall's denominator: each analysed top document's distinct words of the latent's concept, among the words saliency reads.
+        var analysedWords = new InterpretationOptions().SaliencyWords;
+        var conceptWordsIn = pure.ToDictionary(p => p.Latent, p => result.Saliency[p.Latent].SalientWords.Keys.ToDictionary(row => row,
+            row => DemoWorld.EmbeddingText(world.Documents[(int)row]).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Take(analysedWords).Where(p.Concept!.Words.Contains).ToHashSet()));
         foreach (var strength in new[] { 0.5, 0.7, 0.9 })
         {
             var strong = pure.SelectMany(p => result.Saliency[p.Latent].SalientWords.Values.SelectMany(w => w).Where(w => w.Strength >= strength).Select(w => p.Concept!.Words.Contains(w.Word))).ToList();
             var documents = pure.Sum(p => result.Saliency[p.Latent].SalientWords.Count);
             // Recall: of the concept's distinct words among a top document's analysed words, the share found salient.
-            var (present, found) = (0, 0);
-            foreach (var (latent, concept) in pure)
-            {
-                foreach (var (row, words) in result.Saliency[latent].SalientWords)
-                {
-                    var inDocument = DemoWorld.EmbeddingText(world.Documents[(int)row]).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Take(new InterpretationOptions().SaliencyWords).Where(concept!.Words.Contains).ToHashSet();
-                    present += inDocument.Count;
-                    found += words.Where(w => w.Strength >= strength).Select(w => w.Word).Distinct().Count(inDocument.Contains);
-                }
-            }
+            var present = conceptWordsIn.Values.Sum(rows => rows.Values.Sum(w => w.Count));
+            var found = pure.Sum(p => result.Saliency[p.Latent].SalientWords.Sum(d =>
+                d.Value.Where(w => w.Strength >= strength).Select(w => w.Word).Distinct().Count(conceptWordsIn[p.Latent][d.Key].Contains)));
             Console.WriteLine($"| … those at least {strength:P0} as strong as the document's strongest | {strong.Count(c => c)} of {strong.Count} ({strong.Count(c => c) / (double)Math.Max(1, strong.Count):P1}); {strong.Count / (double)Math.Max(1, documents):F1} per document; recall of the concept's words in the document {found} of {present} ({found / (double)Math.Max(1, present):P1}) |");
         }
         {
