@@ -12,6 +12,18 @@ internal static class CliOptions
     /// <summary>An int option that may be 0 but not negative.</summary>
     public static Option<int> NonNegativeInt(string name, string description, int defaultValue) => IntAtLeast(name, description, defaultValue, 0);
 
+    /// <summary>An int option of at least 1 that may be left out (null), for a default the command works out itself.</summary>
+    public static Option<int?> OptionalPositiveInt(string name, string description)
+    {
+        var option = new Option<int?>(name) { Description = description };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 1)
+                result.AddError($"{name} must be at least 1.");
+        });
+        return option;
+    }
+
     /// <summary>A float option whose value must satisfy <paramref name="rule"/>, checked at parse time in the flag's words.</summary>
     public static Option<float> Float(string name, string description, float defaultValue, Func<float, bool> rule, string expected)
     {

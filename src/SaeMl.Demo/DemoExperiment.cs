@@ -156,6 +156,7 @@ public sealed class DemoExperiment : IDisposable
             ReconstructionColumnName = SaeColumnNames.Reconstruction,
             LatentSize = Options.LatentSize, ActiveLatents = activeLatents, Activation = activation, KLWeight = klWeight, LatentKLRatio = latentKLRatio, Epochs = Options.Epochs,
             NeighborsPerQuery = Options.TrainingNeighbors, Device = Options.Device,
+            BatchSize = SparseAutoencoderOptions.Defaults.BatchSize,   // the paper's 512 queries a step at every K, as Table 1 is recorded
         },
         System.IO.Path.Combine(WorldFolder, string.Create(CultureInfo.InvariantCulture,
             $"sae-n{Options.LatentSize}-k{activeLatents}{(activation == SparseActivation.TopK ? "" : "-" + activation.ToString().ToLowerInvariant())}-kl{klWeight}r{(klWeight == 0 ? 0 : latentKLRatio)}-e{Options.Epochs}-q{Options.TrainingQueries}x{Options.TrainingNeighbors}.zip")));

@@ -31,7 +31,7 @@ internal static class TrainCommand
         };
         var maxActive = new Option<int?>("--max-active") { Description = "With --activation batchtopk, the most latents one vector may keep (default 2K)" };
         var epochs = CliOptions.PositiveInt("--epochs", "Passes over the training queries", defaults.Epochs);
-        var batchSize = CliOptions.PositiveInt("--batch-size", "Queries per step", defaults.BatchSize);
+        var batchSize = CliOptions.OptionalPositiveInt("--batch-size", "Queries per step (default: 16,384 / K, from 128 to 512: 512 up to K = 32, 256 at 64, 128 from 128)");
         var neighborsPerQuery = CliOptions.NonNegativeInt("--neighbors-per-query", "M, documents per query in the KL term (at least 2; with --kl-weight 0 they are not used)", defaults.NeighborsPerQuery);
         var learningRate = CliOptions.Float("--lr", "Adam's initial learning rate (cosine schedule to 0)", defaults.LearningRate, v => v > 0, "a positive number");
         var lambda = CliOptions.Float("--kl-weight", "λ, the KL term's weight; 0 gives the MSE-only ablation", defaults.KLWeight, v => v >= 0, "0 or a positive number");
@@ -111,7 +111,7 @@ internal static class TrainCommand
             if (options.NeighborsPerQuery > data.NeighborsAvailable)
                 throw new ArgumentException($"--neighbors-per-query is {options.NeighborsPerQuery}, but --neighbors '{neighborRows}' holds {data.NeighborsAvailable} neighbors per query.");
             console.MarkupLine($"Training a sparse autoencoder (n = {options.LatentSize:N0}, K = {options.ActiveLatents}{(options.Activation == SparseActivation.BatchTopK ? $" on average, BatchTopK, at most {options.MaxActiveLatents?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "2K"}" : "")}) on {data.QueryCount:N0} queries "
-                + $"with {options.NeighborsPerQuery} neighbors each (dimension {data.Dimension}) on [bold]{options.Device.Resolve()}[/]; λ = {options.KLWeight}, r = {options.LatentKLRatio}, τ = {(options.Temperature is { } t ? t.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"{options.RelativeTemperature} × the neighbors' score spread")}.");
+                + $"with {options.NeighborsPerQuery} neighbors each (dimension {data.Dimension}), {options.EffectiveBatchSize} queries a step{(options.BatchSize is null ? " (the default at this K)" : "")}, on [bold]{options.Device.Resolve()}[/]; λ = {options.KLWeight}, r = {options.LatentKLRatio}, τ = {(options.Temperature is { } t ? t.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"{options.RelativeTemperature} × the neighbors' score spread")}.");
             TrainingJob.Run(console, progress =>
             {
                 using var transformer = new MLContext().Transforms

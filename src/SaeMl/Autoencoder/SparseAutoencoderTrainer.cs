@@ -145,7 +145,7 @@ public sealed class SparseAutoencoderTrainer
                     ? $"The training data ({data.Source}) holds no rows; there is nothing to train on."
                     : $"The training data ({data.Source}) holds {data.QueryCount} rows; none is left for training after the validation share ({options.ValidationFraction:P0}).", nameof(data));
 
-            StepsPerEpoch = (_trainQueries.Length + options.BatchSize - 1) / options.BatchSize;
+            StepsPerEpoch = (_trainQueries.Length + options.EffectiveBatchSize - 1) / options.EffectiveBatchSize;
             TotalSteps = (long)StepsPerEpoch * options.Epochs;
             _deadAfter = options.DeadAfterVectors ?? Math.Min(DefaultDeadCap, (long)_trainQueries.Length * (1 + _neighbors));
             var (variance, spread) = SampleStatistics();
@@ -162,7 +162,7 @@ public sealed class SparseAutoencoderTrainer
         }
 
         /// <summary>The most queries one read brings: a training batch, or a validation pool.</summary>
-        private int QueriesPerLoad => Math.Max(_options.BatchSize, ValidationPoolQueries);
+        private int QueriesPerLoad => Math.Max(_options.EffectiveBatchSize, ValidationPoolQueries);
 
         public int StepsPerEpoch { get; }
 
@@ -225,7 +225,7 @@ public sealed class SparseAutoencoderTrainer
 
         /// <summary>What a checkpoint must match: everything that shapes the run's trajectory.</summary>
         private string Fingerprint => string.Create(CultureInfo.InvariantCulture,
-            $"queries {_data.QueryCount}, d {_data.Dimension}, n {_options.LatentSize}, K {_options.ActiveLatents}, B {_options.BatchSize}, M {_neighbors}, "
+            $"queries {_data.QueryCount}, d {_data.Dimension}, n {_options.LatentSize}, K {_options.ActiveLatents}, B {_options.EffectiveBatchSize}, M {_neighbors}, "
             + $"{ActivationRule}epochs {_options.Epochs}, lr {_options.LearningRate}, λ {_options.KLWeight}, r {_options.LatentKLRatio}, τ {TemperatureRule}, aux {_options.AuxKWeight}×{_settings.AuxKLatents}, "
             + $"dead after {_deadAfter}, validation {_options.ValidationFraction}, seed {_options.Seed}, b_dec {_options.DecoderBiasInitialization}");
 
@@ -253,7 +253,7 @@ public sealed class SparseAutoencoderTrainer
 
         public IReadOnlyList<int[]> EpochBatches(int epoch) =>
             Shuffled((int[])_trainQueries.Clone(), new Random(unchecked(_options.Seed * 7919 + (epoch + 1) * 104729))) // not HashCode: it is seeded per process
-                .Chunk(_options.BatchSize)
+                .Chunk(_options.EffectiveBatchSize)
                 .ToList();
 
         /// <summary>

@@ -205,7 +205,7 @@ public sealed class SparseAutoencoderEstimator : IEstimator<SparseAutoencoderTra
             ? string.Create(CultureInfo.InvariantCulture, $"FVU + {options.KLWeight} × (KL (the paper's) + {options.LatentKLRatio} × latent-score KL) over each row's {options.NeighborsPerQuery} neighbor documents at temperature {(options.Temperature is { } tau ? tau.ToString(CultureInfo.InvariantCulture) : $"{options.RelativeTemperature} × their score spread")}")
             : "MSE only (the ablation; no KL term)";
         MLNetInternals.Info(_host, Channel, string.Create(CultureInfo.InvariantCulture,
-            $"SparseAutoencode: n = {options.LatentSize}, K = {options.ActiveLatents}, {options.Epochs} epochs over {data.QueryCount} rows from {data.Source}; objective: {objective}; {options.ValidationFraction:P0} of the rows held out for validation."));
+            $"SparseAutoencode: n = {options.LatentSize}, K = {options.ActiveLatents}, {options.Epochs} epochs over {data.QueryCount} rows from {data.Source}, {options.EffectiveBatchSize} a step{(options.BatchSize is null ? " (the default at this K)" : "")}; objective: {objective}; {options.ValidationFraction:P0} of the rows held out for validation."));
         var progress = new CallbackProgress<SaeTrainingProgress>(p =>
         {
             if (p.Validation is { } v)

@@ -127,6 +127,7 @@ public sealed class SparseAutoencodeTests : IDisposable
         var data = ml.Data.LoadFromEnumerable(Rows(100, seed: 4));
         var ablation = Options();
         ablation.KLWeight = 0;
+        ablation.BatchSize = null;
 
         using var paper = Train(ml, data);
         using var mseOnly = ml.Transforms.SparseAutoencode(ablation).Fit(data);
@@ -134,6 +135,8 @@ public sealed class SparseAutoencodeTests : IDisposable
         var lines = messages.Where(m => m.Contains("SparseAutoencode", StringComparison.Ordinal)).ToList();
         lines.Should().ContainSingle(m => m.Contains($"objective: FVU + 1 × (KL (the paper's) + 10 × latent-score KL) over each row's {M} neighbor documents", StringComparison.Ordinal));
         lines.Should().ContainSingle(m => m.Contains("objective: MSE only (the ablation; no KL term)", StringComparison.Ordinal));
+        lines.Should().ContainSingle(m => m.Contains(", 64 a step; objective: FVU", StringComparison.Ordinal), "the batch size set");
+        lines.Should().ContainSingle(m => m.Contains(", 512 a step (the default at this K); objective: MSE only", StringComparison.Ordinal), "K = 4 takes the default 512");
         lines.Should().OnlyContain(m => !m.Contains("objective") || m.Contains("5 % of the rows held out for validation", StringComparison.Ordinal));
         lines.Count(m => m.Contains("epoch 1/2: validation FVU", StringComparison.Ordinal)).Should().Be(2);
         lines.Count(m => m.Contains("epoch 2/2: validation FVU", StringComparison.Ordinal)).Should().Be(2);

@@ -225,6 +225,53 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
         train.Should().Throw<ArgumentOutOfRangeException>().WithMessage("ActiveLatents must be from 1 to LatentSize (16).*");
     }
 
+    [Theory]
+    [InlineData(1, 512)]
+    [InlineData(32, 512)]
+    [InlineData(48, 341)]
+    [InlineData(64, 256)]
+    [InlineData(128, 128)]
+    [InlineData(1000, 128)]
+    public void The_default_batch_holds_16384_active_query_latents_between_128_and_512_queries(int activeLatents, int expected)
+    {
+        SparseAutoencoderOptions.Defaults.BatchSizeFor(activeLatents).Should().Be(expected);
+        new SparseAutoencoderOptions { ActiveLatents = activeLatents }.EffectiveBatchSize.Should().Be(expected);
+        new SparseAutoencoderOptions { ActiveLatents = activeLatents, BatchSize = 7 }.EffectiveBatchSize.Should().Be(7, "a batch size that is set is taken as set");
+    }
+
+    [Theory]
+    [InlineData(8, null, 2)]      // 512 a step: ceil(600 / 512)
+    [InlineData(64, null, 3)]     // 256
+    [InlineData(128, null, 5)]    // 128
+    [InlineData(128, 100, 6)]     // as set
+    public void Training_takes_the_steps_of_the_default_batch_for_its_K_or_of_the_batch_set(int activeLatents, int? batchSize, int stepsPerEpoch)
+    {
+        const int d = 8, queryCount = 600;
+        var queries = UnitRows(new Random(4), queryCount, d);
+        var totals = new List<long>();
+        var options = new SparseAutoencoderOptions
+        {
+            LatentSize = 256, ActiveLatents = activeLatents, BatchSize = batchSize, NeighborsPerQuery = 0, KLWeight = 0, Epochs = 2, ValidationFraction = 0, Seed = 1,
+            Device = ComputeDevice.Cpu,
+        };
+
+        using var model = new SparseAutoencoderTrainer(options).Train(SaeTrainingData.FromArrays(queries, d), new CallbackProgress<SaeTrainingProgress>(p => totals.Add(p.TotalSteps)));
+
+        totals.Should().NotBeEmpty().And.OnlyContain(t => t == 2 * stepsPerEpoch);
+    }
+
+    [Fact]
+    public void A_batch_size_below_1_is_refused_by_name()
+    {
+        var trainer = new SparseAutoencoderTrainer(new SparseAutoencoderOptions { LatentSize = 16, ActiveLatents = 2, BatchSize = 0, Device = ComputeDevice.Cpu });
+
+        var train = () => trainer.Train(QueriesWithNeighbors(seed: 1));
+
+        train.Should().Throw<ArgumentOutOfRangeException>().WithMessage("BatchSize must be at least 1 (or null: the default for ActiveLatents).*");
+        var noK = () => SparseAutoencoderOptions.Defaults.BatchSizeFor(0);
+        noK.Should().Throw<ArgumentOutOfRangeException>();
+    }
+
     [Fact]
     public void Tau_defaults_to_the_neighbors_score_spread_times_the_relative_temperature()
     {

@@ -53,7 +53,7 @@ public sealed class TrainCommandTests : IDisposable
         var zip = _folder.File("sae.zip");
         var (trainExit, trainOutput) = await Run(TrainArguments(zip));
         trainExit.Should().Be(0, trainOutput);
-        System.Text.RegularExpressions.Regex.Replace(trainOutput, @"\s+", " ").Should().Contain("epoch 3: validation FVU").And.MatchRegex(@"top-10 overlap [01]\.[0-9]{3} \(latents [01]\.[0-9]{3}\)").And.Contain($"Wrote {zip}");
+        System.Text.RegularExpressions.Regex.Replace(trainOutput, @"\s+", " ").Should().Contain("epoch 3: validation FVU").And.Contain("32 queries a step, on").And.MatchRegex(@"top-10 overlap [01]\.[0-9]{3} \(latents [01]\.[0-9]{3}\)").And.Contain($"Wrote {zip}");
 
         var (encodeExit, encodeOutput) = await Run("encode", "--model", zip, "--input", _folder.File("corpus.npy"),
             "--latents", _folder.File("in"), "--reconstruction", _folder.File("in-reconstruction"), "--device", "cpu");
@@ -182,6 +182,27 @@ public sealed class TrainCommandTests : IDisposable
         exitCode.Should().Be(SaeMlCommandLine.Usage);
         output.Should().Contain($"error: {message}");
         File.Exists(_folder.File("cap.zip")).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Without_batch_size_the_default_for_K_is_used_and_stated_and_a_batch_size_of_0_is_refused()
+    {
+        string[] Arguments(string output, string? batchSize)
+        {
+            var arguments = TrainArguments(output).ToList();
+            var at = arguments.IndexOf("--batch-size");
+            arguments.RemoveRange(at, 2);
+            return batchSize is null ? [.. arguments] : [.. arguments, "--batch-size", batchSize];
+        }
+
+        var (exitCode, output) = await Run(Arguments(_folder.File("default.zip"), null));
+        exitCode.Should().Be(0, output);
+        System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " ").Should().Contain("512 queries a step (the default at this K), on");
+
+        var (zeroExit, zeroOutput) = await Run(Arguments(_folder.File("zero.zip"), "0"));
+        zeroExit.Should().Be(SaeMlCommandLine.Usage);
+        zeroOutput.Should().Contain("--batch-size must be at least 1.");
+        File.Exists(_folder.File("zero.zip")).Should().BeFalse();
     }
 
     [Fact]
