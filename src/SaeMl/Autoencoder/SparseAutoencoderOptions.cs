@@ -43,7 +43,7 @@ public class SparseAutoencoderOptions
         /// The default B at K active latents: <see cref="ActiveQueryLatentsPerStep"/> / K queries a step, from
         /// <see cref="SmallestBatchSize"/> to <see cref="BatchSize"/> (512 up to K = 32, 256 at K = 64, 128 from K = 128).
         /// At K = 128 on the hard demo world 128 queries a step keep 98.9 % / 98.6 % of the MRR where 512 keep
-        /// 93.3 % / 98.0 %, while at K = 32 512 keep the most on both demo worlds (docs/results.md).
+        /// 93.3 % / 98.0 %, while at K = 32 512 keep the most on the demo world and about what 256 keep on the hard one (docs/results.md).
         /// </summary>
         /// <param name="activeLatents">K, at least 1.</param>
         public static int BatchSizeFor(int activeLatents)

@@ -248,16 +248,17 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
     {
         const int d = 8, queryCount = 600;
         var queries = UnitRows(new Random(4), queryCount, d);
-        var totals = new List<long>();
+        var (totals, steps) = (new List<long>(), new List<long>());
         var options = new SparseAutoencoderOptions
         {
             LatentSize = 256, ActiveLatents = activeLatents, BatchSize = batchSize, NeighborsPerQuery = 0, KLWeight = 0, Epochs = 2, ValidationFraction = 0, Seed = 1,
             Device = ComputeDevice.Cpu,
         };
 
-        using var model = new SparseAutoencoderTrainer(options).Train(SaeTrainingData.FromArrays(queries, d), new CallbackProgress<SaeTrainingProgress>(p => totals.Add(p.TotalSteps)));
+        using var model = new SparseAutoencoderTrainer(options).Train(SaeTrainingData.FromArrays(queries, d), new CallbackProgress<SaeTrainingProgress>(p => { totals.Add(p.TotalSteps); steps.Add(p.Step); }));
 
         totals.Should().NotBeEmpty().And.OnlyContain(t => t == 2 * stepsPerEpoch);
+        steps.Max().Should().Be(2 * stepsPerEpoch, "the epochs are cut into batches of that size");
     }
 
     [Fact]
