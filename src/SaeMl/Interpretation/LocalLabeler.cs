@@ -11,7 +11,9 @@ namespace SaeMl.Interpretation;
 /// Counts are document frequencies: in how many top documents and how many corpus documents a word
 /// occurs. The prior puts <see cref="PriorStrength"/> pseudo-documents on the corpus's word
 /// distribution, so a rare word seen in two top documents does not outrank a word seen in forty. A label
-/// word must also occur in <see cref="MinimumShare"/> of the top documents: with twenty of them, a word of
+/// word must be over-represented in the top documents, its z-score at least <see cref="MinimumZ"/> (a function word that
+/// a quarter of them hold says nothing of a latent whose top documents share no content word; such a latent gets no label
+/// rather than "need, at, from"), and must occur in <see cref="MinimumShare"/> of the top documents: with twenty of them, a word of
 /// a second topic that four share is far rarer in the corpus than the words all twenty share, and its
 /// log-odds would outrank theirs although it says less about the latent. A top
 /// document that repeats an earlier one almost word for word (<see cref="NearDuplicate"/> of their word
@@ -28,13 +30,16 @@ public sealed class LocalLabeler : IFeatureLabeler
     /// <param name="words">Words per label.</param>
     /// <param name="minimumDocuments">A word must occur in at least this many top documents.</param>
     /// <param name="minimumShare">A word must occur in at least this share of the top documents (near-duplicates counted once), from 0 to 1.</param>
-    public LocalLabeler(WordCounts background, int words = 5, int minimumDocuments = 2, double minimumShare = DefaultMinimumShare)
+    /// <param name="minimumZ">A word's z-score must reach this; <see cref="double.NegativeInfinity"/> keeps every word that meets the counts.</param>
+    public LocalLabeler(WordCounts background, int words = 5, int minimumDocuments = 2, double minimumShare = DefaultMinimumShare, double minimumZ = DefaultMinimumZ)
     {
         ArgumentNullException.ThrowIfNull(background);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(words);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(minimumDocuments);
         if (!(minimumShare is >= 0 and <= 1))
             throw new ArgumentOutOfRangeException(nameof(minimumShare), minimumShare, "The share of top documents a label word needs must be from 0 to 1.");
+        if (double.IsNaN(minimumZ) || double.IsPositiveInfinity(minimumZ))
+            throw new ArgumentOutOfRangeException(nameof(minimumZ), minimumZ, "The z-score a label word needs must be a number (or negative infinity for none).");
         if (background.Documents == 0)
             throw new ArgumentException("The background word counts hold no documents.", nameof(background));
         _background = background;
@@ -42,10 +47,14 @@ public sealed class LocalLabeler : IFeatureLabeler
         Words = words;
         MinimumDocuments = minimumDocuments;
         MinimumShare = minimumShare;
+        MinimumZ = minimumZ;
     }
 
     /// <summary>The share of top documents a label word needs unless told otherwise: a quarter.</summary>
     public const double DefaultMinimumShare = 0.25;
+
+    /// <summary>The z-score a label word needs unless told otherwise: 1.96, over-represented at the 5 % level (two-sided).</summary>
+    public const double DefaultMinimumZ = 1.96;
 
     /// <summary>The total pseudo-count of the prior.</summary>
     public const double PriorStrength = 100;
@@ -59,11 +68,14 @@ public sealed class LocalLabeler : IFeatureLabeler
     /// <summary>The least share of the top documents (near-duplicates counted once) a label word occurs in.</summary>
     public double MinimumShare { get; }
 
+    /// <summary>The least z-score of a label word's log-odds ratio.</summary>
+    public double MinimumZ { get; }
+
     /// <summary>
-    /// Identifies the labeler in caches with its settings, e.g. <c>local:words=5,documents=2,share=0.25</c>: labels an atlas
+    /// Identifies the labeler in caches with its settings, e.g. <c>local:words=5,documents=2,share=0.25,z=1.96</c>: labels an atlas
     /// holds from other settings are not reused as if this labeler had given them.
     /// </summary>
-    public string Name => string.Create(CultureInfo.InvariantCulture, $"local:words={Words},documents={MinimumDocuments},share={MinimumShare}");
+    public string Name => string.Create(CultureInfo.InvariantCulture, $"local:words={Words},documents={MinimumDocuments},share={MinimumShare},z={MinimumZ}");
 
     /// <inheritdoc/>
     public Task<FeatureLabel> LabelAsync(LabelingExamples examples, CancellationToken cancellationToken = default)
@@ -72,14 +84,15 @@ public sealed class LocalLabeler : IFeatureLabeler
         var distinct = Distinct(examples.TopDocuments.Select(d => d.Text));
         var words = Rank(distinct).Take(Words).Select(w => w.Word).ToList();
         return Task.FromResult(words.Count == 0
-            ? new FeatureLabel(examples.Latent, Name, string.Empty, $"No word occurs in {DocumentsNeeded(distinct.Count)} or more of the latent's {distinct.Count} distinct top documents.")
+            ? new FeatureLabel(examples.Latent, Name, string.Empty, string.Create(CultureInfo.InvariantCulture,
+                $"No word occurs in {DocumentsNeeded(distinct.Count)} or more of the latent's {distinct.Count} distinct top documents with a z-score of {MinimumZ} or more over the corpus."))
             : new FeatureLabel(examples.Latent, Name, string.Join(", ", words)));
     }
 
     /// <summary>The share of two documents' distinct words (Jaccard) from which the later counts as a repeat of the earlier.</summary>
     public const double NearDuplicate = 0.8;
 
-    /// <summary>Every word of the documents (near-duplicates counted once) that occurs in enough of them (<see cref="MinimumDocuments"/> and <see cref="MinimumShare"/>), most distinctive first, with its z-score.</summary>
+    /// <summary>Every word of the documents (near-duplicates counted once) that occurs in enough of them (<see cref="MinimumDocuments"/> and <see cref="MinimumShare"/>) with a z-score of at least <see cref="MinimumZ"/>, most distinctive first, with its z-score.</summary>
     public IEnumerable<(string Word, double Z)> DistinctiveWords(IEnumerable<string> documents) => Rank(Distinct(documents));
 
     /// <summary>How many of <paramref name="documents"/> distinct top documents a label word must occur in.</summary>
@@ -111,6 +124,7 @@ public sealed class LocalLabeler : IFeatureLabeler
         return foreground.Entries
             .Where(e => e.Value >= needed)
             .Select(e => (Word: e.Key, Z: ZScore(e.Value, foregroundTotal, Math.Max(_background.DocumentsWith(e.Key), e.Value), _backgroundTotal)))
+            .Where(w => w.Z >= MinimumZ)
             .OrderByDescending(w => w.Z).ThenBy(w => w.Word, StringComparer.Ordinal);
     }
 

@@ -27,7 +27,7 @@ public sealed class InterpretCommandTests : IDisposable
         first.Output.Should().Contain("latents labelled").And.Contain("Label embedding scores").And.Contain("Wrote");
         using (var opened = FeatureAtlas.Open(atlas))
         {
-            var labels = opened.Labels("local:words=5,documents=2,share=0.25");
+            var labels = opened.Labels("local:words=5,documents=2,share=0.25,z=1.96");
             labels.Should().NotBeEmpty();
             var (latent, label) = labels.First(l => l.Value.Succeeded);
             var card = opened.Card(latent);

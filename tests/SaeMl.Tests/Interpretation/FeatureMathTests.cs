@@ -89,9 +89,32 @@ public sealed class FeatureMathTests
         // Near-duplicates count once: five copies of one text (plus one word each) and two other texts.
         var family = Enumerable.Range(0, 5).Select(i => $"libreoffice office suite featured near drop replacement for other productivity tools variant{i}")
             .Concat(["vaccine immune response trial", "immune vaccine safety study"]).Select(t => new LabelingExample(t, 1f, [])).ToList();
-        var deduplicated = await labeler.LabelAsync(new LabelingExamples(9, family, []));
-        deduplicated.Text.Split(", ").Should().BeSubsetOf(["vaccine", "immune"], "the family's words occur in one counted document, below the two a label word needs");
+        // Three counted documents are too few for any word to reach z 1.96 (vaccine: z 1.44 by hand), so the z floor is lifted here.
+        var anyZ = new LocalLabeler(WordCounts.Of(corpus), words: 3, minimumZ: double.NegativeInfinity);
+        var deduplicated = await anyZ.LabelAsync(new LabelingExamples(9, family, []));
+        deduplicated.Text.Split(", ").Should().BeEquivalentTo(["vaccine", "immune"], "the family's words occur in one counted document, below the two a label word needs");
+        (await labeler.LabelAsync(new LabelingExamples(9, family, []))).Succeeded.Should().BeFalse("with the default floor, two of three documents are not evidence enough");
         WordCounts.Words("Hello, WORLD! x y2 Ünïcode's").Should().Equal("hello", "world", "ünïcode");
+    }
+
+    [Fact]
+    public async Task A_word_the_top_documents_hold_no_more_often_than_the_corpus_is_no_label_word()
+    {
+        // "from" is in half of the top documents and half of the corpus; "topic" in 6 of the 20 top documents and nowhere else.
+        string TopDocument(int i, bool withTopic) => $"u{i}a u{i}b" + (i % 2 == 0 ? " from" : "") + (withTopic && i < 6 ? " topic" : "");
+        var corpus = Enumerable.Range(0, 20).Select(i => TopDocument(i, withTopic: true))
+            .Concat(Enumerable.Range(0, 380).Select(i => $"v{i}a v{i}b" + (i % 2 == 0 ? " from" : ""))).ToList();
+        LabelingExamples Top(bool withTopic) => new(4, [.. Enumerable.Range(0, 20).Select(i => new LabelingExample(TopDocument(i, withTopic), 1f, []))], []);
+        var labeler = new LocalLabeler(WordCounts.Of(corpus));
+        var everyZ = new LocalLabeler(WordCounts.Of(corpus), minimumZ: double.NegativeInfinity);
+
+        (await labeler.LabelAsync(Top(withTopic: true))).Text.Should().Be("topic");
+        (await everyZ.LabelAsync(Top(withTopic: true))).Text.Split(", ").Should().Equal(["topic", "from"], "the control: without the z-score floor the common word fills the label");
+        var none = await labeler.LabelAsync(Top(withTopic: false));
+        none.Succeeded.Should().BeFalse();
+        none.Error.Should().Be("No word occurs in 5 or more of the latent's 20 distinct top documents with a z-score of 1.96 or more over the corpus.");
+        labeler.Name.Should().Be("local:words=5,documents=2,share=0.25,z=1.96");
+        FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumZ: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumZ");
     }
 
     [Fact]
@@ -104,15 +127,17 @@ public sealed class FeatureMathTests
             .Concat(Enumerable.Range(0, 200).Select(i => $"filler w{i}a w{i}b w{i}c")).ToList();
         var examples = new LabelingExamples(3, [.. top.Select(t => new LabelingExample(t, 1f, []))], []);
 
-        var label = await new LocalLabeler(WordCounts.Of(corpus), words: 3).LabelAsync(examples);
-        var rarityFirst = await new LocalLabeler(WordCounts.Of(corpus), words: 3, minimumShare: 0).LabelAsync(examples);
+        // Half the corpus holds "alpha beta gamma", so their z-scores are about 1.06 (by hand): the share rule is shown without the z floor.
+        var label = await new LocalLabeler(WordCounts.Of(corpus), words: 3, minimumZ: double.NegativeInfinity).LabelAsync(examples);
+        var rarityFirst = await new LocalLabeler(WordCounts.Of(corpus), words: 3, minimumShare: 0, minimumZ: double.NegativeInfinity).LabelAsync(examples);
 
         label.Text.Split(", ").Should().BeEquivalentTo(["alpha", "beta", "gamma"]);
+        (await new LocalLabeler(WordCounts.Of(corpus), words: 3).LabelAsync(examples)).Succeeded.Should().BeFalse("words half the corpus holds are not over-represented enough to name the latent");
         rarityFirst.Text.Split(", ").Should().BeEquivalentTo(["rare1", "rare2", "rare3"], "the control: without the share the second topic's rarity wins");
         var withQuintet = top.Select((t, i) => i < 5 ? t + " quintet" : t).ToList();
-        new LocalLabeler(WordCounts.Of(corpus)).DistinctiveWords(withQuintet).Select(w => w.Word).Should()
+        new LocalLabeler(WordCounts.Of(corpus), minimumZ: double.NegativeInfinity).DistinctiveWords(withQuintet).Select(w => w.Word).Should()
             .Contain("quintet", "5 of 20 documents is exactly a quarter").And.NotContain("rare1", "4 of 20 is less");
-        new LocalLabeler(WordCounts.Of(corpus), minimumShare: 0.3).DistinctiveWords(withQuintet).Select(w => w.Word).Should().NotContain("quintet", "0.3 × 20 asks for 6");
+        new LocalLabeler(WordCounts.Of(corpus), minimumShare: 0.3, minimumZ: double.NegativeInfinity).DistinctiveWords(withQuintet).Select(w => w.Word).Should().NotContain("quintet", "0.3 × 20 asks for 6");
         FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumShare: 1.5)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumShare");
         FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumShare: -0.1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumShare");
         FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumShare: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumShare");
