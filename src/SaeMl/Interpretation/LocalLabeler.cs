@@ -53,7 +53,7 @@ public sealed class LocalLabeler : IFeatureLabeler
     /// <summary>The share of top documents a label word needs unless told otherwise: a quarter.</summary>
     public const double DefaultMinimumShare = 0.25;
 
-    /// <summary>The z-score a label word needs unless told otherwise: 1.96, over-represented at the 5 % level (two-sided).</summary>
+    /// <summary>The z-score a label word needs unless told otherwise: 1.96, the two-sided 5 % critical value.</summary>
     public const double DefaultMinimumZ = 1.96;
 
     /// <summary>The total pseudo-count of the prior.</summary>
@@ -124,7 +124,7 @@ public sealed class LocalLabeler : IFeatureLabeler
         return foreground.Entries
             .Where(e => e.Value >= needed)
             .Select(e => (Word: e.Key, Z: ZScore(e.Value, foregroundTotal, Math.Max(_background.DocumentsWith(e.Key), e.Value), _backgroundTotal)))
-            .Where(w => w.Z >= MinimumZ)
+            .Where(w => double.IsNegativeInfinity(MinimumZ) || w.Z >= MinimumZ)
             .OrderByDescending(w => w.Z).ThenBy(w => w.Word, StringComparer.Ordinal);
     }
 

@@ -89,7 +89,7 @@ public sealed class FeatureMathTests
         // Near-duplicates count once: five copies of one text (plus one word each) and two other texts.
         var family = Enumerable.Range(0, 5).Select(i => $"libreoffice office suite featured near drop replacement for other productivity tools variant{i}")
             .Concat(["vaccine immune response trial", "immune vaccine safety study"]).Select(t => new LabelingExample(t, 1f, [])).ToList();
-        // Three counted documents are too few for any word to reach z 1.96 (vaccine: z 1.44 by hand), so the z floor is lifted here.
+        // Three counted documents are too few for any word to reach z 1.96 (vaccine: z 1.43 by hand), so the z floor is lifted here.
         var anyZ = new LocalLabeler(WordCounts.Of(corpus), words: 3, minimumZ: double.NegativeInfinity);
         var deduplicated = await anyZ.LabelAsync(new LabelingExamples(9, family, []));
         deduplicated.Text.Split(", ").Should().BeEquivalentTo(["vaccine", "immune"], "the family's words occur in one counted document, below the two a label word needs");
@@ -115,6 +115,7 @@ public sealed class FeatureMathTests
         none.Error.Should().Be("No word occurs in 5 or more of the latent's 20 distinct top documents with a z-score of 1.96 or more over the corpus.");
         labeler.Name.Should().Be("local:words=5,documents=2,share=0.25,z=1.96");
         FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumZ: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumZ");
+        FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumZ: double.PositiveInfinity)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumZ");
     }
 
     [Fact]
