@@ -60,7 +60,7 @@ internal static class SaeRetrievalExperiment
                 + $"with {experiment.Options.TrainingNeighbors} neighbors, {experiment.World.Queries.Count:N0} evaluation queries");
             Console.WriteLine();
             Console.WriteLine($"Machine: {MachineDescription.Describe()}");
-            Console.WriteLine($"n = {latentSize}, K = {k}, {epochs} epochs, batch {new SparseAutoencoderOptions { ActiveLatents = k }.EffectiveBatchSize}, lr {learningRate}, seed 1. Original embeddings: MRR@10 = {original:F4}.");
+            Console.WriteLine($"n = {latentSize}, K = {k}, {epochs} epochs, batch {SparseAutoencoderOptions.Defaults.BatchSizeFor(k)}, lr {learningRate}, seed 1. Original embeddings: MRR@10 = {original:F4}.");
             Console.WriteLine();
             Console.WriteLine("| λ | τ | val FVU | val KL | val top-10 overlap, reconstructed | latent | MRR@10 reconstructed | kept | MRR@10 latent | kept | train s |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
