@@ -121,6 +121,11 @@ internal static class InterpretationStudy
         Console.WriteLine($"| ceiling for pure latents, the planted concept as the predictor: quartiles | {F(oracle.LowerQuartile)} / {F(oracle.Median)} / {F(oracle.UpperQuartile)}; held-out activating documents that carry the concept: {carrying:P1} |");
         Console.WriteLine($"| embedding score with shuffled labels: quartiles | {F(shuffled.LowerQuartile)} / {F(shuffled.Median)} / {F(shuffled.UpperQuartile)} |");
         Console.WriteLine($"| salient words of pure latents that are their concept's words | {conceptWords} of {salient} ({conceptWords / (double)Math.Max(1, salient):P1}) |");
+        // Per latent: the share of each pure latent's salient words that are its concept's, over the pure latents.
+        var perLatent = pure.Select(p => result.Saliency[p.Latent].SalientWords.Values.SelectMany(w => w).Select(w => p.Concept!.Words.Contains(w.Word) ? 1.0 : 0).ToList())
+            .Where(flags => flags.Count > 0).Select(flags => flags.Average()).ToList();
+        var perLatentPrecision = LabelScorer.Distribution(perLatent);
+        Console.WriteLine($"| … per pure latent: quartiles; latents at 0.9 or more | {F(perLatentPrecision.LowerQuartile)} / {F(perLatentPrecision.Median)} / {F(perLatentPrecision.UpperQuartile)}; {perLatent.Count(v => v >= 0.9)} of {perLatent.Count} |");
         Console.WriteLine($"| … of the {rareLatents} pure latents whose concept is in less than {RareConceptShare:P0} of the documents | {rareConceptWords} of {rareSalient} ({rareConceptWords / (double)Math.Max(1, rareSalient):P1}) |");
         // Recall's denominator: each analysed top document's distinct words of the latent's concept, among the words saliency reads.
         var analysedWords = new InterpretationOptions().SaliencyWords;
