@@ -114,6 +114,8 @@ public sealed class FeatureMathTests
         none.Succeeded.Should().BeFalse();
         none.Error.Should().Be("No word occurs in 5 or more of the latent's 20 distinct top documents with a z-score of 1.96 or more over the corpus.");
         labeler.Name.Should().Be("local:words=5,documents=2,share=0.25,z=1.96");
+        var unshared = new LabelingExamples(4, [.. Enumerable.Range(0, 20).Select(i => new LabelingExample($"u{i}a u{i}b", 1f, []))], []);
+        (await everyZ.LabelAsync(unshared)).Error.Should().Be("No word occurs in 5 or more of the latent's 20 distinct top documents.", "without a floor the error names none");
         FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumZ: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumZ");
         FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumZ: double.PositiveInfinity)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumZ");
     }
