@@ -26,6 +26,10 @@ internal sealed class QueryInput
     /// <summary>These options and the model's.</summary>
     public IEnumerable<Option> All => [Text, Id, Store, Ids, .. Model.All];
 
+    /// <summary>The paths these options read (the query store, its ids and the model's files), for the input checks.</summary>
+    public IEnumerable<(string? Path, string Flag)> Inputs(ParseResult parse) =>
+        [(parse.GetValue(Store), "--queries"), (parse.GetValue(Ids), "--query-ids"), .. Model.Inputs(parse)];
+
     /// <summary>What names the query, for messages: its text or its id.</summary>
     public string Name(ParseResult parse) => parse.GetValue(Text) ?? parse.GetValue(Id)!;
 

@@ -37,8 +37,18 @@ internal static class SaeMlCommandLine
     public static async Task<int> InvokeAsync(string[] args, IAnsiConsole console, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
         var parse = Build(console).Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // One line per error, as every other failure prints, instead of System.CommandLine's errors followed by the whole help.
+            var command = parse.CommandResult.Command;
+            var help = command.Parents.Any() ? $"saeml {command.Name} --help" : "saeml --help";
+            for (var i = 0; i < parse.Errors.Count; i++)
+                error.WriteLine($"error: {parse.Errors[i].Message}" + (i == parse.Errors.Count - 1 ? $" ('{help}' lists the options.)" : ""));
+            return Usage;
+        }
+
         // No forced exit on Ctrl+C: the command sees the cancellation and removes its temporary files and locks before it returns.
         var exitCode = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, cancellationToken);
-        return parse.Errors.Count > 0 ? Usage : exitCode;
+        return exitCode;
     }
 }

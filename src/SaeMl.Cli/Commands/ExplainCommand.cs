@@ -43,6 +43,8 @@ internal static class ExplainCommand
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
             var files = new CommandFiles().Reads(parse.GetValue(model), "--model").Reads(parse.GetValue(corpus), "--corpus")
                 .Reads(parse.GetValue(corpusIds), "--corpus-ids").Reads(parse.GetValue(texts), "--texts").Reads(parse.GetValue(atlas), "--atlas");
+            foreach (var (path, flag) in query.Inputs(parse))
+                files.Reads(path, flag);
             using var locks = files.Writes(parse.GetValue(html), "--html").Check(parse.GetValue(overwrite));
 
             using var transformer = SparseAutoencoderTransformer.Load(parse.GetValue(model)!, computeDevice);

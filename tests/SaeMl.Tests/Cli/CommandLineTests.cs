@@ -146,6 +146,25 @@ public sealed class CommandLineTests : IDisposable
         output.Should().Contain("saeml neighbors [options]").And.Contain("--corpus <corpus> (REQUIRED)");
     }
 
+    [Theory]
+    [InlineData(new[] { "train", "--latents", "-100" }, "error: --latents must be at least 1.", "saeml train --help")]
+    [InlineData(new[] { "neighbors", "--k", "0" }, "error: --k must be at least 1.", "saeml neighbors --help")]
+    [InlineData(new[] { "trian" }, "error: Unrecognized command or argument 'trian'.", "saeml --help")]
+    public async Task A_command_line_that_does_not_parse_is_one_line_per_error_without_the_help(string[] args, string expected, string help)
+    {
+        var (output, error) = (new StringWriter(), new StringWriter());
+
+        var exitCode = await SaeMlCommandLine.InvokeAsync(args, TestConsole.Create(output), output, error);
+
+        exitCode.Should().Be(SaeMlCommandLine.Usage);
+        var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Should().Contain(line => line.StartsWith(expected, StringComparison.Ordinal))
+            .And.OnlyContain(line => line.StartsWith("error: ", StringComparison.Ordinal), "each error is one line");
+        lines[^1].Should().EndWith($" ('{help}' lists the options.)", "the last line says where the options are, instead of printing them all");
+        error.ToString().Should().NotContain("Options:");
+        output.ToString().Should().BeEmpty();
+    }
+
     [Fact]
     public async Task Demo_generates_embeds_searches_and_reuses_its_work_on_a_second_run()
     {
