@@ -1,4 +1,3 @@
 using SaeMl.Cli;
-using Spectre.Console;
 
-return await SaeMlCommandLine.InvokeAsync(args, AnsiConsole.Console, Console.Out, Console.Error);
+return await SaeMlCommandLine.InvokeAsync(args, ToolConsole.Create(), Console.Out, Console.Error);

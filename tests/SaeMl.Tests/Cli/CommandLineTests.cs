@@ -165,6 +165,15 @@ public sealed class CommandLineTests : IDisposable
         output.ToString().Should().BeEmpty();
     }
 
+    [Theory]
+    [InlineData("160", 160)]
+    [InlineData(null, ToolConsole.RedirectedWidth)]
+    [InlineData("wide", ToolConsole.RedirectedWidth)]
+    [InlineData("0", ToolConsole.RedirectedWidth)]
+    [InlineData("-5", ToolConsole.RedirectedWidth)]
+    public void Redirected_output_takes_the_width_COLUMNS_gives_or_one_that_wraps_no_table(string? columns, int expected) =>
+        ToolConsole.WidthWhenRedirected(columns).Should().Be(expected);
+
     [Fact]
     public async Task Demo_generates_embeds_searches_and_reuses_its_work_on_a_second_run()
     {

@@ -45,6 +45,11 @@ public sealed class SteerCommandTests : IDisposable
         result.RootElement.GetProperty("entered").EnumerateArray().Select(e => e.GetString()).Should().BeEquivalentTo(after.Except(before));
         result.RootElement.GetProperty("left").EnumerateArray().Select(e => e.GetString()).Should().BeEquivalentTo(before.Except(after));
         after.Should().NotEqual(before, "an edit this strong moves the ranking");
+        var first = result.RootElement.GetProperty("before")[0];
+        var title = first.GetProperty("title").GetString()!;
+        title.Length.Should().BeGreaterThan(20, "the check below needs a title that 80 columns would wrap");
+        table.Output.Split('\n').Should().Contain(line => line.Contains($"{first.GetProperty("id").GetString()}  {title}"),
+            "output to a file or pipe is not wrapped at 80 columns: a document's id and title stay on one line");
     }
 
     [Theory]
