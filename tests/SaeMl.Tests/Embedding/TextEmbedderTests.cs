@@ -268,5 +268,12 @@ public sealed class TextEmbedderTests : IDisposable
         embedder.Device.Should().Be(ComputeDevice.Cpu);
         messages.Should().ContainSingle().Which.Should().Contain("embedding on the CPU");
         ShouldBeClose(Row(embedder.Embed(["rain"]), 0), TinyBert.Expected(TinyBert.Tokens("rain"), EmbeddingPooling.Cls, true));
+
+        var automatic = Options();
+        automatic.Device = ComputeDevice.Auto;
+        var autoMessages = new List<string>();
+        using var onCpu = TextEmbedder.Create(automatic, autoMessages.Add);
+        onCpu.Device.Should().Be(ComputeDevice.Cpu);
+        autoMessages.Should().BeEmpty("'auto' on a machine without a GPU expects the CPU: no warning");
     }
 }
