@@ -22,9 +22,9 @@ internal static class ImportCommand
         {
             var source = parse.GetValue(safetensors)!;
             var zip = parse.GetValue(output)!;
-            // The folder, not only a named weights file: its cfg.json is read too.
-            var folder = File.Exists(source) ? Path.GetDirectoryName(Path.GetFullPath(source)) : source;
-            using var files = new CommandFiles().Reads(folder, "--safetensors").Writes(zip, "--output").Check(parse.GetValue(overwrite));
+            // The weights file and the cfg.json beside it: the zip may go next to them, never over them.
+            var (weights, config) = SparseAutoencoderSafetensors.FilesOf(source);
+            using var files = new CommandFiles().Reads(weights, "--safetensors").Reads(config, "--safetensors").Writes(zip, "--output").Check(parse.GetValue(overwrite));
             using var transformer = SparseAutoencoderTransformer.FromAutoencoder(SparseAutoencoderSafetensors.Load(source, ComputeDevice.Cpu));
             transformer.Save(zip);
             var autoencoder = transformer.Autoencoder;

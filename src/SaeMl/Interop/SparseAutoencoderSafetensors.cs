@@ -120,12 +120,10 @@ public static class SparseAutoencoderSafetensors
             throw new FormatException($"'{path}' holds tensor '{other}' beside {string.Join(", ", expected)}; SaeMl reads plain TopK autoencoders and would ignore it.");
     }
 
-    /// <summary>Loads a folder in sparsify's or SAELens's layout (or the path of its weights file, with <c>cfg.json</c> beside it).</summary>
+    /// <summary>The two files <see cref="Load"/> reads for <paramref name="path"/>: the weights file and the <c>cfg.json</c> beside it (which may be missing).</summary>
     /// <param name="path">The folder, or its <c>.safetensors</c> file.</param>
-    /// <param name="device">Where the weights go.</param>
-    /// <exception cref="FileNotFoundException">Neither weights file, or no <c>cfg.json</c>, is there.</exception>
-    /// <exception cref="FormatException">The file is not safetensors, a tensor is missing or has another shape or type, or K is not in the configuration.</exception>
-    public static SparseAutoencoder Load(string path, ComputeDevice device)
+    /// <exception cref="FileNotFoundException">The file does not exist, or the folder holds neither weights file.</exception>
+    public static (string Weights, string Config) FilesOf(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var folder = Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
@@ -133,7 +131,17 @@ public static class SparseAutoencoderSafetensors
             ? new[] { WeightsFileName, SaeLensWeightsFileName }.Select(f => Path.Combine(folder, f)).FirstOrDefault(File.Exists)
               ?? throw new FileNotFoundException($"Folder '{path}' holds neither {WeightsFileName} (sparsify) nor {SaeLensWeightsFileName} (SAELens).")
             : File.Exists(path) ? path : throw new FileNotFoundException($"Could not find the safetensors file '{path}'.", path);
-        var configPath = Path.Combine(folder, ConfigFileName);
+        return (weightsPath, Path.Combine(folder, ConfigFileName));
+    }
+
+    /// <summary>Loads a folder in sparsify's or SAELens's layout (or the path of its weights file, with <c>cfg.json</c> beside it).</summary>
+    /// <param name="path">The folder, or its <c>.safetensors</c> file.</param>
+    /// <param name="device">Where the weights go.</param>
+    /// <exception cref="FileNotFoundException">Neither weights file, or no <c>cfg.json</c>, is there.</exception>
+    /// <exception cref="FormatException">The file is not safetensors, a tensor is missing or has another shape or type, or K is not in the configuration.</exception>
+    public static SparseAutoencoder Load(string path, ComputeDevice device)
+    {
+        var (weightsPath, configPath) = FilesOf(path);
         if (!File.Exists(configPath))
             throw new FileNotFoundException($"'{weightsPath}' has no {ConfigFileName} beside it; it names K, the latents kept per vector.", configPath);
 

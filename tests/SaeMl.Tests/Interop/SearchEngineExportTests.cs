@@ -275,6 +275,17 @@ public sealed class SearchEngineExportTests : IDisposable
         back.Autoencoder.GetWeights().Should().BeEquivalentTo(_autoencoder.GetWeights(), o => o.WithStrictOrdering());
         back.Autoencoder.ActiveLatents.Should().Be(K);
         (await Run("import", "--safetensors", _folder.File("python"), "--output", _folder.File("python"))).ExitCode.Should().Be(1, "an input is never overwritten");
+
+        var weightsFile = Path.Combine(_folder.File("python"), SparseAutoencoderSafetensors.WeightsFileName);
+        var configFile = Path.Combine(_folder.File("python"), SparseAutoencoderSafetensors.ConfigFileName);
+        var before = (File.ReadAllBytes(weightsFile), File.ReadAllBytes(configFile));
+        var beside = await Run("import", "--safetensors", weightsFile, "--output", _folder.File("python/imported.zip"));
+        beside.ExitCode.Should().Be(0, "a zip beside the weights changes neither file the import reads: " + beside.Output);
+        var overConfig = await Run("import", "--safetensors", weightsFile, "--output", configFile, "--overwrite");
+        overConfig.ExitCode.Should().Be(1);
+        overConfig.Output.Should().Contain("is the --safetensors input");
+        (await Run("import", "--safetensors", _folder.File("python"), "--output", weightsFile, "--overwrite")).ExitCode.Should().Be(1);
+        (File.ReadAllBytes(weightsFile), File.ReadAllBytes(configFile)).Should().BeEquivalentTo(before);
     }
 
     private static async Task<(int ExitCode, string Output)> Run(params string[] args)
