@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 using Spectre.Console;
 
 namespace SaeMl.Cli;
@@ -8,7 +9,7 @@ namespace SaeMl.Cli;
 /// Runs a command's body and turns the errors a user can cause (bad files, bad arguments, missing
 /// devices, too little memory) into one line on standard error and exit code 1, instead of a stack trace.
 /// </summary>
-internal static class CommandAction
+internal static partial class CommandAction
 {
     public const int Failed = 1;
     public const int Cancelled = 130;
@@ -63,20 +64,17 @@ internal static class CommandAction
     }
 
     /// <summary>
-    /// The message without what .NET appends to argument errors (" (Parameter 'x')" and a line with
-    /// the actual value) and without native stack traces that follow the first line.
+    /// The message without what .NET appends to argument errors (" (Parameter 'x')", also where a message
+    /// quotes an inner argument error's, and a line with the actual value) and without native stack traces
+    /// that follow the first line.
     /// </summary>
     internal static string OneLine(Exception ex)
     {
         var message = ex.Message;
-        if (ex is ArgumentException { ParamName: { } name })
-        {
-            var suffix = message.IndexOf($" (Parameter '{name}')", StringComparison.Ordinal);
-            if (suffix >= 0)
-                message = message[..suffix];
-        }
-
         var lineBreak = message.AsSpan().IndexOfAny('\r', '\n');
-        return lineBreak >= 0 ? message[..lineBreak] : message;
+        return ParameterSuffix().Replace(lineBreak >= 0 ? message[..lineBreak] : message, string.Empty);
     }
+
+    [GeneratedRegex(@" \(Parameter '[^']*'\)")]
+    private static partial Regex ParameterSuffix();
 }

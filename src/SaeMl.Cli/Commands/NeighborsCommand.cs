@@ -71,9 +71,12 @@ internal static class NeighborsCommand
             var documentIndex = isTrec && (corpusIdsPath ?? corpusStore.IdsPath) is { } corpusIdFile ? corpusStore.LoadIds(corpusIdFile) : null;
             var queryIndex = isTrec && (queryIdsPath ?? queryStore.IdsPath) is { } queryIdFile ? queryStore.LoadIds(queryIdFile) : null;
 
+            if (queryStore.Dimension != corpusStore.Dimension)
+                throw new ArgumentException($"--queries '{parse.GetValue(queries)}' holds vectors of {queryStore.Dimension} values, but --corpus '{parse.GetValue(corpus)}' holds vectors of {corpusStore.Dimension}.");
+            var depth = options.K <= corpusStore.RowCount ? $"the top {options.K}" : $"all {corpusStore.RowCount:N0} (--k {options.K} is more than the corpus holds)";
             console.MarkupLine(
                 $"Searching [bold]{queryStore.RowCount:N0}[/] queries against [bold]{corpusStore.RowCount:N0}[/] documents "
-                + $"(dimension {corpusStore.Dimension}) for the top {options.K} on [bold]{options.Device.Resolve()}[/].");
+                + $"(dimension {corpusStore.Dimension}) for {Markup.Escape(depth)} on [bold]{options.Device.Resolve()}[/].");
             var stopwatch = Stopwatch.StartNew();
             var results = ProgressBars.Run(console, "Exact search", report => ExactSearch.Search(
                 queryStore, corpusStore, options, new CallbackProgress<SearchProgress>(p => report(p.ScannedRows, p.TotalRows)), cancellationToken));

@@ -46,6 +46,18 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Neighbors_says_when_k_exceeds_the_corpus()
+    {
+        var (corpus, queries) = WriteSmallWorld();
+
+        var (exitCode, output) = await Run("neighbors", "--corpus", corpus, "--queries", queries, "--k", "50", "--output", _folder.File("deep"), "--device", "cpu");
+
+        exitCode.Should().Be(0, output);
+        output.Should().Contain("for all 6 (--k 50 is more than the corpus holds)");
+        SearchResults.LoadNpy(_folder.File("deep.ids.npy"), _folder.File("deep.scores.npy")).K.Should().Be(6);
+    }
+
+    [Fact]
     public async Task Neighbors_writes_a_trec_run_with_the_given_ids()
     {
         var (corpus, queries) = WriteSmallWorld();
@@ -72,8 +84,8 @@ public sealed class CommandLineTests : IDisposable
         var (exitCode, output) = await Run("neighbors", "--corpus", corpus, "--queries", queries, "--output", _folder.File("out"));
 
         exitCode.Should().Be(CommandAction.Failed);
-        output.Should().Contain($"error: Query store '{queries}' has dimension 3, but corpus store '{corpus}' has dimension 2.");
-        output.Should().NotContain("   at ", "users get the message, not a stack trace");
+        output.Should().Contain($"error: --queries '{queries}' holds vectors of 3 values, but --corpus '{corpus}' holds vectors of 2.");
+        output.Should().NotContain("   at ", "users get the message, not a stack trace").And.NotContain("Searching", "the dimensions are checked before the search is announced");
     }
 
     [Fact]
@@ -109,6 +121,9 @@ public sealed class CommandLineTests : IDisposable
         var error = new ArgumentOutOfRangeException("options", 5, "A memory budget of 5 bytes cannot hold a block.");
 
         CommandAction.OneLine(error).Should().Be("A memory budget of 5 bytes cannot hold a block.");
+        var inner = new ArgumentException("Row 5 of the input holds NaN or infinity.", "inputs");
+        CommandAction.OneLine(new ArgumentException($"Store 'q.npy', batch from row 0: {inner.Message}", "store", inner))
+            .Should().Be("Store 'q.npy', batch from row 0: Row 5 of the input holds NaN or infinity.", "the inner error's parameter goes too");
     }
 
     [Theory]
