@@ -43,14 +43,21 @@ internal sealed class LatentSelection
         throw new UsageException($"--latents '{text}': expected all, sample:N, head:N, torso:N, tail:N (N at least 1) or list:1,2,3.");
     }
 
+    /// <summary>Checks a list against the autoencoder's latents, before any work.</summary>
+    /// <exception cref="UsageException">A listed latent is outside the autoencoder's.</exception>
+    public void Check(int latentSize)
+    {
+        if (_list.FirstOrDefault(j => j >= latentSize, -1) is var bad and >= 0)
+            throw new UsageException($"--latents names latent {bad}, but the autoencoder has latents 0..{latentSize - 1}.");
+    }
+
     /// <summary>The latents chosen, ascending; samples are drawn with seed 1, so the same statistics choose the same latents.</summary>
-    /// <exception cref="ArgumentException">A listed latent is outside the autoencoder's.</exception>
+    /// <exception cref="UsageException">A listed latent is outside the autoencoder's.</exception>
     public IReadOnlyList<int> Choose(FeatureStatistics statistics)
     {
         if (_kind == "list")
         {
-            if (_list.FirstOrDefault(j => j >= statistics.LatentSize, -1) is var bad and >= 0)
-                throw new ArgumentException($"--latents names latent {bad}, but the autoencoder has latents 0..{statistics.LatentSize - 1}.");
+            Check(statistics.LatentSize);
             return [.. _list.Distinct().Order()];
         }
 

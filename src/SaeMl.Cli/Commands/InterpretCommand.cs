@@ -67,6 +67,7 @@ internal static class InterpretCommand
 
             using var transformer = SparseAutoencoderTransformer.Load(parse.GetValue(model)!, computeDevice);
             var autoencoder = transformer.Autoencoder;
+            selection.Check(autoencoder.LatentSize);
             var identity = FeatureAtlas.IdentityOf(autoencoder);
             var files = new CommandFiles().Reads(parse.GetValue(model), "--model").Reads(parse.GetValue(corpus), "--corpus")
                 .Reads(parse.GetValue(corpusIds), "--corpus-ids").Reads(parse.GetValue(texts), "--texts").Reads(parse.GetValue(results), "--results");

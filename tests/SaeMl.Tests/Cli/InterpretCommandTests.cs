@@ -1,4 +1,5 @@
 using System.Text;
+using SaeMl.Cli;
 using SaeMl.Demo;
 using SaeMl.Interpretation;
 
@@ -59,6 +60,11 @@ public sealed class InterpretCommandTests : IDisposable
         refused.ExitCode.Should().Be(1);
         refused.Error.Should().Contain("--output").And.Contain("--overwrite");
         File.ReadAllText(target).Should().Be("my notes");
+
+        var outside = await CliProcess.RunSeparatelyAsync(["interpret", "--model", model, "--corpus", store, "--texts", World, "--output", _folder.File("new.sqlite"), "--latents", "list:1,99999", "--device", "cpu"]);
+        outside.ExitCode.Should().Be(SaeMlCommandLine.Usage, outside.Error);
+        outside.Error.Should().StartWith("error: --latents names latent 99999, but the autoencoder has latents 0..");
+        Directory.GetFiles(_folder.Path, "new.sqlite*").Should().BeEmpty("a latent the model lacks is refused before the scan, leaving no atlas and no partial work");
     }
 
     [Fact]
