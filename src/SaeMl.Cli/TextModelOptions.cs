@@ -11,7 +11,7 @@ namespace SaeMl.Cli;
 /// </summary>
 internal sealed class TextModelOptions
 {
-    public Option<string?> Embedder { get; } = new("--embedder") { Description = "A model zip with an EmbedText transform (as saeml embed's pipelines save)" };
+    public Option<string?> Embedder { get; } = new("--embedder") { Description = "A model zip with an EmbedText transform (an ML.NET pipeline the library saved; docs/embedding.md)" };
 
     public Option<string?> Onnx { get; } = new("--onnx") { Description = "An ONNX embedding model (with --vocab)" };
 
