@@ -92,6 +92,16 @@ internal sealed record SaeCheckpoint(
         writer.Write(Thresholds.Batches);
     });
 
+    /// <summary>What sets two fingerprints apart: the settings that differ, when both list the same kinds of settings; else both whole.</summary>
+    private static string Differences(string saved, string current)
+    {
+        var (before, now) = (saved.Split(", "), current.Split(", "));
+        if (before.Length != now.Length)
+            return $"it has {saved}; this run has {current}";
+        var differing = Enumerable.Range(0, before.Length).Where(i => before[i] != now[i]).Select(i => $"{before[i]} where this run has {now[i]}");
+        return "it has " + string.Join(", and ", differing);
+    }
+
     /// <exception cref="FormatException">The file is not a checkpoint, is cut short, or was written by a run with other settings.</exception>
     public static SaeCheckpoint Load(string path, string fingerprint)
     {
@@ -105,7 +115,7 @@ internal sealed record SaeCheckpoint(
                 throw new FormatException($"'{path}' is checkpoint version {version}; this SaeMl reads versions 2 and {Version}.");
             var saved = reader.ReadString();
             if (saved != fingerprint)
-                throw new FormatException($"'{path}' was written by a training run with other settings or data ({saved}); this run is ({fingerprint}).");
+                throw new FormatException($"'{path}' was written by a training run with other settings or data ({Differences(saved, fingerprint)}); resume it with the settings it was written with, or train afresh.");
             var (nextEpoch, nextStep, optimizerStep) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt64());
             var groups = new float[3][][];
             for (var g = 0; g < groups.Length; g++)

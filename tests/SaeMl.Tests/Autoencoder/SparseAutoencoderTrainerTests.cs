@@ -189,7 +189,12 @@ public sealed class SparseAutoencoderTrainerTests : IDisposable
 
         var resume = () => new SparseAutoencoderTrainer(ResumableOptions(checkpoint)).Train(QueriesWithNeighbors(seed: 2));
 
-        resume.Should().Throw<FormatException>().WithMessage($"'{checkpoint}' was written by a training run with other settings or data*");
+        resume.Should().Throw<FormatException>().WithMessage(
+            $"'{checkpoint}' was written by a training run with other settings or data (it has epochs 1 where this run has epochs 4); resume it with the settings it was written with, or train afresh.");
+        var twoChanged = ResumableOptions(checkpoint);
+        twoChanged.BatchSize = 16;
+        FluentActions.Invoking(() => new SparseAutoencoderTrainer(twoChanged).Train(QueriesWithNeighbors(seed: 2))).Should().Throw<FormatException>()
+            .WithMessage("*(it has B 32 where this run has B 16, and epochs 1 where this run has epochs 4)*", "each setting that differs is named");
     }
 
     [Fact]
