@@ -78,7 +78,7 @@ internal sealed class OnnxEmbeddingModel : IDisposable
 
     /// <summary>
     /// Creates a session on the chosen device. CUDA is tried by appending ONNX Runtime's CUDA execution
-    /// provider: <c>auto</c> falls back to the CPU quietly (through <paramref name="log"/>, and only when TorchSharp sees a GPU), an explicit
+    /// provider: <c>auto</c> falls back to the CPU, with a message through <paramref name="log"/> unless ONNX Runtime is its CPU build, an explicit
     /// <c>cuda</c> falls back only when <paramref name="allowCpuFallback"/> is set, and otherwise fails.
     /// </summary>
     /// <exception cref="FormatException">ONNX Runtime cannot read the model, or its inputs and outputs are not an embedding model's.</exception>
@@ -183,8 +183,9 @@ internal sealed class OnnxEmbeddingModel : IDisposable
                     + "Choose device 'cpu' or 'auto', allow CPU fallback, or run with the GPU build of ONNX Runtime on a machine with CUDA 13.", ex);
             }
 
-            // With 'auto' on a machine where TorchSharp sees no GPU either, the CPU is what was expected: nothing to report.
-            if (device.Kind == DeviceKind.Cuda || device.Resolve().Kind == DeviceKind.Cuda)
+            // 'auto' with ONNX Runtime's CPU build, which has no CUDA provider to append (the application chose the CPU): the CPU
+            // is what was expected, nothing to report. The GPU build failing to start CUDA is worth a message.
+            if (device.Kind == DeviceKind.Cuda || ex is not EntryPointNotFoundException)
                 log?.Invoke($"ONNX Runtime cannot use CUDA device {device.CudaIndex} ({ex.Message.Trim()}); embedding on the CPU.");
             return (new SessionOptions(), ComputeDevice.Cpu);
         }

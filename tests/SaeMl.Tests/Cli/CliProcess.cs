@@ -93,6 +93,7 @@ internal static class CliProcess
         start.RedirectStandardError = true;
         if (fileSizeLimitKiB is not null)
             start.Environment["DOTNET_EnableWriteXorExecute"] = "0"; // the runtime's double-mapped code pages need a file beyond the limit
+        start.Environment.Remove("COLUMNS"); // the tool's redirected width is what the tests see, whatever the runner's shell exports
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
             start.Environment[name] = value;
         return Process.Start(start)!;

@@ -162,10 +162,11 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "train", "--latents", "-100" }, "error: --latents must be at least 1.", "saeml train --help")]
-    [InlineData(new[] { "neighbors", "--k", "0" }, "error: --k must be at least 1.", "saeml neighbors --help")]
-    [InlineData(new[] { "trian" }, "error: Unrecognized command or argument 'trian'.", "saeml --help")]
-    public async Task A_command_line_that_does_not_parse_is_one_line_per_error_without_the_help(string[] args, string expected, string help)
+    [InlineData(new[] { "train", "--latents", "-100" }, "error: --latents must be at least 1.", "'saeml train --help' lists the options.")]
+    [InlineData(new[] { "neighbors", "--k", "0" }, "error: --k must be at least 1.", "'saeml neighbors --help' lists the options.")]
+    [InlineData(new[] { "neighbors", "--format", "csv" }, "error: Argument 'csv' not recognized. Must be one of: 'npy', 'trec'", "'saeml neighbors --help' lists the options.")]
+    [InlineData(new[] { "trian" }, "error: Unrecognized command or argument 'trian'.", "did you mean 'train'? 'saeml --help' lists the commands.")]
+    public async Task A_command_line_that_does_not_parse_is_one_line_per_error_without_the_help(string[] args, string expected, string hint)
     {
         var (output, error) = (new StringWriter(), new StringWriter());
 
@@ -174,11 +175,31 @@ public sealed class CommandLineTests : IDisposable
         exitCode.Should().Be(SaeMlCommandLine.Usage);
         var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         lines.Should().Contain(line => line.StartsWith(expected, StringComparison.Ordinal))
-            .And.OnlyContain(line => line.StartsWith("error: ", StringComparison.Ordinal), "each error is one line");
-        lines[^1].Should().EndWith($" ('{help}' lists the options.)", "the last line says where the options are, instead of printing them all");
-        error.ToString().Should().NotContain("Options:");
+            .And.OnlyContain(line => line.StartsWith("error: ", StringComparison.Ordinal), "each error is one line, an option's allowed values included");
+        lines[^1].Should().EndWith($" ({hint})", "the last line says where the options are, instead of printing them all");
+        error.ToString().Should().NotContain("Options:").And.NotContain("Required command was not provided", "for a mistyped command that says nothing more");
         output.ToString().Should().BeEmpty();
     }
+
+    [Fact]
+    public async Task Saeml_alone_lists_the_commands_as_a_usage_error()
+    {
+        var output = new StringWriter();
+
+        var exitCode = await SaeMlCommandLine.InvokeAsync([], TestConsole.Create(output), output, output);
+
+        exitCode.Should().Be(SaeMlCommandLine.Usage);
+        output.ToString().Should().Contain("saeml [command] [options]").And.Contain("interpret").And.Contain("steer");
+    }
+
+    [Theory]
+    [InlineData("train", "train", 0)]
+    [InlineData("trian", "train", 2)]
+    [InlineData("explian", "explain", 2)]
+    [InlineData("", "abc", 3)]
+    [InlineData("kitten", "sitting", 3)]
+    public void Edit_distance_counts_insertions_deletions_and_substitutions(string a, string b, int expected) =>
+        SaeMlCommandLine.EditDistance(a, b).Should().Be(expected);
 
     [Theory]
     [InlineData("160", 160)]

@@ -101,18 +101,21 @@ public sealed class ReliabilityTests : IDisposable
     [InlineData("relative-spelling")]
     [InlineData("explain-html-over-query-store")]
     [InlineData("explain-html-over-query-ids")]
+    [InlineData("explain-html-over-vocab")]
     public async Task An_output_that_is_an_input_is_refused_before_any_work_and_every_input_stays(string scenario)
     {
         File.WriteAllLines(_folder.File("qids.txt"), Enumerable.Range(0, 240).Select(i => $"q{i}"));
         File.WriteAllLines(_folder.File("cids.txt"), Enumerable.Range(0, 500).Select(i => $"d{i}"));
+        File.WriteAllText(_folder.File("model.onnx"), "an embedding model");
+        File.WriteAllLines(_folder.File("vocab.txt"), ["[PAD]", "[CLS]", "[SEP]", "[UNK]", "rain"]);
         File.Copy(_folder.File("corpus.npy"), _folder.File("x.ids.npy"));
         File.Copy(_folder.File("corpus.npy"), _folder.File("y.latent-values.npy"));
         Directory.CreateDirectory(_folder.File("real/sub"));
         File.Copy(_folder.File("corpus.npy"), _folder.File("real/sub/c.npy"));
         Directory.CreateSymbolicLink(_folder.File("link"), _folder.File("real"));
         var model = scenario.StartsWith("encode", StringComparison.Ordinal) || scenario.StartsWith("explain", StringComparison.Ordinal) ? TrainedModel() : null;
-        string[] Explain(string html) => ["explain", "--model", model!, "--corpus", _folder.File("corpus.npy"), "--corpus-ids", _folder.File("cids.txt"),
-            "--queries", _folder.File("queries.npy"), "--query-ids", _folder.File("qids.txt"), "--query-id", "q3", "--html", html, "--overwrite", "--device", "cpu"];
+        string[] Explain(string html, params string[] extra) => ["explain", "--model", model!, "--corpus", _folder.File("corpus.npy"), "--corpus-ids", _folder.File("cids.txt"),
+            "--queries", _folder.File("queries.npy"), "--query-ids", _folder.File("qids.txt"), "--query-id", "q3", "--html", html, "--overwrite", "--device", "cpu", .. extra];
         var before = Snapshot();
         string[] args = scenario switch
         {
@@ -124,6 +127,7 @@ public sealed class ReliabilityTests : IDisposable
                 "--output", Path.Combine(Path.GetRelativePath(Environment.CurrentDirectory, _folder.Path), ".", "real", "..", "corpus.npy"), "--overwrite"],
             "explain-html-over-query-store" => Explain(_folder.File("queries.npy")),
             "explain-html-over-query-ids" => Explain(_folder.File("qids.txt")),
+            "explain-html-over-vocab" => Explain(_folder.File("vocab.txt"), "--onnx", _folder.File("model.onnx"), "--vocab", _folder.File("vocab.txt")),
             _ => ["encode", "--model", model!, "--input", _folder.File("y.latent-values.npy"), "--latents", _folder.File("y"), "--overwrite"],
         };
 

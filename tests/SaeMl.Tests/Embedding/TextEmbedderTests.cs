@@ -269,11 +269,13 @@ public sealed class TextEmbedderTests : IDisposable
         messages.Should().ContainSingle().Which.Should().Contain("embedding on the CPU");
         ShouldBeClose(Row(embedder.Embed(["rain"]), 0), TinyBert.Expected(TinyBert.Tokens("rain"), EmbeddingPooling.Cls, true));
 
+        if (Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
+            return; // what follows needs ONNX Runtime's CPU build, as the tests reference it
         var automatic = Options();
         automatic.Device = ComputeDevice.Auto;
         var autoMessages = new List<string>();
         using var onCpu = TextEmbedder.Create(automatic, autoMessages.Add);
         onCpu.Device.Should().Be(ComputeDevice.Cpu);
-        autoMessages.Should().BeEmpty("'auto' on a machine without a GPU expects the CPU: no warning");
+        autoMessages.Should().BeEmpty("'auto' with ONNX Runtime's CPU build expects the CPU: no warning");
     }
 }
