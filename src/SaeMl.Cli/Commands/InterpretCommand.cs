@@ -31,6 +31,7 @@ internal static class InterpretCommand
         var output = new Option<string>("--output") { Description = "The feature atlas to write (SQLite); an atlas of the same model is resumed: its labels are kept", Required = true };
         var latents = new Option<string>("--latents") { Description = "Which latents: all, sample:N, head:N, torso:N, tail:N (random ones of a frequency group) or list:1,2,3", DefaultValueFactory = _ => "sample:500" };
         var labeler = new Option<string>("--labeler") { Description = "local (distinctive words, no network) or llm (--llm-endpoint)", DefaultValueFactory = _ => "local" }.AcceptOnlyFromAmong("local", "llm");
+        var stopWords = new Option<string>("--stop-words") { Description = "Words the local labeler never uses: english (its function words), none, or a file of words, one a line", DefaultValueFactory = _ => "english" };
         var endpoint = new Option<string?>("--llm-endpoint") { Description = "An OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1" };
         var llmModel = new Option<string>("--llm-model") { Description = "The model the endpoint serves", DefaultValueFactory = _ => "gpt-4o-mini" };
         var keyVariable = new Option<string>("--llm-key-env") { Description = "The environment variable holding the endpoint's key (never logged or saved)", DefaultValueFactory = _ => DefaultKeyVariable };
@@ -44,7 +45,7 @@ internal static class InterpretCommand
         var device = CliOptions.Device();
         var command = new Command("interpret", "Interprets an autoencoder's latents over a corpus and writes the feature atlas")
         {
-            model, corpus, corpusIds, texts, output, latents, labeler, endpoint, llmModel, keyVariable, topDocuments, saliency, report, previewQuery, results, overwrite, device,
+            model, corpus, corpusIds, texts, output, latents, labeler, stopWords, endpoint, llmModel, keyVariable, topDocuments, saliency, report, previewQuery, results, overwrite, device,
         };
         foreach (var option in textModel.All)
             command.Options.Add(option);
@@ -52,6 +53,7 @@ internal static class InterpretCommand
         {
             textModel.Validate(parse);
             var selection = LatentSelection.Parse(parse.GetValue(latents)!);
+            var stopWordList = StopWords(parse.GetValue(stopWords)!);
             var useLlm = parse.GetValue(labeler) == "llm";
             if (useLlm && parse.GetValue(endpoint) is null)
                 throw new UsageException("--labeler llm needs --llm-endpoint: the OpenAI-compatible endpoint to ask.");
@@ -73,6 +75,8 @@ internal static class InterpretCommand
                 .Reads(parse.GetValue(corpusIds), "--corpus-ids").Reads(parse.GetValue(texts), "--texts").Reads(parse.GetValue(results), "--results");
             foreach (var (path, flag) in textModel.Inputs(parse))
                 files.Reads(path, flag);
+            if (stopWordList is not null && stopWordList.Count > 0)
+                files.Reads(parse.GetValue(stopWords), "--stop-words");
             using var locks = files.Writes(target, "--output", resumable: path => IsAtlasOf(path, identity))
                 .Writes(reportFolder, "--report", foreign: FeatureReport.ForeignEntry).Check(parse.GetValue(overwrite));
 
@@ -102,7 +106,7 @@ internal static class InterpretCommand
 
             using var previous = File.Exists(target) && IsAtlasOf(target, identity) ? FeatureAtlas.Open(target) : null;
             using var chat = useLlm ? ChatClient(parse.GetValue(endpoint)!, parse.GetValue(llmModel)!, parse.GetValue(keyVariable)!) : null;
-            IFeatureLabeler chosenLabeler = chat is null ? new LocalLabeler(interpreter.Words) : new ChatLabeler(chat, parse.GetValue(llmModel));
+            IFeatureLabeler chosenLabeler = chat is null ? new LocalLabeler(interpreter.Words, stopWords: stopWordList) : new ChatLabeler(chat, parse.GetValue(llmModel));
             var scan = ProgressBars.Run(console, "Scanning the corpus", (Action<double, double> report) =>
                 interpreter.Scan(new CallbackProgress<InterpretationProgress>(p => report(p.Done, p.Total)), cancellationToken));
             var chosen = selection.Choose(scan.Statistics);
@@ -161,6 +165,15 @@ internal static class InterpretCommand
     }
 
     /// <summary>Whether <paramref name="path"/> is a feature atlas of the autoencoder with <paramref name="identity"/>.</summary>
+    /// <summary>The labeler's stop words: null for its English function words, an empty set for none, or a file's words (one a line, lower-cased).</summary>
+    private static HashSet<string>? StopWords(string choice) => choice switch
+    {
+        "english" => null,
+        "none" => [],
+        _ when File.Exists(choice) => File.ReadLines(choice).Select(line => line.Trim().ToLowerInvariant()).Where(word => word.Length > 0).ToHashSet(StringComparer.Ordinal),
+        _ => throw new UsageException($"--stop-words '{choice}': expected english, none, or a file of words (one a line) that exists."),
+    };
+
     private static bool IsAtlasOf(string path, string identity)
     {
         try

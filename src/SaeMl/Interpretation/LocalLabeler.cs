@@ -31,7 +31,9 @@ public sealed class LocalLabeler : IFeatureLabeler
     /// <param name="minimumDocuments">A word must occur in at least this many top documents.</param>
     /// <param name="minimumShare">A word must occur in at least this share of the top documents (near-duplicates counted once), from 0 to 1.</param>
     /// <param name="minimumZ">A word's z-score must reach this; <see cref="double.NegativeInfinity"/> keeps every word that meets the counts.</param>
-    public LocalLabeler(WordCounts background, int words = 5, int minimumDocuments = 2, double minimumShare = DefaultMinimumShare, double minimumZ = DefaultMinimumZ)
+    /// <param name="stopWords">Words that are never label words (lower case); null for <see cref="EnglishFunctionWords"/>, an empty set for none.</param>
+    public LocalLabeler(WordCounts background, int words = 5, int minimumDocuments = 2, double minimumShare = DefaultMinimumShare, double minimumZ = DefaultMinimumZ,
+        IReadOnlySet<string>? stopWords = null)
     {
         ArgumentNullException.ThrowIfNull(background);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(words);
@@ -48,7 +50,28 @@ public sealed class LocalLabeler : IFeatureLabeler
         MinimumDocuments = minimumDocuments;
         MinimumShare = minimumShare;
         MinimumZ = minimumZ;
+        StopWords = stopWords ?? EnglishFunctionWords;
     }
+
+    /// <summary>
+    /// English function words (articles, pronouns, prepositions, conjunctions, auxiliaries and the like), the default
+    /// <see cref="StopWords"/>: on real text a latent whose top documents share no content word would otherwise be labelled
+    /// with the few of these they happen to share more often than the corpus does ("it, that", "at, also").
+    /// </summary>
+    public static IReadOnlySet<string> EnglishFunctionWords { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "a", "about", "above", "across", "after", "again", "against", "all", "almost", "along", "already", "also", "although", "always", "am", "among",
+        "an", "and", "another", "any", "are", "around", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by",
+        "can", "cannot", "could", "did", "do", "does", "doing", "done", "down", "during", "each", "either", "else", "enough", "etc", "even", "ever",
+        "every", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how",
+        "however", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "less", "like", "many", "may", "me", "might", "more", "most", "much",
+        "must", "my", "myself", "neither", "never", "no", "nor", "not", "now", "of", "off", "often", "on", "once", "one", "only", "onto", "or", "other",
+        "others", "our", "ours", "ourselves", "out", "over", "own", "per", "quite", "rather", "same", "shall", "she", "should", "since", "so", "some",
+        "still", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "therefore", "these", "they", "this", "those",
+        "though", "through", "thus", "to", "too", "toward", "towards", "two", "under", "unless", "until", "up", "upon", "us", "very", "via", "was", "we",
+        "well", "were", "what", "whatever", "when", "whenever", "where", "whereas", "wherever", "whether", "which", "while", "who", "whoever", "whom",
+        "whose", "why", "will", "with", "within", "without", "would", "yet", "you", "your", "yours", "yourself", "yourselves",
+    };
 
     /// <summary>The share of top documents a label word needs unless told otherwise: a quarter.</summary>
     public const double DefaultMinimumShare = 0.25;
@@ -71,11 +94,18 @@ public sealed class LocalLabeler : IFeatureLabeler
     /// <summary>The least z-score of a label word's log-odds ratio.</summary>
     public double MinimumZ { get; }
 
+    /// <summary>Words that are never label words.</summary>
+    public IReadOnlySet<string> StopWords { get; }
+
     /// <summary>
-    /// Identifies the labeler in caches with its settings, e.g. <c>local:words=5,documents=2,share=0.25,z=1.96</c>: labels an atlas
-    /// holds from other settings are not reused as if this labeler had given them.
+    /// Identifies the labeler in caches with its settings, e.g. <c>local:words=5,documents=2,share=0.25,z=1.96,stop=english</c>: labels an
+    /// atlas holds from other settings are not reused as if this labeler had given them. Stop words other than the default are named
+    /// <c>stop=none</c> or by a digest of the set.
     /// </summary>
-    public string Name => string.Create(CultureInfo.InvariantCulture, $"local:words={Words},documents={MinimumDocuments},share={MinimumShare},z={MinimumZ}");
+    public string Name => string.Create(CultureInfo.InvariantCulture, $"local:words={Words},documents={MinimumDocuments},share={MinimumShare},z={MinimumZ},stop={StopWordsName}");
+
+    private string StopWordsName => ReferenceEquals(StopWords, EnglishFunctionWords) ? "english" : StopWords.Count == 0 ? "none"
+        : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", StopWords.Order(StringComparer.Ordinal)))))[..12];
 
     /// <inheritdoc/>
     public Task<FeatureLabel> LabelAsync(LabelingExamples examples, CancellationToken cancellationToken = default)
@@ -122,7 +152,7 @@ public sealed class LocalLabeler : IFeatureLabeler
         var foregroundTotal = (double)foreground.Entries.Sum(e => e.Value);
         var needed = DocumentsNeeded(distinct.Count);
         return foreground.Entries
-            .Where(e => e.Value >= needed)
+            .Where(e => e.Value >= needed && !StopWords.Contains(e.Key))
             .Select(e => (Word: e.Key, Z: ZScore(e.Value, foregroundTotal, Math.Max(_background.DocumentsWith(e.Key), e.Value), _backgroundTotal)))
             .Where(w => double.IsNegativeInfinity(MinimumZ) || w.Z >= MinimumZ)
             .OrderByDescending(w => w.Z).ThenBy(w => w.Word, StringComparer.Ordinal);

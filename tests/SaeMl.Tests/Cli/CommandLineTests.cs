@@ -239,6 +239,6 @@ public sealed class CommandLineTests : IDisposable
         new FileInfo(Path.Combine(folder, "table1", "figure4.png")).Length.Should().BeGreaterThan(1000, "the figure is drawn beside Table 1");
         first.Should().Contain("Five labelled latents").And.Contain("term by term").And.Contain("Wrote the feature atlas");
         using var atlas = SaeMl.Interpretation.FeatureAtlas.Open(Path.Combine(folder, "table1", "atlas.sqlite"));
-        atlas.Labels("local:words=5,documents=2,share=0.25,z=1.96").Should().HaveCountGreaterThan(100, "the demo interprets a sample of 200 latents and its explained query's");
+        atlas.Labels("local:words=5,documents=2,share=0.25,z=1.96,stop=english").Should().HaveCountGreaterThan(100, "the demo interprets a sample of 200 latents and its explained query's");
     }
 }

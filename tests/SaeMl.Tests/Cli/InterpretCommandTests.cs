@@ -28,7 +28,7 @@ public sealed class InterpretCommandTests : IDisposable
         first.Output.Should().Contain("latents labelled").And.Contain("Label embedding scores").And.Contain("Wrote");
         using (var opened = FeatureAtlas.Open(atlas))
         {
-            var labels = opened.Labels("local:words=5,documents=2,share=0.25,z=1.96");
+            var labels = opened.Labels("local:words=5,documents=2,share=0.25,z=1.96,stop=english");
             labels.Should().NotBeEmpty();
             var (latent, label) = labels.First(l => l.Value.Succeeded);
             var card = opened.Card(latent);
@@ -48,6 +48,34 @@ public sealed class InterpretCommandTests : IDisposable
         var notRetrieved = await CliProcess.RunSeparatelyAsync(["explain", "--model", model, "--corpus", store, "--query", "rain and storms", "--doc", "D000007", .. Onnx, "--device", "cpu"]);
         notRetrieved.ExitCode.Should().Be(0, notRetrieved.Error);
         notRetrieved.Output.Should().Contain("D000007").And.Contain("The query's strongest latents that the document lacks");
+    }
+
+    [Fact]
+    public async Task Stop_words_can_be_switched_off_or_read_from_a_file_and_a_missing_file_is_refused_before_any_work()
+    {
+        var (store, model) = SmallWorldModel.Prepare(_folder, epochs: 4);
+        File.WriteAllLines(_folder.File("stop.txt"), ["Rain", "", "storm"]);
+        string[] Interpret(string output, string stopWords) =>
+            ["interpret", "--model", model, "--corpus", store, "--texts", World, "--output", _folder.File(output), "--latents", "sample:20", "--stop-words", stopWords, "--device", "cpu"];
+
+        var none = await CliProcess.RunSeparatelyAsync(Interpret("none.sqlite", "none"));
+        var own = await CliProcess.RunSeparatelyAsync(Interpret("own.sqlite", _folder.File("stop.txt")));
+        var missing = await CliProcess.RunSeparatelyAsync(Interpret("missing.sqlite", _folder.File("no-such-list.txt")));
+
+        none.ExitCode.Should().Be(0, none.Error);
+        using (var atlas = FeatureAtlas.Open(_folder.File("none.sqlite")))
+            atlas.Labels("local:words=5,documents=2,share=0.25,z=1.96,stop=none").Should().NotBeEmpty("the labels are cached under the labeler's own settings");
+        own.ExitCode.Should().Be(0, own.Error);
+        using (var atlas = FeatureAtlas.Open(_folder.File("own.sqlite")))
+        {
+            var labels = atlas.Labels(new LocalLabeler(WordCounts.Of(["any text"]), stopWords: new HashSet<string> { "rain", "storm" }).Name);
+            labels.Should().NotBeEmpty("the file's words, lower-cased, blank lines skipped, name the labeler");
+            labels.Values.SelectMany(l => l.Text.Split(", ")).Should().NotContain(["rain", "storm"]);
+        }
+
+        missing.ExitCode.Should().Be(2);
+        missing.Error.Should().StartWith($"error: --stop-words '{_folder.File("no-such-list.txt")}': expected english, none, or a file of words");
+        File.Exists(_folder.File("missing.sqlite")).Should().BeFalse();
     }
 
     [Fact]

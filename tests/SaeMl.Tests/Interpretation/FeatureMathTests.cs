@@ -100,24 +100,44 @@ public sealed class FeatureMathTests
     [Fact]
     public async Task A_word_the_top_documents_hold_no_more_often_than_the_corpus_is_no_label_word()
     {
-        // "from" is in half of the top documents and half of the corpus; "topic" in 6 of the 20 top documents and nowhere else.
-        string TopDocument(int i, bool withTopic) => $"u{i}a u{i}b" + (i % 2 == 0 ? " from" : "") + (withTopic && i < 6 ? " topic" : "");
+        // "package" is in half of the top documents and half of the corpus; "topic" in 6 of the 20 top documents and nowhere else.
+        string TopDocument(int i, bool withTopic) => $"u{i}a u{i}b" + (i % 2 == 0 ? " package" : "") + (withTopic && i < 6 ? " topic" : "");
         var corpus = Enumerable.Range(0, 20).Select(i => TopDocument(i, withTopic: true))
-            .Concat(Enumerable.Range(0, 380).Select(i => $"v{i}a v{i}b" + (i % 2 == 0 ? " from" : ""))).ToList();
+            .Concat(Enumerable.Range(0, 380).Select(i => $"v{i}a v{i}b" + (i % 2 == 0 ? " package" : ""))).ToList();
         LabelingExamples Top(bool withTopic) => new(4, [.. Enumerable.Range(0, 20).Select(i => new LabelingExample(TopDocument(i, withTopic), 1f, []))], []);
         var labeler = new LocalLabeler(WordCounts.Of(corpus));
         var everyZ = new LocalLabeler(WordCounts.Of(corpus), minimumZ: double.NegativeInfinity);
 
         (await labeler.LabelAsync(Top(withTopic: true))).Text.Should().Be("topic");
-        (await everyZ.LabelAsync(Top(withTopic: true))).Text.Split(", ").Should().Equal(["topic", "from"], "the control: without the z-score floor the common word fills the label");
+        (await everyZ.LabelAsync(Top(withTopic: true))).Text.Split(", ").Should().Equal(["topic", "package"], "the control: without the z-score floor the common word fills the label");
         var none = await labeler.LabelAsync(Top(withTopic: false));
         none.Succeeded.Should().BeFalse();
         none.Error.Should().Be("No word occurs in 5 or more of the latent's 20 distinct top documents with a z-score of 1.96 or more over the corpus.");
-        labeler.Name.Should().Be("local:words=5,documents=2,share=0.25,z=1.96");
+        labeler.Name.Should().Be("local:words=5,documents=2,share=0.25,z=1.96,stop=english");
         var unshared = new LabelingExamples(4, [.. Enumerable.Range(0, 20).Select(i => new LabelingExample($"u{i}a u{i}b", 1f, []))], []);
         (await everyZ.LabelAsync(unshared)).Error.Should().Be("No word occurs in 5 or more of the latent's 20 distinct top documents.", "without a floor the error names none");
         FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumZ: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumZ");
         FluentActions.Invoking(() => new LocalLabeler(WordCounts.Of(corpus), minimumZ: double.PositiveInfinity)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minimumZ");
+    }
+
+    [Fact]
+    public async Task Function_words_are_never_label_words_unless_the_stop_words_are_changed()
+    {
+        // Ten unrelated top documents share "it" and "that" far more often than the 400-document corpus does, and nothing else.
+        var top = Enumerable.Range(0, 10).Select(i => $"u{i}a u{i}b it that").ToList();
+        var corpus = top.Concat(Enumerable.Range(0, 390).Select(i => $"v{i}a v{i}b" + (i % 20 == 0 ? " it that" : ""))).ToList();
+        var examples = new LabelingExamples(7, [.. top.Select(t => new LabelingExample(t, 1f, []))], []);
+
+        var english = await new LocalLabeler(WordCounts.Of(corpus)).LabelAsync(examples);
+        var none = new LocalLabeler(WordCounts.Of(corpus), stopWords: new HashSet<string>());
+        var own = new LocalLabeler(WordCounts.Of(corpus), stopWords: new HashSet<string> { "it" });
+
+        english.Succeeded.Should().BeFalse("'it' and 'that' are English function words");
+        (await none.LabelAsync(examples)).Text.Split(", ").Should().BeEquivalentTo(["it", "that"], "the control: without stop words their z-scores make them the label");
+        (await own.LabelAsync(examples)).Text.Should().Be("that");
+        LocalLabeler.EnglishFunctionWords.Should().Contain(["it", "that", "at", "also", "from", "the"]).And.NotContain(["package", "library", "rain"]);
+        none.Name.Should().EndWith(",stop=none");
+        own.Name.Should().MatchRegex(",stop=[0-9a-f]{12}$", "another set is named by a digest, so its labels are cached apart");
     }
 
     [Fact]
