@@ -10,16 +10,20 @@ namespace SaeMl.Cli;
 /// </summary>
 internal static class TrainingJob
 {
-    /// <summary>Runs <paramref name="train"/>, which reports to the progress it is given, and prints the validation history.</summary>
-    public static void Run(IAnsiConsole console, Action<IProgress<SaeTrainingProgress>> train)
+    /// <summary>Runs <paramref name="train"/>, which reports to the progress it is given, and prints the steps, the time and the validation history.</summary>
+    /// <returns>The training steps of the whole run (those of a resumed run included).</returns>
+    public static long Run(IAnsiConsole console, Action<IProgress<SaeTrainingProgress>> train)
     {
         var history = new List<SaeValidationMetrics>();
         var temperature = double.NaN;
+        var (steps, epochs) = (0L, 0);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         ProgressBars.Run(console, "Training", (ProgressBar bar) =>
         {
             train(new CallbackProgress<SaeTrainingProgress>(p =>
             {
                 bar.Report(p.Step, p.TotalSteps);
+                (steps, epochs) = (p.TotalSteps, p.Epochs);
                 temperature = p.Temperature;
                 if (p.Validation is { } v)
                     history.Add(v);
@@ -30,10 +34,12 @@ internal static class TrainingJob
             return 0;
         });
 
+        console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"Trained {steps:N0} steps ({steps / Math.Max(1, epochs):N0} an epoch) in {clock.Elapsed.TotalSeconds:F1} s."));
         if (!double.IsNaN(temperature))
             console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"The KL terms' temperature τ was {temperature:G4}."));
         foreach (var (epoch, metrics) in history.Select((m, i) => (i + 1, m)))
             console.MarkupLine(Markup.Escape($"epoch {epoch}: validation {metrics}"));
+        return steps;
     }
 
     /// <summary>Says where a model zip was written and what its columns are.</summary>

@@ -15,6 +15,9 @@ namespace SaeMl.Cli.Commands;
 /// </summary>
 internal static class TrainCommand
 {
+    /// <summary>Below this many steps a run is short enough to say how to train further (the demo worlds' FVU falls by half between 96 and 2,856 steps).</summary>
+    private const long FewSteps = 500;
+
     public static Command Create(IAnsiConsole console)
     {
         var queries = new Option<string>("--queries") { Description = "Query embeddings: a .npy file or a store folder", Required = true };
@@ -112,7 +115,7 @@ internal static class TrainCommand
                 throw new ArgumentException($"--neighbors-per-query is {options.NeighborsPerQuery}, but --neighbors '{neighborRows}' holds {data.NeighborsAvailable} neighbors per query.");
             console.MarkupLine($"Training a sparse autoencoder (n = {options.LatentSize:N0}, K = {options.ActiveLatents}{(options.Activation == SparseActivation.BatchTopK ? $" on average, BatchTopK, at most {options.MaxActiveLatents?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "2K"}" : "")}) on {data.QueryCount:N0} queries "
                 + $"with {options.NeighborsPerQuery} neighbors each (dimension {data.Dimension}), {options.EffectiveBatchSize} queries a step{(options.BatchSize is null ? " (the default at this K)" : "")}, on [bold]{options.Device.Resolve()}[/]; λ = {options.KLWeight}, r = {options.LatentKLRatio}, τ = {(options.Temperature is { } t ? t.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"{options.RelativeTemperature} × the neighbors' score spread")}.");
-            TrainingJob.Run(console, progress =>
+            var steps = TrainingJob.Run(console, progress =>
             {
                 using var transformer = new MLContext().Transforms
                     .SparseAutoencode(options, progress)
@@ -120,6 +123,11 @@ internal static class TrainCommand
                 transformer.Save(target);
             });
             TrainingJob.Wrote(console, target);
+            if (steps < FewSteps)
+            {
+                console.MarkupLine(Markup.Escape($"Only {steps} steps: on a training set this small, fewer queries a step (--batch-size {Math.Max(16, options.EffectiveBatchSize / 4)}) "
+                    + "or more epochs train further in the same passes, at a lower validation FVU (docs/results.md, \"Smaller batches\")."));
+            }
             return 0;
         }));
         return command;
