@@ -7,7 +7,7 @@ namespace SaeMl.Cli;
 /// <summary>
 /// The options that name the embedding model a command embeds text with: a model zip holding an
 /// EmbedText transform (<c>--embedder</c>), or an ONNX model with its vocabulary, pooling and query
-/// instruction (<c>--onnx</c>, <c>--vocab</c>, <c>--pooling</c>, <c>--prefix</c>).
+/// instruction and length (<c>--onnx</c>, <c>--vocab</c>, <c>--pooling</c>, <c>--prefix</c>, <c>--max-tokens</c>).
 /// </summary>
 internal sealed class TextModelOptions
 {
@@ -22,7 +22,9 @@ internal sealed class TextModelOptions
 
     public Option<string> Prefix { get; } = new("--prefix") { Description = "Text put before queries with --onnx (a query instruction); documents get none", DefaultValueFactory = _ => string.Empty };
 
-    public IEnumerable<Option> All => [Embedder, Onnx, Vocabulary, Pooling, Prefix];
+    public Option<int> MaxTokens { get; } = CliOptions.PositiveInt("--max-tokens", "Tokens per text with --onnx, special tokens included, as saeml embed took them", TextEmbedderOptions.Defaults.MaxTokens);
+
+    public IEnumerable<Option> All => [Embedder, Onnx, Vocabulary, Pooling, Prefix, MaxTokens];
 
     /// <summary>Whether a model is named.</summary>
     public bool Given(ParseResult parse) => parse.GetValue(Embedder) is not null || parse.GetValue(Onnx) is not null;
@@ -59,6 +61,7 @@ internal sealed class TextModelOptions
             VocabularyPath = parse.GetValue(Vocabulary)!,
             Pooling = parse.GetValue(Pooling) switch { "mean" => EmbeddingPooling.Mean, "last-token" => EmbeddingPooling.LastToken, _ => EmbeddingPooling.Cls },
             Prefix = prefix,
+            MaxTokens = parse.GetValue(MaxTokens),
             Device = device,
             AllowCpuFallback = fallback,
         });

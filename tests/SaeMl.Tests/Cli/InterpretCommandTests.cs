@@ -45,6 +45,11 @@ public sealed class InterpretCommandTests : IDisposable
         var explain = await CliProcess.RunSeparatelyAsync(["explain", "--model", model, "--corpus", store, "--atlas", atlas, "--texts", World, "--query", "rain and storms", "--k", "3", .. Onnx, "--device", "cpu"]);
         explain.ExitCode.Should().Be(0, explain.Error);
         explain.Output.Should().Contain("#1 ").And.Contain("#3 ").And.Contain("dense score").And.Contain("reconstructed").And.Contain("latent score");
+        var firstWordOnly = await CliProcess.RunSeparatelyAsync(["explain", "--model", model, "--corpus", store, "--query", "rain and storms", "--k", "3", "--max-tokens", "3", .. Onnx, "--device", "cpu"]);
+        var firstWord = await CliProcess.RunSeparatelyAsync(["explain", "--model", model, "--corpus", store, "--query", "rain", "--k", "3", .. Onnx, "--device", "cpu"]);
+        string DenseScores(string output) => string.Join(" ", System.Text.RegularExpressions.Regex.Matches(output, @"dense score [0-9.\-]+").Select(m => m.Value));
+        DenseScores(firstWordOnly.Output).Should().Be(DenseScores(firstWord.Output), "--max-tokens 3 keeps [CLS], the first word and [SEP], as embedding the first word alone does")
+            .And.NotBe(DenseScores(explain.Output), "the whole query scores otherwise");
         var notRetrieved = await CliProcess.RunSeparatelyAsync(["explain", "--model", model, "--corpus", store, "--query", "rain and storms", "--doc", "D000007", .. Onnx, "--device", "cpu"]);
         notRetrieved.ExitCode.Should().Be(0, notRetrieved.Error);
         notRetrieved.Output.Should().Contain("D000007").And.Contain("The query's strongest latents that the document lacks");
