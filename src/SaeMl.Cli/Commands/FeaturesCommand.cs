@@ -33,7 +33,9 @@ internal static class FeaturesCommand
                     return 0;
                 }
 
-                console.MarkupLine($"{found.Count:N0} latents have labels with \"{Markup.Escape(words)}\"; the {Math.Min(found.Count, parse.GetValue(top))} best matches:");
+                console.MarkupLine(found.Count == 1
+                    ? $"1 latent has a label with \"{Markup.Escape(words)}\":"
+                    : $"{found.Count:N0} latents have labels with \"{Markup.Escape(words)}\"; the {Math.Min(found.Count, parse.GetValue(top))} best matches:");
                 shown = [.. found.Take(parse.GetValue(top)).Select(f => f.Latent)];
             }
 

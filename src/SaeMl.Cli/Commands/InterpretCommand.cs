@@ -222,6 +222,12 @@ internal static class InterpretCommand
         {
             var (lower, median, upper, count) = LabelScorer.Distribution(result.Scores.Values.Select(s => s.EmbeddingScore));
             console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"Label embedding scores (AUROC, 0.5 is chance) over {count:N0} latents: quartiles {lower:F3} / {median:F3} / {upper:F3}."));
+            var unscored = result.Labels.Values.Count(l => l.Succeeded && !result.Scores.ContainsKey(l.Latent));
+            if (unscored > 0)
+            {
+                console.MarkupLine($"{unscored:N0} labelled {(unscored == 1 ? "latent has" : "latents have")} no score: every document {(unscored == 1 ? "it fires" : "they fire")} in is among the top documents "
+                    + "the label was made from, so none is left to check it on (a lower --top-documents leaves some).");
+            }
         }
 
         var table = new Table().AddColumns("latent", "documents", "label", "score");

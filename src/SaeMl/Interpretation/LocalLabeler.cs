@@ -115,7 +115,7 @@ public sealed class LocalLabeler : IFeatureLabeler
         var words = Rank(distinct).Take(Words).Select(w => w.Word).ToList();
         return Task.FromResult(words.Count == 0
             ? new FeatureLabel(examples.Latent, Name, string.Empty, string.Create(CultureInfo.InvariantCulture,
-                $"No word occurs in {DocumentsNeeded(distinct.Count)} or more of the latent's {distinct.Count} distinct top documents{(double.IsNegativeInfinity(MinimumZ) ? "" : $" with a z-score of {MinimumZ} or more over the corpus")}."))
+                $"No word occurs in {DocumentsNeeded(distinct.Count)} or more of the latent's {distinct.Count} distinct top document{(distinct.Count == 1 ? "" : "s")}{(double.IsNegativeInfinity(MinimumZ) ? "" : $" with a z-score of {MinimumZ} or more over the corpus")}."))
             : new FeatureLabel(examples.Latent, Name, string.Join(", ", words)));
     }
 

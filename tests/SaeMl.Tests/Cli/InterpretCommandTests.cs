@@ -30,12 +30,19 @@ public sealed class InterpretCommandTests : IDisposable
         {
             var labels = opened.Labels("local:words=5,documents=2,share=0.25,z=1.96,stop=english");
             labels.Should().NotBeEmpty();
+            var unscored = labels.Values.Count(l => l.Succeeded && opened.Card(l.Latent).Scores.Count == 0);
+            if (unscored > 0)
+                first.Output.Should().MatchRegex($@"{unscored} labelled latents? (has|have) no score: every document", "a labelled latent left unscored is counted and explained");
+            else
+                first.Output.Should().NotContain("no score:");
             var (latent, label) = labels.First(l => l.Value.Succeeded);
             var card = opened.Card(latent);
             card.TopDocuments.Should().NotBeEmpty();
             var features = await CliProcess.RunSeparatelyAsync(["features", "--atlas", atlas, "--find", label.Text.Split(", ")[0], "--top", "3"]);
             features.ExitCode.Should().Be(0, features.Error);
             features.Output.Should().Contain($"latent {latent}").And.Contain(card.TopDocuments[0].DocumentId);
+            var matching = opened.FindByLabel(label.Text.Split(", ")[0]).Count;
+            features.Output.Should().Contain(matching == 1 ? "1 latent has a label with" : $"{matching} latents have labels with", "the count is said in good English");
         }
 
         var second = await CliProcess.RunSeparatelyAsync(interpret);
