@@ -105,7 +105,7 @@ public sealed class LocalLabeler : IFeatureLabeler
     public string Name => string.Create(CultureInfo.InvariantCulture, $"local:words={Words},documents={MinimumDocuments},share={MinimumShare},z={MinimumZ},stop={StopWordsName}");
 
     private string StopWordsName => ReferenceEquals(StopWords, EnglishFunctionWords) ? "english" : StopWords.Count == 0 ? "none"
-        : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", StopWords.Order(StringComparer.Ordinal)))))[..12];
+        : Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", StopWords.Order(StringComparer.Ordinal)))))[..12].ToLowerInvariant();
 
     /// <inheritdoc/>
     public Task<FeatureLabel> LabelAsync(LabelingExamples examples, CancellationToken cancellationToken = default)
