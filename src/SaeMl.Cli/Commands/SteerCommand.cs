@@ -25,7 +25,7 @@ internal static class SteerCommand
         var corpusIds = new Option<string?>("--corpus-ids") { Description = "Document ids, one per line in row order; without it, the store folder's ids.txt" };
         var texts = new Option<string?>("--texts") { Description = "The corpus texts (MS MARCO .tsv, BEIR .jsonl or folder), to show titles" };
         var query = new QueryInput(new TextModelOptions());
-        var amplify = new Option<string[]>("--amplify") { Description = "FEATURE=α: add α to FEATURE, a latent number or (with --atlas) label words (repeatable)", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] };
+        var amplify = new Option<string[]>("--amplify") { Description = "FEATURE=α: add α to FEATURE, a latent number or (with --atlas) label words; α may be a multiple of the latent's mean activation, 3x (needs --atlas) (repeatable)", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] };
         var suppress = new Option<string[]>("--suppress") { Description = "FEATURE: switch FEATURE off, a latent number or (with --atlas) label words (repeatable)", DefaultValueFactory = _ => [] };
         var atlas = new Option<string?>("--atlas") { Description = "The model's feature atlas (saeml interpret), to name features by label words: the labelled latent matching most of them" };
         var k = CliOptions.PositiveInt("--k", "Documents shown before and after", 10);
@@ -113,8 +113,8 @@ internal static class SteerCommand
     /// <summary>One retrieved document.</summary>
     private sealed record Hit(string Id, float Score, string? Title);
 
-    /// <summary>One edit as the flags give it: the feature as written (a latent number or label words) and the amount added, or null to switch it off.</summary>
-    private sealed record Edit(string Flag, string Feature, float? Alpha);
+    /// <summary>One edit as the flags give it: the feature as written (a latent number or label words) and the amount added (or its multiple of the latent's mean activation), or null to switch it off.</summary>
+    private sealed record Edit(string Flag, string Feature, float? Alpha, bool Relative);
 
     /// <summary>The edits the flags name, checked for form before anything is loaded.</summary>
     private static List<Edit> Edits(string[] amplify, string[] suppress)
@@ -123,17 +123,19 @@ internal static class SteerCommand
         foreach (var edit in amplify)
         {
             var split = edit.LastIndexOf('=');
-            if (split <= 0 || !float.TryParse(edit.AsSpan(split + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var alpha) || !float.IsFinite(alpha)
+            var amount = split < 0 ? "" : edit[(split + 1)..].Trim();
+            var relative = amount.EndsWith('x');
+            if (split <= 0 || !float.TryParse(relative ? amount[..^1] : amount, NumberStyles.Float, CultureInfo.InvariantCulture, out var alpha) || !float.IsFinite(alpha)
                 || string.IsNullOrWhiteSpace(edit[..split]))
-                throw new FormatException($"--amplify '{edit}': expected FEATURE=α, FEATURE a latent number or label words and α a finite number (--amplify 1234=0.5).");
-            edits.Add(new Edit("--amplify", edit[..split].Trim(), alpha));
+                throw new FormatException($"--amplify '{edit}': expected FEATURE=α, FEATURE a latent number or label words and α a finite number, or a multiple of the latent's mean activation such as 3x (--amplify 1234=0.5).");
+            edits.Add(new Edit("--amplify", edit[..split].Trim(), alpha, relative));
         }
 
         foreach (var edit in suppress)
         {
             if (string.IsNullOrWhiteSpace(edit))
                 throw new FormatException("--suppress '': expected FEATURE, a latent number or label words (--suppress 1234).");
-            edits.Add(new Edit("--suppress", edit.Trim(), null));
+            edits.Add(new Edit("--suppress", edit.Trim(), null, false));
         }
 
         return edits;
@@ -146,10 +148,21 @@ internal static class SteerCommand
         foreach (var edit in edits)
         {
             var latent = Latent(edit, features);
-            plan = plan.Then(edit.Alpha is { } alpha ? LatentEdit.Add(latent, alpha) : LatentEdit.Ablate(latent));
+            plan = plan.Then(edit.Alpha is { } alpha ? LatentEdit.Add(latent, edit.Relative ? Multiple(edit, latent, alpha, features) : alpha) : LatentEdit.Ablate(latent));
         }
 
         return plan;
+    }
+
+    /// <summary>α given as a multiple of the latent's mean activation where it fires, as the atlas measured it over the corpus.</summary>
+    private static float Multiple(Edit edit, int latent, float multiple, FeatureAtlas? features)
+    {
+        if (features is null)
+            throw new FormatException($"{edit.Flag} '{edit.Feature}={multiple.ToString(CultureInfo.InvariantCulture)}x': α as a multiple of the latent's mean activation needs --atlas, which holds it.");
+        var card = features.Card(latent);
+        if (card.FireCount == 0)
+            throw new ArgumentException($"{edit.Flag} '{edit.Feature}': latent {latent} fires in no document of the atlas's corpus, so it has no mean activation to multiply.");
+        return (float)(multiple * card.MeanActivation);
     }
 
     private static int Latent(Edit edit, FeatureAtlas? features)

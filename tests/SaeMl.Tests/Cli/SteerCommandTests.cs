@@ -104,6 +104,23 @@ public sealed class SteerCommandTests : IDisposable
         numbered.RootElement.GetProperty("features")[0].GetProperty("label").ValueKind.Should().Be(JsonValueKind.Null, "without an atlas there is no label");
         labelled.RootElement.GetProperty("after").ToString().Should().Be(numbered.RootElement.GetProperty("after").ToString());
 
+        double mean;
+        using (var atlas = FeatureAtlas.Open(atlasPath))
+            mean = atlas.Card(expected).MeanActivation;
+        var byMultiple = await CliProcess.RunSeparatelyAsync([.. common, "--atlas", atlasPath, "--amplify", $"{expected}=3x"]);
+        var byAbsolute = await CliProcess.RunSeparatelyAsync([.. common, "--amplify", $"{expected}={((float)(3 * mean)).ToString("R", System.Globalization.CultureInfo.InvariantCulture)}"]);
+        byMultiple.ExitCode.Should().Be(0, byMultiple.Error);
+        using (var multiple = JsonDocument.Parse(byMultiple.Output))
+        using (var absolute = JsonDocument.Parse(byAbsolute.Output))
+        {
+            multiple.RootElement.GetProperty("after").ToString().Should().Be(absolute.RootElement.GetProperty("after").ToString(), "3x is three times the latent's mean activation in the atlas");
+            multiple.RootElement.GetProperty("after").ToString().Should().NotBe(labelled.RootElement.GetProperty("after").ToString(), "the control: α = 2 retrieves otherwise");
+        }
+
+        var withoutAtlas = await CliProcess.RunAsync([.. common, "--amplify", $"{expected}=3x"]);
+        withoutAtlas.ExitCode.Should().Be(1);
+        withoutAtlas.Output.Trim().Should().Be($"error: --amplify '{expected}=3x': α as a multiple of the latent's mean activation needs --atlas, which holds it.");
+
         var unknown = await CliProcess.RunAsync([.. common, "--atlas", atlasPath, "--amplify", "zzzqqq=2"]);
         unknown.ExitCode.Should().Be(1);
         unknown.Output.Trim().Should().Be($"error: --amplify 'zzzqqq': no label in --atlas '{atlasPath}' holds any of these words.");
