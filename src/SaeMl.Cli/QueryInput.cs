@@ -47,6 +47,9 @@ internal sealed class QueryInput
             throw new UsageException("A text query needs one embedding model: --embedder ZIP, or --onnx MODEL with --vocab.");
     }
 
+    /// <summary>How the query was embedded, for the output: read from the store, or the model's query-side settings.</summary>
+    public string Source(ParseResult parse) => parse.GetValue(Id) is not null ? $"read from --queries '{parse.GetValue(Store)}'" : Model.DescribeQuerySide(parse);
+
     /// <summary>The query's embedding: read from the store, or the text embedded on the model's query side.</summary>
     public float[] Vector(ParseResult parse, ComputeDevice device)
     {

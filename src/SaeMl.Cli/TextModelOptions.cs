@@ -38,6 +38,15 @@ internal sealed class TextModelOptions
             throw new UsageException("--onnx needs --vocab: the model's vocab.txt or tokenizer.json.");
     }
 
+    /// <summary>
+    /// How a query is embedded, e.g. <c>embedded by model.onnx: cls pooling, at most 512 tokens, no query prefix</c>: what must match
+    /// how <c>saeml embed</c> embedded the queries the corpus was searched with, and which no file records.
+    /// </summary>
+    public string DescribeQuerySide(ParseResult parse) => parse.GetValue(Embedder) is { } zip
+        ? $"embedded by the pipeline in '{Path.GetFileName(zip)}'"
+        : $"embedded by '{Path.GetFileName(parse.GetValue(Onnx))}': {parse.GetValue(Pooling)} pooling, at most {parse.GetValue(MaxTokens)} tokens, "
+          + (parse.GetValue(Prefix) is { Length: > 0 } prefix ? $"query prefix \"{prefix}\"" : "no query prefix");
+
     /// <summary>The model's paths, for the input checks.</summary>
     public IEnumerable<(string? Path, string Flag)> Inputs(ParseResult parse) =>
         [(parse.GetValue(Embedder), "--embedder"), (parse.GetValue(Onnx), "--onnx"), (parse.GetValue(Vocabulary), "--vocab")];

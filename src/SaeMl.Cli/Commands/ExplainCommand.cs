@@ -94,7 +94,7 @@ internal static class ExplainCommand
             }
 
             var queryLatents = TopLatents(codes, 0).ToList();
-            console.MarkupLine($"Query: [bold]{Markup.Escape(query.Name(parse))}[/]; its latents: {Markup.Escape(string.Join(", ", queryLatents.Take(shown).Select(l => Named(l, names))))}");
+            console.MarkupLine($"Query: [bold]{Markup.Escape(query.Name(parse))}[/] ({Markup.Escape(query.Source(parse))}); its latents: {Markup.Escape(string.Join(", ", queryLatents.Take(shown).Select(l => Named(l, names))))}");
             foreach (var item in explained)
             {
                 var table = new Table().Title(Markup.Escape($"#{item.Rank} {item.Id}" + (item.Snippet is { } snippet ? $"  {snippet}" : "")))

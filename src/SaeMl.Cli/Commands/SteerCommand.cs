@@ -98,6 +98,7 @@ internal static class SteerCommand
             }
 
             console.Write(table);
+            console.MarkupLine(Markup.Escape($"The query was {query.Source(parse)}."));
             if (labels is not null)
             {
                 foreach (var latent in plan.Latents)

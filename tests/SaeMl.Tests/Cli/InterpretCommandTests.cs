@@ -52,6 +52,8 @@ public sealed class InterpretCommandTests : IDisposable
         var explain = await CliProcess.RunSeparatelyAsync(["explain", "--model", model, "--corpus", store, "--atlas", atlas, "--texts", World, "--query", "rain and storms", "--k", "3", .. Onnx, "--device", "cpu"]);
         explain.ExitCode.Should().Be(0, explain.Error);
         explain.Output.Should().Contain("#1 ").And.Contain("#3 ").And.Contain("dense score").And.Contain("reconstructed").And.Contain("latent score");
+        explain.Output.Should().Contain($"(embedded by '{DemoWorld.ModelFile}': cls pooling, at most {SaeMl.Embedding.TextEmbedderOptions.Defaults.MaxTokens} tokens, no query prefix)",
+            "how the query was embedded is shown, since nothing can check it against how the corpus was");
         var firstWordOnly = await CliProcess.RunSeparatelyAsync(["explain", "--model", model, "--corpus", store, "--query", "rain and storms", "--k", "3", "--max-tokens", "3", .. Onnx, "--device", "cpu"]);
         var firstWord = await CliProcess.RunSeparatelyAsync(["explain", "--model", model, "--corpus", store, "--query", "rain", "--k", "3", .. Onnx, "--device", "cpu"]);
         string DenseScores(string output) => string.Join(" ", System.Text.RegularExpressions.Regex.Matches(output, @"dense score [0-9.\-]+").Select(m => m.Value));

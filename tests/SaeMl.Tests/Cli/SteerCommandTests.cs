@@ -35,6 +35,7 @@ public sealed class SteerCommandTests : IDisposable
         var json = await CliProcess.RunSeparatelyAsync([.. args, "--json"]);
 
         table.ExitCode.Should().Be(0, table.Error);
+        table.Output.Should().Contain($"The query was embedded by '{DemoWorld.ModelFile}': cls pooling, at most {TextEmbedderOptions.Defaults.MaxTokens} tokens, no query prefix.");
         table.Output.Should().Contain("\"rain and storms\" steered: add 5 3, add 9 2, ablate 1").And.Contain("before").And.Contain("after").And.Contain("entered the top 5");
         json.ExitCode.Should().Be(0, json.Error);
         using var result = JsonDocument.Parse(json.Output);
