@@ -34,7 +34,8 @@ internal static class TrainingJob
             return 0;
         });
 
-        console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"Trained {steps:N0} steps ({steps / Math.Max(1, epochs):N0} an epoch) in {clock.Elapsed.TotalSeconds:F1} s."));
+        if (steps > 0)
+            console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"The run has {steps:N0} steps ({steps / Math.Max(1, epochs):N0} an epoch); this session took {clock.Elapsed.TotalSeconds:F1} s."));
         if (!double.IsNaN(temperature))
             console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"The KL terms' temperature τ was {temperature:G4}."));
         foreach (var (epoch, metrics) in history.Select((m, i) => (i + 1, m)))

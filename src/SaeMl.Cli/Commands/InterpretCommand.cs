@@ -36,7 +36,7 @@ internal static class InterpretCommand
         var llmModel = new Option<string>("--llm-model") { Description = "The model the endpoint serves", DefaultValueFactory = _ => "gpt-4o-mini" };
         var keyVariable = new Option<string>("--llm-key-env") { Description = "The environment variable holding the endpoint's key (never logged or saved)", DefaultValueFactory = _ => DefaultKeyVariable };
         var topDocuments = CliOptions.PositiveInt("--top-documents", "Exact top documents kept per latent", new FeatureScanOptions().TopDocuments);
-        var saliency = CliOptions.NonNegativeInt("--saliency-documents", "Top documents per latent whose word saliency is computed (needs an embedding model; 0: none). Each embeds the document about 65 times: with a real model on 2 CPU cores 1.5 to 3 documents a second", new InterpretationOptions().SaliencyDocuments);
+        var saliency = CliOptions.NonNegativeInt("--saliency-documents", "Top documents per latent whose word saliency is computed (needs an embedding model; 0: none). Each embeds the document about 50 times: with a real model on 2 CPU cores 1.5 to 3 documents a second", new InterpretationOptions().SaliencyDocuments);
         var report = new Option<string?>("--report") { Description = "Also write the HTML feature report into this folder (opens offline in any browser)" };
         var previewQuery = new Option<string?>("--preview-query") { Description = "A sample query for the report's steering previews: its top documents before and after amplifying each latent (needs an embedding model)" };
         var results = new Option<string?>("--results") { Description = "A folder of retrieval results for the report (table.md as saeml evaluate writes it, figure4.png)" };
@@ -164,7 +164,6 @@ internal static class InterpretCommand
         }
     }
 
-    /// <summary>Whether <paramref name="path"/> is a feature atlas of the autoencoder with <paramref name="identity"/>.</summary>
     /// <summary>The labeler's stop words: null for its English function words, an empty set for none, or a file's words (one a line, lower-cased).</summary>
     private static HashSet<string>? StopWords(string choice) => choice switch
     {
@@ -174,6 +173,7 @@ internal static class InterpretCommand
         _ => throw new UsageException($"--stop-words '{choice}': expected english, none, or a file of words (one a line) that exists."),
     };
 
+    /// <summary>Whether <paramref name="path"/> is a feature atlas of the autoencoder with <paramref name="identity"/>.</summary>
     private static bool IsAtlasOf(string path, string identity)
     {
         try
@@ -225,7 +225,7 @@ internal static class InterpretCommand
             var unscored = result.Labels.Values.Count(l => l.Succeeded && !result.Scores.ContainsKey(l.Latent));
             if (unscored > 0)
             {
-                console.MarkupLine($"{unscored:N0} labelled {(unscored == 1 ? "latent has" : "latents have")} no score: every document {(unscored == 1 ? "it fires" : "they fire")} in is among the top documents "
+                console.MarkupLine($"{unscored:N0} labelled {(unscored == 1 ? "latent has" : "latents have")} no score: every document of {(unscored == 1 ? "its" : "their")} sample of firings is among the top documents "
                     + "the label was made from, so none is left to check it on (a lower --top-documents leaves some).");
             }
         }

@@ -160,6 +160,8 @@ internal static class SteerCommand
     {
         if (features is null)
             throw new FormatException($"{edit.Flag} '{edit.Feature}={multiple.ToString(CultureInfo.InvariantCulture)}x': α as a multiple of the latent's mean activation needs --atlas, which holds it.");
+        if (latent >= features.LatentSize)
+            throw new ArgumentException($"{edit.Flag} '{edit.Feature}': the autoencoder has latents 0..{features.LatentSize - 1}.");
         var card = features.Card(latent);
         if (card.FireCount == 0)
             throw new ArgumentException($"{edit.Flag} '{edit.Feature}': latent {latent} fires in no document of the atlas's corpus, so it has no mean activation to multiply.");

@@ -18,6 +18,9 @@ internal static class TrainCommand
     /// <summary>Below this many steps a run is short enough to say how to train further (the demo worlds' FVU falls by half between 96 and 2,856 steps).</summary>
     private const long FewSteps = 500;
 
+    /// <summary>The smallest batch the hint suggests: the smallest measured in results.md that kept the retrieval.</summary>
+    private const int SmallestSuggestedBatch = 16;
+
     public static Command Create(IAnsiConsole console)
     {
         var queries = new Option<string>("--queries") { Description = "Query embeddings: a .npy file or a store folder", Required = true };
@@ -123,10 +126,10 @@ internal static class TrainCommand
                 transformer.Save(target);
             });
             TrainingJob.Wrote(console, target);
-            if (steps < FewSteps)
+            if (steps is > 0 and < FewSteps)
             {
-                console.MarkupLine(Markup.Escape($"Only {steps} steps: on a training set this small, fewer queries a step (--batch-size {Math.Max(16, options.EffectiveBatchSize / 4)}) "
-                    + "or more epochs train further in the same passes, at a lower validation FVU (docs/results.md, \"Smaller batches\")."));
+                var smaller = options.EffectiveBatchSize > SmallestSuggestedBatch ? $"fewer queries a step (--batch-size {Math.Max(SmallestSuggestedBatch, options.EffectiveBatchSize / 4)}) or " : "";
+                console.MarkupLine(Markup.Escape($"Only {steps} steps: on a training set this small, {smaller}more epochs train further, at a lower validation FVU (docs/results.md, \"Smaller batches\")."));
             }
             return 0;
         }));

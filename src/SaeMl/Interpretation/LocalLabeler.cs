@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 
 namespace SaeMl.Interpretation;
@@ -50,7 +51,8 @@ public sealed class LocalLabeler : IFeatureLabeler
         MinimumDocuments = minimumDocuments;
         MinimumShare = minimumShare;
         MinimumZ = minimumZ;
-        StopWords = stopWords ?? EnglishFunctionWords;
+        // A copy, spelt as WordCounts spells words, so that the caller's later changes cannot make Name lie.
+        StopWords = stopWords is null ? EnglishFunctionWords : stopWords.SelectMany(WordCounts.Words).ToFrozenSet(StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -58,20 +60,20 @@ public sealed class LocalLabeler : IFeatureLabeler
     /// <see cref="StopWords"/>: on real text a latent whose top documents share no content word would otherwise be labelled
     /// with the few of these they happen to share more often than the corpus does ("it, that", "at, also").
     /// </summary>
-    public static IReadOnlySet<string> EnglishFunctionWords { get; } = new HashSet<string>(StringComparer.Ordinal)
+    public static IReadOnlySet<string> EnglishFunctionWords { get; } = new[]
     {
-        "a", "about", "above", "across", "after", "again", "against", "all", "almost", "along", "already", "also", "although", "always", "am", "among",
+        "about", "above", "across", "after", "again", "against", "all", "almost", "along", "already", "also", "although", "always", "am", "among",
         "an", "and", "another", "any", "are", "around", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by",
         "can", "cannot", "could", "did", "do", "does", "doing", "done", "down", "during", "each", "either", "else", "enough", "etc", "even", "ever",
         "every", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how",
-        "however", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "less", "like", "many", "may", "me", "might", "more", "most", "much",
+        "however", "if", "in", "into", "is", "it", "its", "itself", "just", "less", "like", "many", "may", "me", "might", "more", "most", "much",
         "must", "my", "myself", "neither", "never", "no", "nor", "not", "now", "of", "off", "often", "on", "once", "one", "only", "onto", "or", "other",
         "others", "our", "ours", "ourselves", "out", "over", "own", "per", "quite", "rather", "same", "shall", "she", "should", "since", "so", "some",
         "still", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "therefore", "these", "they", "this", "those",
         "though", "through", "thus", "to", "too", "toward", "towards", "two", "under", "unless", "until", "up", "upon", "us", "very", "via", "was", "we",
         "well", "were", "what", "whatever", "when", "whenever", "where", "whereas", "wherever", "whether", "which", "while", "who", "whoever", "whom",
         "whose", "why", "will", "with", "within", "without", "would", "yet", "you", "your", "yours", "yourself", "yourselves",
-    };
+    }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>The share of top documents a label word needs unless told otherwise: a quarter.</summary>
     public const double DefaultMinimumShare = 0.25;
@@ -122,7 +124,7 @@ public sealed class LocalLabeler : IFeatureLabeler
     /// <summary>The share of two documents' distinct words (Jaccard) from which the later counts as a repeat of the earlier.</summary>
     public const double NearDuplicate = 0.8;
 
-    /// <summary>Every word of the documents (near-duplicates counted once) that occurs in enough of them (<see cref="MinimumDocuments"/> and <see cref="MinimumShare"/>) with a z-score of at least <see cref="MinimumZ"/>, most distinctive first, with its z-score.</summary>
+    /// <summary>Every word of the documents (near-duplicates counted once), <see cref="StopWords"/> left out, that occurs in enough of them (<see cref="MinimumDocuments"/> and <see cref="MinimumShare"/>) with a z-score of at least <see cref="MinimumZ"/>, most distinctive first, with its z-score.</summary>
     public IEnumerable<(string Word, double Z)> DistinctiveWords(IEnumerable<string> documents) => Rank(Distinct(documents));
 
     /// <summary>How many of <paramref name="documents"/> distinct top documents a label word must occur in.</summary>

@@ -118,6 +118,9 @@ public sealed class SteerCommandTests : IDisposable
             multiple.RootElement.GetProperty("after").ToString().Should().NotBe(labelled.RootElement.GetProperty("after").ToString(), "the control: α = 2 retrieves otherwise");
         }
 
+        var outside = await CliProcess.RunAsync([.. common, "--atlas", atlasPath, "--amplify", "99999=3x"]);
+        outside.ExitCode.Should().Be(1);
+        outside.Output.Trim().Should().StartWith("error: --amplify '99999': the autoencoder has latents 0..");
         var withoutAtlas = await CliProcess.RunAsync([.. common, "--amplify", $"{expected}=3x"]);
         withoutAtlas.ExitCode.Should().Be(1);
         withoutAtlas.Output.Trim().Should().Be($"error: --amplify '{expected}=3x': α as a multiple of the latent's mean activation needs --atlas, which holds it.");

@@ -54,7 +54,7 @@ public sealed class TrainCommandTests : IDisposable
         var (trainExit, trainOutput) = await Run(TrainArguments(zip));
         trainExit.Should().Be(0, trainOutput);
         System.Text.RegularExpressions.Regex.Replace(trainOutput, @"\s+", " ").Should().Contain("epoch 3: validation FVU").And.Contain("32 queries a step, on").And.MatchRegex(@"top-10 overlap [01]\.[0-9]{3} \(latents [01]\.[0-9]{3}\)").And.Contain($"Wrote {zip}")
-            .And.Contain("Trained 24 steps (8 an epoch) in", "228 training queries (240 less the 5 % held out) in steps of 32, 3 epochs")
+            .And.Contain("The run has 24 steps (8 an epoch); this session took", "228 training queries (240 less the 5 % held out) in steps of 32, 3 epochs")
             .And.Contain("Only 24 steps: on a training set this small, fewer queries a step (--batch-size 16)");
 
         var (encodeExit, encodeOutput) = await Run("encode", "--model", zip, "--input", _folder.File("corpus.npy"),
