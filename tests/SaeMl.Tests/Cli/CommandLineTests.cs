@@ -201,6 +201,25 @@ public sealed class CommandLineTests : IDisposable
     public void Edit_distance_counts_insertions_deletions_and_substitutions(string a, string b, int expected) =>
         SaeMlCommandLine.EditDistance(a, b).Should().Be(expected);
 
+    [Fact]
+    public void Progress_written_to_a_file_is_a_line_at_every_tenth_with_the_time_so_far_and_left()
+    {
+        var output = new StringWriter();
+
+        var result = ProgressBars.Run(TestConsole.Create(output), "Work", (Action<double, double> report) =>
+        {
+            for (var i = 0; i <= 100; i++)
+                report(i, 100);
+            return 7;
+        });
+
+        result.Should().Be(7);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Should().HaveCount(10, "one line at 10 % to 90 %, and one when done");
+        lines[..9].Select((line, i) => line.StartsWith($"Work: {(i + 1) * 10} % after ", StringComparison.Ordinal) && line.Contains(" left", StringComparison.Ordinal)).Should().AllBeEquivalentTo(true);
+        lines[^1].Should().MatchRegex("^Work: done in [0-9]+ s$");
+    }
+
     [Theory]
     [InlineData("160", 160)]
     [InlineData(null, ToolConsole.RedirectedWidth)]
