@@ -13,82 +13,79 @@ internal static class ProgressBars
     public static T Run<T>(IAnsiConsole console, string description, Func<ProgressBar, T> work)
     {
         if (!console.Profile.Capabilities.Interactive)
-        {
-            var lines = new ProgressBar(console, description);
-            var done = work(lines);
-            lines.Complete();
-            return done;
-        }
+            return Finished(new LoggedProgressBar(console, description), work);
 
         return console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(context =>
-            {
-                var bar = new ProgressBar(context.AddTask(description, maxValue: 1), description);
-                var result = work(bar);
-                bar.Complete();
-                return result;
-            });
+            .Start(context => Finished(new LiveProgressBar(context.AddTask(description, maxValue: 1), description), work));
     }
 
     public static T Run<T>(IAnsiConsole console, string description, Func<Action<double, double>, T> work) =>
         Run(console, description, (ProgressBar bar) => work(bar.Report));
+
+    private static T Finished<T>(ProgressBar bar, Func<ProgressBar, T> work)
+    {
+        var result = work(bar);
+        bar.Complete();
+        return result;
+    }
 }
 
-/// <summary>The bar a long job moves: a live bar's task, or lines written as it passes each tenth.</summary>
-internal sealed class ProgressBar
+/// <summary>The bar a long job moves.</summary>
+internal abstract class ProgressBar
 {
-    private readonly ProgressTask? _task;
-    private readonly IAnsiConsole? _lines;
-    private readonly string _description;
+    /// <summary>How far the work is: <paramref name="done"/> of <paramref name="total"/>.</summary>
+    public abstract void Report(double done, double total);
+
+    /// <summary>Shows a short status after the description, e.g. the latest loss.</summary>
+    public abstract void Status(string status);
+
+    /// <summary>Marks the work done.</summary>
+    public abstract void Complete();
+}
+
+/// <summary>A live bar on a terminal, with Spectre's elapsed and remaining time.</summary>
+internal sealed class LiveProgressBar(ProgressTask task, string description) : ProgressBar
+{
+    public override void Report(double done, double total)
+    {
+        task.MaxValue = Math.Max(total, 1);
+        task.Value = done;
+    }
+
+    public override void Status(string status) => task.Description = $"{description} {Markup.Escape(status)}";
+
+    public override void Complete()
+    {
+        task.Value = task.MaxValue;
+        task.StopTask();
+    }
+}
+
+/// <summary>Progress written to a file or a pipe: a line as the work passes each tenth, with the time so far and the time left, and one when done.</summary>
+internal sealed class LoggedProgressBar(IAnsiConsole console, string description) : ProgressBar
+{
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private string _status = string.Empty;
     private int _tenthsWritten;
 
-    public ProgressBar(ProgressTask task, string description) => (_task, _description) = (task, description);
-
-    public ProgressBar(IAnsiConsole lines, string description) => (_lines, _description) = (lines, description);
-
-    public void Report(double done, double total)
+    public override void Report(double done, double total)
     {
-        if (_task is not null)
-        {
-            _task.MaxValue = Math.Max(total, 1);
-            _task.Value = done;
-            return;
-        }
-
         var fraction = Math.Clamp(done / Math.Max(total, 1), 0, 1);
         var tenths = (int)Math.Floor(fraction * 10 + 1e-9);
         if (tenths <= _tenthsWritten || tenths >= 10)
             return;
         _tenthsWritten = tenths;
         var elapsed = _clock.Elapsed.TotalSeconds;
-        _lines!.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"{_description}{_status}: {tenths * 10} % after {Seconds(elapsed)}, about {Seconds(elapsed / fraction * (1 - fraction))} left")));
+        Write($"{tenths * 10} % after {Seconds(elapsed)}, about {Seconds(elapsed / fraction * (1 - fraction))} left");
     }
 
-    /// <summary>Shows a short status after the description, e.g. the latest loss.</summary>
-    public void Status(string status)
-    {
-        if (_task is not null)
-            _task.Description = $"{_description} {Markup.Escape(status)}";
-        else
-            _status = $" ({status})";
-    }
+    public override void Status(string status) => _status = $" ({status})";
 
-    public void Complete()
-    {
-        if (_task is not null)
-        {
-            _task.Value = _task.MaxValue;
-            _task.StopTask();
-            return;
-        }
+    public override void Complete() => Write($"done in {Seconds(_clock.Elapsed.TotalSeconds)}");
 
-        _lines!.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{_description}{_status}: done in {Seconds(_clock.Elapsed.TotalSeconds)}")));
-    }
+    private void Write(string progress) => console.MarkupLine(Markup.Escape($"{description}{_status}: {progress}"));
 
     private static string Seconds(double seconds) =>
         seconds < 120 ? string.Create(CultureInfo.InvariantCulture, $"{seconds:F0} s") : string.Create(CultureInfo.InvariantCulture, $"{seconds / 60:F1} min");

@@ -66,7 +66,7 @@ internal static class SaeMlCommandLine
         var atRoot = !command.Parents.Any();
         // "Required command was not provided" says nothing more when the command given was not recognised.
         var errors = parse.Errors.Where(e => !(atRoot && parse.UnmatchedTokens.Count > 0 && !parse.UnmatchedTokens.Any(t => e.Message.Contains($"'{t}'", StringComparison.Ordinal))))
-            .Select(e => OneLine(e.Message)).ToList();
+            .Select(e => JoinLines(e.Message)).ToList();
         var known = command.Subcommands.Select(c => c.Name).Concat(command.Options.Select(o => o.Name)).ToList();
         var nearest = parse.UnmatchedTokens.SelectMany(token => known.Where(name => EditDistance(token, name) <= 2)).Distinct().ToList();
         var hint = (nearest.Count > 0 ? $"did you mean {string.Join(" or ", nearest.Select(n => $"'{n}'"))}? " : "")
@@ -76,7 +76,7 @@ internal static class SaeMlCommandLine
     }
 
     /// <summary>A message over several lines (an option's allowed values, one a line) as one.</summary>
-    private static string OneLine(string message)
+    private static string JoinLines(string message)
     {
         var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return lines.Length <= 1 ? message.Trim() : $"{lines[0]} {string.Join(", ", lines[1..])}";

@@ -75,7 +75,7 @@ internal static class InterpretCommand
                 .Reads(parse.GetValue(corpusIds), "--corpus-ids").Reads(parse.GetValue(texts), "--texts").Reads(parse.GetValue(results), "--results");
             foreach (var (path, flag) in textModel.Inputs(parse))
                 files.Reads(path, flag);
-            if (stopWordList is not null && stopWordList.Count > 0)
+            if (parse.GetValue(stopWords) is not ("english" or "none"))
                 files.Reads(parse.GetValue(stopWords), "--stop-words");
             using var locks = files.Writes(target, "--output", resumable: path => IsAtlasOf(path, identity))
                 .Writes(reportFolder, "--report", foreign: FeatureReport.ForeignEntry).Check(parse.GetValue(overwrite));
@@ -164,12 +164,12 @@ internal static class InterpretCommand
         }
     }
 
-    /// <summary>The labeler's stop words: null for its English function words, an empty set for none, or a file's words (one a line, lower-cased).</summary>
+    /// <summary>The labeler's stop words: null for its English function words, an empty set for none, or a file's lines (the labeler spells them as it spells words).</summary>
     private static HashSet<string>? StopWords(string choice) => choice switch
     {
         "english" => null,
         "none" => [],
-        _ when File.Exists(choice) => File.ReadLines(choice).Select(line => line.Trim().ToLowerInvariant()).Where(word => word.Length > 0).ToHashSet(StringComparer.Ordinal),
+        _ when File.Exists(choice) => File.ReadLines(choice).ToHashSet(StringComparer.Ordinal),
         _ => throw new UsageException($"--stop-words '{choice}': expected english, none, or a file of words (one a line) that exists."),
     };
 
